@@ -1,0 +1,233 @@
+"""The agents: participants in the crowd, and the organizations they join.
+
+A ``Participant`` is a Mesa ``CellAgent`` on the social network. Its state is a
+row of the model's arrays (so the vectorized driver can update everyone at
+once); its ``step()`` is the readable reference driver: it sequences small
+named behaviours, each of which applies one rule from ``rules.py`` to this one
+participant. Organizations (``Institution``, ``Platform``) are plain Mesa
+agents holding their levers, stock, current and legitimacy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+from mesa.discrete_space import CellAgent
+
+from . import rules
+from .network import neighbour_order
+from .states import ACTIVE_LEVEL, Level, OrgKind, Quadrant
+
+if TYPE_CHECKING:
+    from .model import PowerModel
+
+
+class Participant(CellAgent):
+    """A person in the crowd, on one node of the social graph.
+
+    Attributes read and write the model's arrays at ``index``; the agent owns no
+    random generator and draws nothing itself: its uniforms for this step are
+    ``model.draws[:, index]``, the same numbers the vectorized driver uses.
+    """
+
+    def __init__(self, model: PowerModel, index: int, cell) -> None:
+        super().__init__(model)
+        self.index = index
+        self.cell = cell
+
+    # ---- state, as views on the model's arrays
+    @property
+    def level(self) -> Level:
+        """Current rung on the participation scale."""
+        return Level(int(self.model.state.level[self.index]))
+
+    @property
+    def organization(self) -> Organization | None:
+        """The organization this participant belongs to, if any."""
+        return self.model.organization_of_group(int(self.model.state.group[self.index]))
+
+    @property
+    def values(self) -> float:
+        """Values orientation, 0 old power .. 1 new power."""
+        return float(self.model.state.values[self.index])
+
+    @property
+    def commitment(self) -> float:
+        """Commitment in [0, 1]."""
+        return float(self.model.state.commitment[self.index])
+
+    @property
+    def grievance(self) -> float:
+        """Grievance in [0, 1]."""
+        return float(self.model.state.grievance[self.index])
+
+    @property
+    def threshold(self) -> float:
+        """Personal threshold for following peers."""
+        return float(self.model.state.threshold[self.index])
+
+    # ---- the step: perceive, then one small behaviour at a time
+    def step(self) -> None:
+        """Apply the participant rules to this participant (synchronous update)."""
+        seen = self.perceive()
+        view = self.view_organization()
+        self.try_climb(seen, view)
+        self.renew_commitment(seen, view)
+        self.update_grievance(view)
+        left = self.check_exit(seen, view)
+        if not left:
+            self.try_join()
+
+    def perceive(self) -> dict:
+        """Count neighbours in the previous state: above my level, just exited, active in my group."""
+        prev, i = self.model.prev, self.index
+        level, group = prev.level[i], prev.group[i]
+        above = exited = peers = 0
+        for other in self.cell.neighborhood.agents:
+            j = other.index
+            above += prev.level[j] > level
+            exited += prev.exited[j]
+            peers += (prev.group[j] == group) & (prev.level[j] >= ACTIVE_LEVEL)
+        degree = np.int64(len(self.cell.connections))
+        return {"above": rules.share(np.int64(above), degree),
+                "exited": rules.share(np.int64(exited), degree),
+                "peers": rules.share(np.int64(peers), degree)}
+
+    def view_organization(self) -> tuple:
+        """What I see of my organization's levers (from the previous step)."""
+        prev, i = self.model.prev, self.index
+        return rules.member_view(prev.group[i], prev.values[i], self.model.table,
+                                 self.model.unaffiliated_cap)
+
+    def try_climb(self, seen: dict, view: tuple) -> None:
+        """Climb a rung if peers above me and my organization's pull reach my threshold."""
+        s, i = self.model.state, self.index
+        cap, align, pull, _, _ = view
+        s.level[i] = rules.climb(s.level[i], cap, s.threshold[i], seen["above"], pull, align,
+                                 self.model.draws[rules.DRAW_CLIMB, i], self.model.dynamics)
+
+    def renew_commitment(self, seen: dict, view: tuple) -> None:
+        """Renew or fade commitment, then slip a rung if it no longer holds my level."""
+        s, i, p = self.model.state, self.index, self.model.dynamics
+        cap, align, pull, _, _ = view
+        fade = rules.fade_rate(s.values[i], p)
+        s.commitment[i] = rules.renew(s.commitment[i], s.level[i], seen["peers"], pull, align, fade, p)
+        s.level[i] = rules.slip(s.level[i], cap, s.commitment[i], p)
+
+    def update_grievance(self, view: tuple) -> None:
+        """Grow grievance from the visible values gap and the value taken from me."""
+        s, i = self.model.state, self.index
+        _, _, _, gap_seen, take = view
+        s.grievance[i] = rules.aggrieve(s.grievance[i], s.group[i] > 0, gap_seen, take, s.level[i],
+                                        self.model.dynamics)
+
+    def check_exit(self, seen: dict, view: tuple) -> bool:
+        """Leave my organization if grievance and peers' exits overcome my threshold and commitment."""
+        s, i, p = self.model.state, self.index, self.model.dynamics
+        if not rules.leaves(s.group[i] > 0, s.grievance[i], seen["exited"], s.commitment[i],
+                            s.threshold[i], p):
+            return False
+        rival, align_rival = rules.best_rival(s.values[i], s.group[i], self.model.table)
+        _, align_now, _, _, _ = view
+        target = rules.destination(align_now, rival, align_rival, p)[0]
+        self.model.move(np.array([i]), np.array([target]), exited=True)
+        return True
+
+    def try_join(self) -> None:
+        """If unaffiliated, join through an active neighbour or through an organization's outreach."""
+        prev, s, i, draws = self.model.prev, self.model.state, self.index, self.model.draws
+        if prev.group[i] != 0:
+            return
+        partners = neighbour_order(self.model.adjacency, i)
+        target = 0
+        if partners.size:
+            j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER, i]) * partners.size))]
+            target = rules.partner_group(prev.group[j])
+        if target == 0:
+            target = rules.reached_by(draws[rules.DRAW_REACH, i], self.model.table.outreach)
+        if target == 0:
+            return
+        chance = rules.join_prob(self.model.table.openness[target],
+                                 rules.alignment(s.values[i], self.model.table.values[target]),
+                                 s.grievance[i], self.model.dynamics)
+        if draws[rules.DRAW_ACCEPT, i] < chance:
+            self.model.move(np.array([i]), np.array([target]), exited=False)
+
+
+class Organization(Agent):
+    """An institution or platform: a position on the compass, old-power stock, new-power current.
+
+    Levers (what strategies may change): ``openness``, ``values``, ``max_level``,
+    ``transparency``, ``take_rate``, ``outreach``, ``mobilization``.
+    Other state is the outcome of the dynamics.
+    """
+
+    kind: OrgKind
+
+    def __init__(self, model: PowerModel, spec, group: int) -> None:
+        super().__init__(model)
+        self.name = spec.name
+        self.group = group
+        # levers
+        self.openness = spec.openness
+        self.values = spec.values
+        self.max_level = Level.parse(spec.max_level) if spec.max_level else default_max_level(spec.openness)
+        self.transparency = spec.transparency
+        self.take_rate = spec.take_rate
+        self.outreach = spec.outreach
+        self.mobilization = spec.mobilization
+        # outcomes
+        self.stock = spec.stock
+        self.legitimacy = spec.legitimacy
+        self.exposure = 0.0
+        self.current = 0.0
+        self.funded = 1.0
+        self.n_members = self.n_active = self.n_joins = self.n_exits = 0
+        self.mean_level = self.mean_grievance = 0.0
+        self.level_sum = self.grievance_sum = self.participation_sum = 0.0
+
+    @property
+    def quadrant(self) -> Quadrant:
+        """Where it sits on the New Power Compass."""
+        return Quadrant.of(self.openness, self.values)
+
+    @property
+    def visibility(self) -> float:
+        """Share of its values gap its members can see."""
+        return float(rules.visibility(self.transparency, self.exposure))
+
+    def step(self) -> None:
+        """Collect the current, earn and spend stock, and let legitimacy track contentment."""
+        p, n = self.model.dynamics, self.model.n_participants
+        self.current = float(rules.current(self.participation_sum, n))
+        value_created = (self.n_members + self.level_sum) / n  # each member yields 1 + level units
+        revenue = p.revenue_rate * self.take_rate * value_created
+        spending = p.outreach_cost * self.outreach + p.mobilization_cost * self.mobilization
+        self.stock, self.funded = rules.update_stock(self.stock, revenue, spending, p.stock_decay)
+        if self.n_members:
+            self.legitimacy = float(rules.update_legitimacy(self.legitimacy, 1.0 - self.mean_grievance,
+                                                            p.legitimacy_rate))
+        self.exposure *= 1.0 - p.exposure_decay
+
+
+class Institution(Organization):
+    """Old power: "a currency held by few"; power from what it owns, knows or controls."""
+
+    kind = OrgKind.INSTITUTION
+
+
+class Platform(Organization):
+    """New power: "a current made by many"; "without participation they are just empty vessels"."""
+
+    kind = OrgKind.PLATFORM
+
+
+def default_max_level(openness: float) -> Level:
+    """Levels a model enables by default: the openness axis cut into six equal bands.
+
+    Fully closed models ask only for consumption ("Old power models tend to
+    require little more than consumption"); fully open ones enable co-owning.
+    """
+    return Level(min(int(Level.CO_OWNING), int(openness * 6)))

@@ -1,0 +1,115 @@
+"""Participants' state as arrays, and how a population is drawn at the start.
+
+The model keeps every participant's state in one structure of arrays so the
+vectorized driver can update all of them at once; each ``Participant`` agent
+is a view on its own row (see ``agents.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scenario import OrganizationSpec, PopulationSpec, TriggerSpec
+from .states import Level
+
+
+@dataclass
+class ParticipantState:
+    """All participants' state; row ``i`` belongs to participant ``i`` (graph node ``i``).
+
+    Attributes:
+        level: participation level (``Level`` values), int8.
+        group: affiliation, 0 = none, ``k`` = the k-th organization (1-based), int16.
+        values: values orientation, 0 old power .. 1 new power.
+        threshold: personal threshold for following peers.
+        commitment: commitment to one's participation and affiliation, in [0, 1].
+        grievance: grievance against one's organization, in [0, 1].
+        exited: left an organization in the last step (what neighbours perceive).
+        joined: joined an organization in the last step.
+    """
+
+    level: np.ndarray
+    group: np.ndarray
+    values: np.ndarray
+    threshold: np.ndarray
+    commitment: np.ndarray
+    grievance: np.ndarray
+    exited: np.ndarray
+    joined: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of participants."""
+        return self.level.size
+
+    def copy(self) -> ParticipantState:
+        """A deep copy (the previous state that a synchronous update reads)."""
+        return ParticipantState(**{f.name: getattr(self, f.name).copy()
+                                   for f in dataclasses.fields(self)})
+
+
+def draw_population(n: int, spec: PopulationSpec, rng: np.random.Generator) -> ParticipantState:
+    """Draw thresholds (normal, clipped) and values (beta with the given mean and spread)."""
+    threshold = np.clip(rng.normal(spec.threshold, spec.threshold_sd, n), 0.0, 1.0) \
+        if spec.threshold_sd > 0 else np.full(n, spec.threshold)
+    values = _beta(spec.values_mean, spec.values_sd, n, rng)
+    return ParticipantState(
+        level=np.zeros(n, dtype=np.int8),
+        group=np.zeros(n, dtype=np.int16),
+        values=values,
+        threshold=threshold,
+        commitment=np.zeros(n),
+        grievance=np.zeros(n),
+        exited=np.zeros(n, dtype=bool),
+        joined=np.zeros(n, dtype=bool),
+    )
+
+
+def _beta(mean: float, sd: float, n: int, rng: np.random.Generator) -> np.ndarray:
+    if sd == 0 or mean in (0.0, 1.0):
+        return np.full(n, mean)
+    common = mean * (1 - mean) / sd**2 - 1  # method of moments
+    return rng.beta(mean * common, (1 - mean) * common, n)
+
+
+def enrol_members(state: ParticipantState, orgs: list[OrganizationSpec], caps: list[int],
+                  commitment: float, rng: np.random.Generator) -> None:
+    """Give each organization its initial members, preferring the better aligned.
+
+    Members are drawn without replacement among the unaffiliated with weights
+    proportional to alignment, so communities start roughly sorted by values.
+    """
+    n = state.size
+    for k, org in enumerate(orgs, start=1):
+        n_members = int(round(org.initial_share * n))
+        if n_members == 0:
+            continue
+        free = np.flatnonzero(state.group == 0)
+        weights = 1.0 - np.abs(state.values[free] - org.values) + 1e-9
+        chosen = rng.choice(free, size=min(n_members, free.size), replace=False, p=weights / weights.sum())
+        state.group[chosen] = k
+        state.level[chosen] = min(int(Level.parse(org.initial_level)), caps[k - 1])
+        state.commitment[chosen] = commitment
+
+
+def seed_trigger(state: ParticipantState, spec: TriggerSpec, degree: np.ndarray, group: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Set the trigger's seed participants in motion; return their indices.
+
+    Seeds start at the trigger level with full commitment (the spark of a surge).
+    """
+    pool = np.flatnonzero(state.group == group) if group else np.arange(state.size)
+    k = min(spec.n_seeds, pool.size)
+    if k == 0:
+        return pool[:0]
+    if spec.choose == "hubs":
+        order = np.lexsort((rng.random(pool.size), -degree[pool]))  # ties broken at random
+        seeds = pool[order[:k]]
+    else:
+        seeds = rng.choice(pool, size=k, replace=False)
+    state.level[seeds] = int(Level.parse(spec.level))
+    state.commitment[seeds] = 1.0
+    return seeds

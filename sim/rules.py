@@ -1,0 +1,211 @@
+"""Behavioural rules as plain functions over numpy arrays.
+
+Each function works on arrays of all participants (the vectorized driver) or
+on one participant's scalars (the per-agent driver, ``Participant.step``), and
+gives bit-identical results either way: the rules use only +, -, *, /,
+comparisons, min/max and abs, whose IEEE results do not depend on array
+length. Equations and sources are in ``docs/ODD.md`` ("Submodels").
+
+Rules never look at strategies: they read only state (levels, values,
+commitment, grievance) and organizations' levers (openness, values, enabled
+levels, transparency, take rate, outreach, mobilization).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scenario import DynamicsSpec
+from .states import N_LEVELS, TOP_LEVEL
+
+#: Rows of the per-step uniform draws shared by both drivers (``model.draws[row, i]``).
+DRAW_CLIMB, DRAW_PARTNER, DRAW_REACH, DRAW_ACCEPT = range(4)
+N_DRAWS = 4
+
+
+@dataclass
+class OrgTable:
+    """Organizations' levers as arrays indexed by group (0 = no organization).
+
+    Rebuilt by the model before each participant phase, so both drivers read
+    the same previous-step values.
+    """
+
+    openness: np.ndarray
+    values: np.ndarray
+    max_level: np.ndarray
+    take_rate: np.ndarray
+    visibility: np.ndarray
+    pull: np.ndarray
+    outreach: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups including "none"."""
+        return self.openness.size
+
+
+# ------------------------------------------------------------- perception
+
+def share(count, degree):
+    """Fraction ``count / degree``, zero for isolated participants."""
+    return np.where(degree > 0, count / np.maximum(degree, 1), 0.0)
+
+
+def alignment(values, org_values):
+    """Value alignment 1 - |v - w| in [0, 1] (Heimans & Timms: "New Power Values")."""
+    return 1.0 - np.abs(values - org_values)
+
+
+def visibility(transparency, exposure):
+    """Share of an organization's values gap its members can see.
+
+    Transparency shows the gap directly; a leak's exposure shows what
+    transparency hid ("every organization is only a leak or a tweet away").
+    """
+    return transparency + (1.0 - transparency) * exposure
+
+
+def member_view(group, values, table: OrgTable, unaffiliated_cap: int):
+    """What a participant sees of its own organization.
+
+    Returns:
+        ``(cap, align, pull, gap_seen, take)``: the highest level its model
+        enables, value alignment, pull up the scale (from its open model and
+        its mobilization), visible values gap and the
+        share of value taken. Unaffiliated participants get the crowd's cap,
+        alignment 1 and nothing else.
+    """
+    affiliated = group > 0
+    org_values = table.values[group]
+    align = np.where(affiliated, alignment(values, org_values), 1.0)
+    cap = np.where(affiliated, table.max_level[group], unaffiliated_cap)
+    gap_seen = np.where(affiliated, np.abs(values - org_values) * table.visibility[group], 0.0)
+    return cap, align, table.pull[group], gap_seen, table.take_rate[group]
+
+
+# ------------------------------------------------------- participant rules
+
+def climb(level, cap, threshold, above_share, pull, align, u, p: DynamicsSpec):
+    """Climb one rung when peer pressure and pull reach the personal threshold.
+
+    A threshold rule after Granovetter (1978) and Watts (2002): with
+    ``pull = 0``, ``align = 1`` and ``rung_difficulty`` irrelevant at level 0,
+    a consumer starts sharing when the share of neighbours above it reaches
+    its threshold. Higher rungs need more pressure; the organization's model
+    caps the climb ("which participation behaviours you are enabling").
+    """
+    drive = align * (p.peer_influence * above_share + pull)
+    need = threshold * (1.0 + p.rung_difficulty * level)
+    up = (level < cap) & (drive > 0.0) & (drive >= need) & (u < p.climb_prob)
+    return level + up.astype(level.dtype)
+
+
+def fade_rate(values, p: DynamicsSpec):
+    """Per-step commitment fade: new-power minds are "quick to join ... reluctant to swear allegiance"."""
+    return p.fickleness * (p.fade_floor + (1.0 - p.fade_floor) * values)
+
+
+def renew(commitment, level, peer_share, pull, align, fade, p: DynamicsSpec):
+    """Commitment is renewed by one's own participation, active peers and pull; it fades otherwise.
+
+    Even consumption renews a little (level 0 counts 1/6): "a magazine asks
+    readers to renew their subscriptions".
+    """
+    support = np.minimum(0.5 * ((level + 1.0) / N_LEVELS + peer_share) + pull * align, 1.0)
+    grown = commitment + p.renewal_rate * support * (1.0 - commitment) - fade * commitment
+    return np.clip(grown, 0.0, 1.0)
+
+
+def slip(level, cap, commitment, p: DynamicsSpec):
+    """Slip one rung when commitment no longer holds the current level; never above the cap."""
+    need = p.commitment_per_level * level / TOP_LEVEL
+    down = (level > 0) & (commitment < need)
+    return np.minimum(level - down.astype(level.dtype), cap).astype(level.dtype)
+
+
+def aggrieve(grievance, affiliated, gap_seen, take, level, p: DynamicsSpec):
+    """Grievance grows with the visible values gap and with value taken, weighted by contribution."""
+    load = gap_seen + take * (level / TOP_LEVEL)
+    grown = grievance + p.grievance_rate * load * affiliated - p.grievance_decay * grievance
+    return np.clip(grown, 0.0, 1.0)
+
+
+def leaves(affiliated, grievance, exit_share, commitment, threshold, p: DynamicsSpec):
+    """Exit when grievance plus peers' exits, less commitment, reach the threshold (a desertion cascade)."""
+    drive = grievance + p.exit_contagion * exit_share - p.loyalty * commitment
+    return affiliated & (drive > 0.0) & (drive >= threshold)
+
+
+def best_rival(values, group, table: OrgTable):
+    """The best-aligned organization other than one's own, and that alignment.
+
+    Args:
+        values: values of the leavers, shape (k,).
+        group: their current groups, shape (k,).
+
+    Returns:
+        ``(rival_group, rival_alignment)``; group 0 and alignment -inf when there is no rival.
+    """
+    values = np.atleast_1d(values)
+    group = np.atleast_1d(group)
+    if table.n_groups <= 2:
+        return np.zeros(values.size, dtype=np.int64), np.full(values.size, -np.inf)
+    align = alignment(values[:, None], table.values[None, 1:])
+    align[np.arange(values.size), group - 1] = -np.inf
+    best = np.argmax(align, axis=1)
+    return best + 1, align[np.arange(values.size), best]
+
+
+def destination(align_now, rival, align_rival, p: DynamicsSpec):
+    """Desert to the rival only if it is better aligned by ``switch_margin``; else to no organization."""
+    return np.where(align_rival - align_now >= p.switch_margin, rival, 0)
+
+
+def join_prob(openness, align, grievance, p: DynamicsSpec):
+    """Chance that one contact leads to joining: open models are easy to join ("joining is easier than ever")."""
+    rate = p.join_rate_closed + (p.join_rate_open - p.join_rate_closed) * openness
+    return rate * align * (1.0 - grievance)
+
+
+def reached_by(u, outreach):
+    """Which organization's outreach reaches a participant: group whose slice of [0, 1) holds ``u``; 0 if none."""
+    cumulative = np.cumsum(outreach[1:])
+    if cumulative.size and cumulative[-1] > 1.0:
+        cumulative = cumulative / cumulative[-1]
+    found = np.searchsorted(cumulative, u, side="right")
+    return np.where(found < cumulative.size, found + 1, 0)
+
+
+def partner_group(partner_group_):
+    """The group a contact can bring one into: their own (0 if they belong to none).
+
+    How likely that is depends on the organization's openness (:func:`join_prob`),
+    so closed models recruit slowly by word of mouth and open ones fast.
+    """
+    return partner_group_
+
+
+# ------------------------------------------------------ organization rules
+
+def current(weighted_participation, n_participants):
+    """New power as a current: the community's participation flow, sum(level/5 * commitment) / N."""
+    return weighted_participation / n_participants
+
+
+def update_stock(stock, revenue, spending, decay):
+    """Old power as a currency: earned from value taken, spent on levers, worn by upkeep; never negative.
+
+    Returns:
+        ``(new_stock, funded)``: the stock, and the share of the spending it could pay for.
+    """
+    available = stock * (1.0 - decay) + revenue
+    funded = 1.0 if spending <= available else available / spending
+    return max(0.0, available - spending), funded
+
+
+def update_legitimacy(legitimacy, contentment, rate):
+    """Legitimacy drifts toward the community's contentment (1 - mean grievance)."""
+    return legitimacy + rate * (contentment - legitimacy)

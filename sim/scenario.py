@@ -1,0 +1,377 @@
+"""Scenario files: TOML in, a validated and frozen :class:`Scenario` out.
+
+This is the one place where input is checked. Every field of every spec
+declares its type, its default and its allowed range next to its doc, and
+:func:`_build` checks all of them the same way, so an error always names the
+file, the dotted key, the bad value and what is allowed.
+
+Nothing in a scenario file is ever evaluated as code.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ScenarioError
+from .states import Level, OrgKind
+
+_UNBOUNDED = (-math.inf, math.inf)
+
+
+def param(default: Any, lo: float | None = None, hi: float | None = None, *,
+          choices: tuple[str, ...] | None = None, doc: str = "") -> Any:
+    """A spec field with its allowed range or choices, checked by :func:`_build`."""
+    meta = {"range": (-math.inf if lo is None else lo, math.inf if hi is None else hi),
+            "choices": choices, "doc": doc}
+    if isinstance(default, (list, dict)):
+        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+NETWORK_KINDS = ("erdos_renyi", "watts_strogatz", "barabasi_albert",
+                 "stochastic_block", "edge_list", "graphml")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    """The social graph participants live on."""
+
+    kind: str = param("watts_strogatz", choices=NETWORK_KINDS, doc="graph generator or file format")
+    n: int = param(1000, 2, 10_000_000, doc="number of participants (generated graphs)")
+    mean_degree: float = param(10.0, 0.0, 1000.0, doc="mean number of ties")
+    rewire_prob: float = param(0.1, 0.0, 1.0, doc="Watts-Strogatz rewiring probability")
+    n_blocks: int = param(2, 1, 1000, doc="stochastic block model: number of blocks")
+    mixing: float = param(0.1, 0.0, 1.0, doc="stochastic block model: share of ties across blocks")
+    path: str = param("", doc="edge list or GraphML file, relative to the scenario file")
+
+
+@dataclass(frozen=True)
+class PopulationSpec:
+    """How participants are drawn."""
+
+    threshold: float = param(0.2, 0.0, 1.0, doc="mean personal threshold for following peers")
+    threshold_sd: float = param(0.05, 0.0, 0.5, doc="spread of thresholds (normal, clipped to [0, 1])")
+    values_mean: float = param(0.5, 0.0, 1.0, doc="mean values orientation (0 old power, 1 new power)")
+    values_sd: float = param(0.2, 0.0, 0.5, doc="spread of values (beta distribution)")
+    initial_commitment: float = param(0.5, 0.0, 1.0, doc="commitment of initial members")
+    unaffiliated_max_level: str = param("CONSUMING", choices=tuple(lv.name for lv in Level),
+                                        doc="highest level reachable without an organization")
+
+
+@dataclass(frozen=True)
+class DynamicsSpec:
+    """Rates and weights of the behavioural rules (see docs/ODD.md, Submodels)."""
+
+    peer_influence: float = param(1.0, 0.0, 10.0, doc="weight of the share of neighbours above one's level")
+    model_pull: float = param(0.1, 0.0, 10.0, doc="pull up the scale per unit of an organization's openness")
+    climb_prob: float = param(0.5, 0.0, 1.0, doc="chance per step to act on enough peer pressure")
+    rung_difficulty: float = param(0.5, 0.0, 10.0, doc="extra threshold per rung already climbed")
+    fickleness: float = param(0.1, 0.0, 1.0, doc="commitment fade rate of a fully new-power participant")
+    fade_floor: float = param(0.2, 0.0, 1.0, doc="fade of a fully old-power participant, relative to fickleness")
+    renewal_rate: float = param(0.2, 0.0, 1.0, doc="rate at which participation and peers renew commitment")
+    commitment_per_level: float = param(0.5, 0.0, 1.0, doc="commitment needed to hold the top level")
+    grievance_rate: float = param(0.1, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken")
+    grievance_decay: float = param(0.05, 0.0, 1.0, doc="share of grievance forgotten per step")
+    exit_contagion: float = param(1.0, 0.0, 10.0, doc="weight of the share of neighbours who just left")
+    loyalty: float = param(0.3, 0.0, 10.0, doc="how much commitment holds a member back from leaving")
+    switch_margin: float = param(0.1, 0.0, 1.0, doc="alignment gain needed to desert to a rival rather than to none")
+    join_rate_open: float = param(0.3, 0.0, 1.0, doc="join chance per contact with a fully open organization")
+    join_rate_closed: float = param(0.02, 0.0, 1.0, doc="join chance per contact with a fully closed organization")
+    join_commitment: float = param(0.3, 0.0, 1.0, doc="commitment of a new member")
+    revenue_rate: float = param(0.05, 0.0, 10.0, doc="stock earned per step per unit of value taken from all participants")
+    stock_decay: float = param(0.01, 0.0, 1.0, doc="share of stock lost per step (upkeep)")
+    legitimacy_rate: float = param(0.1, 0.0, 1.0, doc="speed at which legitimacy tracks community contentment")
+    exposure_decay: float = param(0.1, 0.0, 1.0, doc="share of a leak's exposure forgotten per step")
+    outreach_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of outreach")
+    mobilization_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of mobilization")
+
+
+@dataclass(frozen=True)
+class TriggerSpec:
+    """Seed participants set in motion at the start (the spark of a surge)."""
+
+    n_seeds: int = param(0, 0, 10_000_000, doc="how many participants start at the trigger level")
+    level: str = param("SHARING", choices=tuple(lv.name for lv in Level), doc="their level")
+    choose: str = param("random", choices=("random", "hubs"), doc="uniformly at random, or highest degree first")
+    organization: str = param("", doc="draw seeds among this organization's members (empty: anyone)")
+
+
+@dataclass(frozen=True)
+class OrganizationSpec:
+    """One institution or platform. ``None`` means "the default for its kind"."""
+
+    name: str = param("", doc="unique name")
+    kind: str = param("institution", choices=tuple(k.value for k in OrgKind), doc="founded as old or new power")
+    openness: float | None = param(None, 0.0, 1.0, doc="model axis of the compass (0 closed, 1 open)")
+    values: float | None = param(None, 0.0, 1.0, doc="values axis of the compass (0 old, 1 new power)")
+    max_level: str = param("", choices=("",) + tuple(lv.name for lv in Level),
+                           doc="highest level its model enables (empty: from openness)")
+    stock: float | None = param(None, 0.0, 1e9, doc="old-power stock: capital, access")
+    legitimacy: float = param(0.7, 0.0, 1.0, doc="initial legitimacy")
+    take_rate: float | None = param(None, 0.0, 1.0, doc="share of value it takes from its community")
+    transparency: float | None = param(None, 0.0, 1.0, doc="how much of its values gap members can see")
+    outreach: float = param(0.0, 0.0, 1.0, doc="chance per step of reaching an unaffiliated participant")
+    mobilization: float = param(0.0, 0.0, 1.0, doc="investment in moving members up the scale")
+    initial_share: float = param(0.0, 0.0, 1.0, doc="share of all participants who start as members")
+    initial_level: str = param("CONSUMING", choices=tuple(lv.name for lv in Level), doc="level of initial members")
+    strategy: str = param("status_quo", doc="policy run every step (registered name)")
+
+
+#: Defaults that differ by kind: an institution starts as a Castle, a platform as a Crowd.
+KIND_DEFAULTS = {
+    "institution": {"openness": 0.15, "values": 0.2, "stock": 1.0, "take_rate": 0.2, "transparency": 0.2},
+    "platform": {"openness": 0.8, "values": 0.7, "stock": 0.1, "take_rate": 0.1, "transparency": 0.6},
+}
+
+
+#: Strategies an organization may run. Only the status quo exists in the core model.
+KNOWN_STRATEGIES = ("status_quo",)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A whole validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
+
+    name: str = param("scenario", doc="short name")
+    description: str = param("", doc="one line on what it models")
+    steps: int = param(100, 0, 10_000_000, doc="steps per run")
+    seed: int = param(0, 0, 2**63 - 1, doc="root random seed")
+    replications: int = param(1, 1, 100_000, doc="independent runs per point")
+    network: NetworkSpec = field(default_factory=NetworkSpec)
+    population: PopulationSpec = field(default_factory=PopulationSpec)
+    dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
+    trigger: TriggerSpec = field(default_factory=TriggerSpec)
+    organizations: tuple[OrganizationSpec, ...] = ()
+    source: str = field(default="<dict>", compare=False, metadata={"internal": True})
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False,
+                                   metadata={"internal": True})
+
+    def organization(self, name: str) -> OrganizationSpec:
+        """Return the organization called ``name``."""
+        for org in self.organizations:
+            if org.name == name:
+                return org
+        raise KeyError(name)
+
+    def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
+        """Return a new scenario with dotted-key overrides applied and validated."""
+        return scenario_from_dict(self.raw, source=self.source, overrides=overrides)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data (for manifests)."""
+        out = dataclasses.asdict(self)
+        out.pop("raw")
+        out.pop("source")
+        return out
+
+
+def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Read a TOML scenario, apply dotted-key overrides, and validate everything.
+
+    Args:
+        path: the ``.toml`` file.
+        overrides: e.g. ``{"network.mean_degree": 3.5, "organizations.Gazette.openness": 0.4}``.
+
+    Raises:
+        ScenarioError: naming the file, the key path, the bad value and what is allowed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError("scenario file not found", source=str(path),
+                            allowed="an existing .toml file (see scenarios/)")
+    try:
+        with path.open("rb") as fh:
+            raw = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", source=str(path)) from None
+    return scenario_from_dict(raw, source=str(path), overrides=overrides)
+
+
+def scenario_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>",
+                       overrides: Mapping[str, Any] | None = None) -> Scenario:
+    """Validate a plain mapping (as read from TOML) into a :class:`Scenario`."""
+    data = copy.deepcopy(dict(raw))
+    for key, value in (overrides or {}).items():
+        _apply_override(data, key, value, source)
+    try:
+        scenario = _build(Scenario, data, source, "")
+        scenario = dataclasses.replace(scenario, source=source, raw=data,
+                                       organizations=tuple(_resolve_org(o, i, source)
+                                                           for i, o in enumerate(scenario.organizations)))
+        _check_cross_references(scenario)
+    except ScenarioError as exc:
+        _blame_override(exc, overrides or {}, source)
+        raise
+    return scenario
+
+
+def _blame_override(exc: ScenarioError, overrides: Mapping[str, Any], source: str) -> None:
+    """If the bad key came from an override, say so in the message."""
+    if exc.key is None:
+        return
+    for key in overrides:
+        if _same_path(key, exc.key):
+            exc.source = f"{source} (override {key}={overrides[key]!r})"
+            return
+
+
+def _same_path(override_key: str, error_key: str) -> bool:
+    if override_key == error_key:
+        return True
+    # organizations.NAME.field vs organizations.INDEX.field
+    a, b = override_key.split("."), error_key.split(".")
+    return len(a) == len(b) == 3 and a[0] == b[0] == "organizations" and a[2] == b[2]
+
+
+# ---------------------------------------------------------------- internals
+
+def _apply_override(data: dict, key: str, value: Any, source: str) -> None:
+    where = f"{source} (override)"
+    parts = key.split(".")
+    if not all(parts):
+        raise ScenarioError("override key must be a dotted path", source=where, key=key,
+                            allowed="e.g. network.mean_degree or organizations.NAME.openness")
+    node: Any = data
+    for depth, part in enumerate(parts[:-1]):
+        if isinstance(node, list):
+            node = node[_list_index(node, part, ".".join(parts[:depth + 1]), where)]
+            continue
+        if part not in node:
+            if part == "organizations":
+                raise ScenarioError("this scenario has no organizations", source=where, key=key)
+            node[part] = {}
+        node = node[part]
+    if isinstance(node, list):
+        raise ScenarioError("cannot replace a whole organization", source=where, key=key,
+                            allowed="organizations.NAME.FIELD")
+    node[parts[-1]] = value
+
+
+def _list_index(items: list, part: str, key: str, where: str) -> int:
+    names = [str(item.get("name", "")) for item in items]
+    if part in names:
+        return names.index(part)
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    raise ScenarioError("no such organization", source=where, key=key, value=part,
+                        allowed=", ".join(names) or "(none defined)")
+
+
+def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
+    if not isinstance(table, Mapping):
+        raise ScenarioError("expected a table", source=source, key=prefix.rstrip(".") or "(top)",
+                            value=table)
+    hints = typing.get_type_hints(cls)
+    public = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    unknown = sorted(set(table) - set(public))
+    if unknown:
+        raise ScenarioError("unknown key", source=source, key=prefix + unknown[0],
+                            allowed=", ".join(sorted(public)))
+    values = {}
+    for name, value in table.items():
+        values[name] = _coerce(hints[name], value, public[name], source, prefix + name)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, fld: dataclasses.Field, source: str, key: str) -> Any:
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, source, key + ".")
+    origin = typing.get_origin(hint)
+    if origin is tuple:  # the organizations array of tables
+        item = typing.get_args(hint)[0]
+        if not isinstance(value, list):
+            raise ScenarioError("expected an array of tables ([[organizations]])", source=source,
+                                key=key, value=value)
+        return tuple(_build(item, v, source, f"{key}.{i}.") for i, v in enumerate(value))
+    optional = origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
+    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
+    lo, hi = fld.metadata["range"]
+    choices = fld.metadata["choices"]
+    if base is bool:
+        if not isinstance(value, bool):
+            raise ScenarioError("expected true or false", source=source, key=key, value=value)
+        return value
+    if base is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise ScenarioError("expected an integer", source=source, key=key, value=value,
+                                    allowed=_range_text(lo, hi))
+    elif base is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ScenarioError("expected a number", source=source, key=key, value=value,
+                                allowed=_range_text(lo, hi))
+        value = float(value)
+    elif base is str:
+        if not isinstance(value, str):
+            raise ScenarioError("expected a string", source=source, key=key, value=value,
+                                allowed=" | ".join(choices) if choices else "text")
+        if choices is not None:
+            norm = value.strip().upper().replace("-", "_") if choices[-1].isupper() else value.strip()
+            if norm not in choices:
+                raise ScenarioError("not an allowed choice", source=source, key=key, value=value,
+                                    allowed=" | ".join(c or '""' for c in choices))
+            value = norm
+        return value
+    if not lo <= value <= hi:
+        raise ScenarioError("out of range", source=source, key=key, value=value,
+                            allowed=_range_text(lo, hi))
+    return value
+
+
+def _range_text(lo: float, hi: float) -> str:
+    if (lo, hi) == _UNBOUNDED:
+        return "any number"
+    if hi == math.inf:
+        return f">= {lo:g}"
+    return f"{lo:g} to {hi:g}"
+
+
+def _resolve_org(org: OrganizationSpec, index: int, source: str) -> OrganizationSpec:
+    defaults = KIND_DEFAULTS[org.kind]
+    filled = {k: v for k, v in defaults.items() if getattr(org, k) is None}
+    org = dataclasses.replace(org, **filled)
+    if not org.name:
+        raise ScenarioError("every organization needs a name", source=source,
+                            key=f"organizations.{index}.name", allowed="a unique non-empty string")
+    return org
+
+
+def _check_cross_references(sc: Scenario) -> None:
+    names = [o.name for o in sc.organizations]
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            raise ScenarioError("duplicate organization name", source=sc.source,
+                                key=f"organizations.{i}.name", value=name, allowed="unique names")
+    for i, org in enumerate(sc.organizations):
+        if org.strategy not in KNOWN_STRATEGIES:
+            raise ScenarioError("unknown strategy", source=sc.source, key=f"organizations.{i}.strategy",
+                                value=org.strategy, allowed=", ".join(KNOWN_STRATEGIES))
+    total = sum(o.initial_share for o in sc.organizations)
+    if total > 1.0 + 1e-9:
+        raise ScenarioError("initial shares add up to more than 1", source=sc.source,
+                            key="organizations.*.initial_share", value=round(total, 6),
+                            allowed="a total of at most 1")
+    if sc.trigger.organization and sc.trigger.organization not in names:
+        raise ScenarioError("no such organization", source=sc.source, key="trigger.organization",
+                            value=sc.trigger.organization, allowed=", ".join(names) or "(none defined)")
+    var = sc.population.values_sd ** 2
+    mean = sc.population.values_mean
+    if var > 0 and var >= mean * (1 - mean):
+        raise ScenarioError("values spread too large for its mean (beta distribution)",
+                            source=sc.source, key="population.values_sd", value=sc.population.values_sd,
+                            allowed=f"less than {math.sqrt(mean * (1 - mean)):.3f} at values_mean={mean}")
+    net = sc.network
+    if net.kind in ("edge_list", "graphml") and not net.path:
+        raise ScenarioError("a file-based network needs a path", source=sc.source, key="network.path",
+                            allowed="a file path relative to the scenario")
