@@ -17,11 +17,13 @@ from mesa import Agent
 from mesa.discrete_space import CellAgent
 
 from . import rules
+from .levers import LEVER_NAMES, Levers, Observation
 from .network import neighbour_order
-from .states import ACTIVE_LEVEL, Level, OrgKind, Quadrant
+from .states import ACTIVE_LEVEL, Level, OrgKind, Quadrant, enabled_level
 
 if TYPE_CHECKING:
     from .model import PowerModel
+    from .strategies import Strategy
 
 
 class Participant(CellAgent):
@@ -29,7 +31,8 @@ class Participant(CellAgent):
 
     Attributes read and write the model's arrays at ``index``; the agent owns no
     random generator and draws nothing itself: its uniforms for this step are
-    ``model.draws[:, index]``, the same numbers the vectorized driver uses.
+    ``model.climb_draws[index]`` and ``model.join_draws_of(index)``, the same
+    numbers the vectorized driver uses.
     """
 
     def __init__(self, model: PowerModel, index: int, cell) -> None:
@@ -90,7 +93,7 @@ class Participant(CellAgent):
             above += prev.level[j] > level
             exited += prev.exited[j]
             peers += (prev.group[j] == group) & (prev.level[j] >= ACTIVE_LEVEL)
-        degree = np.int64(len(self.cell.connections))
+        degree = np.int64(max(len(self.cell.connections), 1))  # isolated: count 0 over 1
         return {"above": rules.share(np.int64(above), degree),
                 "exited": rules.share(np.int64(exited), degree),
                 "peers": rules.share(np.int64(peers), degree)}
@@ -98,15 +101,14 @@ class Participant(CellAgent):
     def view_organization(self) -> tuple:
         """What I see of my organization's levers (from the previous step)."""
         prev, i = self.model.prev, self.index
-        return rules.member_view(prev.group[i], prev.values[i], self.model.table,
-                                 self.model.unaffiliated_cap)
+        return rules.member_view(prev.group[i], prev.values[i], self.model.table)
 
     def try_climb(self, seen: dict, view: tuple) -> None:
         """Climb a rung if peers above me and my organization's pull reach my threshold."""
         s, i = self.model.state, self.index
         cap, align, pull, _, _ = view
         s.level[i] = rules.climb(s.level[i], cap, s.threshold[i], seen["above"], pull, align,
-                                 self.model.draws[rules.DRAW_CLIMB, i], self.model.dynamics)
+                                 self.model.climb_draws[i], self.model.dynamics)
 
     def renew_commitment(self, seen: dict, view: tuple) -> None:
         """Renew or fade commitment, then slip a rung if it no longer holds my level."""
@@ -137,54 +139,61 @@ class Participant(CellAgent):
 
     def try_join(self) -> None:
         """If unaffiliated, join through an active neighbour or through an organization's outreach."""
-        prev, s, i, draws = self.model.prev, self.model.state, self.index, self.model.draws
+        prev, s, i = self.model.prev, self.model.state, self.index
         if prev.group[i] != 0:
             return
+        draws = self.model.join_draws_of(i)
         partners = neighbour_order(self.model.adjacency, i)
         target = 0
         if partners.size:
-            j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER, i]) * partners.size))]
+            j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER]) * partners.size))]
             target = rules.partner_group(prev.group[j])
+        commitment = self.model.dynamics.join_commitment
         if target == 0:
-            target = rules.reached_by(draws[rules.DRAW_REACH, i], self.model.table.outreach)
+            target = rules.reached_by(draws[rules.DRAW_REACH], self.model.table.outreach)
+            commitment = self.model.table.reach_commitment[target]
         if target == 0:
             return
         chance = rules.join_prob(self.model.table.openness[target],
                                  rules.alignment(s.values[i], self.model.table.values[target]),
                                  s.grievance[i], self.model.dynamics)
-        if draws[rules.DRAW_ACCEPT, i] < chance:
-            self.model.move(np.array([i]), np.array([target]), exited=False)
+        if draws[rules.DRAW_ACCEPT] < chance:
+            self.model.move(np.array([i]), np.array([target]), exited=False, commitment=commitment)
 
 
 class Organization(Agent):
     """An institution or platform: a position on the compass, old-power stock, new-power current.
 
-    Levers (what strategies may change): ``openness``, ``values``, ``max_level``,
-    ``transparency``, ``take_rate``, ``outreach``, ``mobilization``.
-    Other state is the outcome of the dynamics.
+    Its levers (:class:`~sim.levers.Levers`) are what its strategy may change;
+    everything else (stock, current, legitimacy, exposure, its community) is
+    the outcome of the dynamics.
     """
 
     kind: OrgKind
 
-    def __init__(self, model: PowerModel, spec, group: int) -> None:
+    def __init__(self, model: PowerModel, spec, group: int, strategy: Strategy) -> None:
         super().__init__(model)
         self.name = spec.name
         self.group = group
+        self.strategy = strategy
         # levers
         self.openness = spec.openness
         self.values = spec.values
-        self.max_level = Level.parse(spec.max_level) if spec.max_level else default_max_level(spec.openness)
+        self.max_level = Level.parse(spec.max_level) if spec.max_level else enabled_level(spec.openness)
         self.transparency = spec.transparency
         self.take_rate = spec.take_rate
         self.outreach = spec.outreach
+        self.ads = spec.ads
         self.mobilization = spec.mobilization
+        self.structure = spec.structure
         # outcomes
         self.stock = spec.stock
         self.legitimacy = spec.legitimacy
         self.exposure = 0.0
+        self.ads_history = 0.0
         self.current = 0.0
         self.funded = 1.0
-        self.n_members = self.n_active = self.n_joins = self.n_exits = 0
+        self.n_members = self.n_active = self.n_joins = self.n_exits = self.peak_members = 0
         self.mean_level = self.mean_grievance = 0.0
         self.level_sum = self.grievance_sum = self.participation_sum = 0.0
 
@@ -198,18 +207,48 @@ class Organization(Agent):
         """Share of its values gap its members can see."""
         return float(rules.visibility(self.transparency, self.exposure))
 
+    @property
+    def levers(self) -> Levers:
+        """A snapshot of what it controls."""
+        return Levers(**{name: getattr(self, name) for name in LEVER_NAMES})
+
+    def observe(self) -> Observation:
+        """What it can see of itself and its community (as of the last tally)."""
+        return Observation(
+            step=self.model.steps, n_participants=self.model.n_participants,
+            n_members=self.n_members, n_active=self.n_active, peak_members=self.peak_members,
+            mean_level=self.mean_level, mean_grievance=self.mean_grievance,
+            community_values=self.model.community_values(self),
+            joins=self.n_joins, exits=self.n_exits, stock=self.stock, current=self.current,
+            legitimacy=self.legitimacy)
+
+    def apply_levers(self, levers: Levers) -> None:
+        """Set new levers (clipped to their bounds) and pay for reforms out of stock."""
+        levers = levers.clipped()
+        cost = rules.reform_cost(self.levers, levers, self.model.dynamics)
+        for name in LEVER_NAMES:
+            setattr(self, name, getattr(levers, name))
+        self.stock = max(0.0, self.stock - cost)
+
+    def run_strategy(self) -> None:
+        """Let its strategy choose this step's levers."""
+        self.apply_levers(self.strategy.decide(self.levers, self.observe()))
+
     def step(self) -> None:
         """Collect the current, earn and spend stock, and let legitimacy track contentment."""
         p, n = self.model.dynamics, self.model.n_participants
         self.current = float(rules.current(self.participation_sum, n))
         value_created = (self.n_members + self.level_sum) / n  # each member yields 1 + level units
-        revenue = p.revenue_rate * self.take_rate * value_created
-        spending = p.outreach_cost * self.outreach + p.mobilization_cost * self.mobilization
+        revenue = (p.revenue_rate * self.take_rate * value_created
+                   + p.structure_yield * self.structure * self.current)
+        spending = (p.outreach_cost * self.outreach + p.ads_cost * self.ads
+                    + p.mobilization_cost * self.mobilization)
         self.stock, self.funded = rules.update_stock(self.stock, revenue, spending, p.stock_decay)
         if self.n_members:
             self.legitimacy = float(rules.update_legitimacy(self.legitimacy, 1.0 - self.mean_grievance,
                                                             p.legitimacy_rate))
         self.exposure *= 1.0 - p.exposure_decay
+        self.ads_history = self.ads_history * (1.0 - p.exposure_decay) + self.ads * self.funded
 
 
 class Institution(Organization):
@@ -224,10 +263,4 @@ class Platform(Organization):
     kind = OrgKind.PLATFORM
 
 
-def default_max_level(openness: float) -> Level:
-    """Levels a model enables by default: the openness axis cut into six equal bands.
-
-    Fully closed models ask only for consumption ("Old power models tend to
-    require little more than consumption"); fully open ones enable co-owning.
-    """
-    return Level(min(int(Level.CO_OWNING), int(openness * 6)))
+default_max_level = enabled_level  # old name, kept while tests move to states.enabled_level

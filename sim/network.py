@@ -106,10 +106,13 @@ class PackedCounts:
     bits: int
     per_word: int
 
-    def field(self, index: np.ndarray) -> np.ndarray:
-        """Per participant, the neighbour count in field ``index[i]``."""
-        index = np.asarray(index, dtype=np.int64)
+    def field(self, index: np.ndarray | int) -> np.ndarray:
+        """Per participant, the neighbour count in field ``index[i]`` (or one field for all)."""
         mask = (1 << self.bits) - 1
+        if np.ndim(index) == 0:
+            word, offset = divmod(int(index), self.per_word)
+            return (self.words[word] >> (offset * self.bits)) & mask
+        index = np.asarray(index, dtype=np.int64)
         if len(self.words) == 1:
             return (self.words[0] >> (index * self.bits)) & mask
         word = index // self.per_word
@@ -128,6 +131,7 @@ class NeighbourCounter:
         self.adj = adj
         degree = np.diff(adj.indptr)
         self.degree = degree
+        self.safe_degree = np.maximum(degree, 1)  # isolated participants count 0 of 1
         max_degree = int(degree.max()) if degree.size else 0
         self.bits = max(1, max_degree.bit_length())
         self.per_word = 63 // self.bits

@@ -20,9 +20,9 @@ import numpy as np
 from .scenario import DynamicsSpec
 from .states import N_LEVELS, TOP_LEVEL
 
-#: Rows of the per-step uniform draws shared by both drivers (``model.draws[row, i]``).
-DRAW_CLIMB, DRAW_PARTNER, DRAW_REACH, DRAW_ACCEPT = range(4)
-N_DRAWS = 4
+#: Rows of the per-step join uniforms shared by both drivers (``model.join_draws[row, slot]``).
+DRAW_PARTNER, DRAW_REACH, DRAW_ACCEPT = range(3)
+N_JOIN_DRAWS = 3
 
 
 @dataclass
@@ -30,9 +30,11 @@ class OrgTable:
     """Organizations' levers as arrays indexed by group (0 = no organization).
 
     Rebuilt by the model before each participant phase, so both drivers read
-    the same previous-step values.
+    the same previous-step values. Row 0 stands for "no organization": the
+    crowd's level cap, and zero for member, visibility, pull, take and outreach.
     """
 
+    member: np.ndarray
     openness: np.ndarray
     values: np.ndarray
     max_level: np.ndarray
@@ -40,6 +42,7 @@ class OrgTable:
     visibility: np.ndarray
     pull: np.ndarray
     outreach: np.ndarray
+    reach_commitment: np.ndarray
 
     @property
     def n_groups(self) -> int:
@@ -49,9 +52,13 @@ class OrgTable:
 
 # ------------------------------------------------------------- perception
 
-def share(count, degree):
-    """Fraction ``count / degree``, zero for isolated participants."""
-    return np.where(degree > 0, count / np.maximum(degree, 1), 0.0)
+def share(count, safe_degree):
+    """Fraction of neighbours ``count / degree``.
+
+    ``safe_degree`` is the degree with isolated participants counted as 1: their
+    count is always 0, so their share is 0 without a branch.
+    """
+    return count / safe_degree
 
 
 def alignment(values, org_values):
@@ -68,7 +75,7 @@ def visibility(transparency, exposure):
     return transparency + (1.0 - transparency) * exposure
 
 
-def member_view(group, values, table: OrgTable, unaffiliated_cap: int):
+def member_view(group, values, table: OrgTable):
     """What a participant sees of its own organization.
 
     Returns:
@@ -78,12 +85,10 @@ def member_view(group, values, table: OrgTable, unaffiliated_cap: int):
         share of value taken. Unaffiliated participants get the crowd's cap,
         alignment 1 and nothing else.
     """
-    affiliated = group > 0
-    org_values = table.values[group]
-    align = np.where(affiliated, alignment(values, org_values), 1.0)
-    cap = np.where(affiliated, table.max_level[group], unaffiliated_cap)
-    gap_seen = np.where(affiliated, np.abs(values - org_values) * table.visibility[group], 0.0)
-    return cap, align, table.pull[group], gap_seen, table.take_rate[group]
+    gap = np.abs(values - table.values[group])
+    align = 1.0 - gap * table.member[group]  # alignment(values, org values) for members, 1 otherwise
+    gap_seen = gap * table.visibility[group]  # row 0 ("none") has zero visibility
+    return table.max_level[group], align, table.pull[group], gap_seen, table.take_rate[group]
 
 
 # ------------------------------------------------------- participant rules
@@ -189,6 +194,36 @@ def partner_group(partner_group_):
 
 
 # ------------------------------------------------------ organization rules
+
+def reach_commitment(outreach, ads, join_commitment):
+    """Commitment of someone recruited by reach: paid ads recruit "without commitment".
+
+    The share of an organization's reach that is ads brings no commitment;
+    genuine outreach brings a new member's usual commitment.
+    """
+    reach = outreach + ads
+    return np.where(reach > 0.0, join_commitment * outreach / np.where(reach > 0.0, reach, 1.0),
+                    join_commitment)
+
+
+def turnout_prob(level, commitment, align):
+    """Chance a member shows up when called: true believers do, consumers and astroturfed joiners don't.
+
+    "A key new power question for all organizations is 'Who will really show up for you?'"
+    """
+    return (level / TOP_LEVEL) * commitment * align
+
+
+def campaign_force(stock_spent, turnout_share, p: DynamicsSpec):
+    """Power as "the ability to produce intended effects" (Russell): lobbyists plus an army of citizens."""
+    return p.lobby_weight * stock_spent + p.turnout_weight * turnout_share
+
+
+def reform_cost(before, after, p: DynamicsSpec):
+    """Stock spent on changing one's model or values: organizational change is not free."""
+    return p.reform_cost * (abs(after.values - before.values) + abs(after.openness - before.openness)
+                            + abs(after.transparency - before.transparency))
+
 
 def current(weighted_participation, n_participants):
     """New power as a current: the community's participation flow, sum(level/5 * commitment) / N."""

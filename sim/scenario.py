@@ -1,8 +1,8 @@
 """Scenario files: TOML in, a validated and frozen :class:`Scenario` out.
 
-This is the one place where input is checked. Every field of every spec
+Input is checked in one place (:mod:`sim.spec`): every field of every spec
 declares its type, its default and its allowed range next to its doc, and
-:func:`_build` checks all of them the same way, so an error always names the
+:func:`sim.spec.build` checks all of them the same way, so an error always names the
 file, the dotted key, the bad value and what is allowed.
 
 Nothing in a scenario file is ever evaluated as code.
@@ -14,28 +14,14 @@ import copy
 import dataclasses
 import math
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .errors import ScenarioError
+from .spec import build, param
 from .states import Level, OrgKind
-
-_UNBOUNDED = (-math.inf, math.inf)
-
-
-def param(default: Any, lo: float | None = None, hi: float | None = None, *,
-          choices: tuple[str, ...] | None = None, doc: str = "") -> Any:
-    """A spec field with its allowed range or choices, checked by :func:`_build`."""
-    meta = {"range": (-math.inf if lo is None else lo, math.inf if hi is None else hi),
-            "choices": choices, "doc": doc}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: copy.deepcopy(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
 
 NETWORK_KINDS = ("erdos_renyi", "watts_strogatz", "barabasi_albert",
                  "stochastic_block", "edge_list", "graphml")
@@ -93,6 +79,12 @@ class DynamicsSpec:
     exposure_decay: float = param(0.1, 0.0, 1.0, doc="share of a leak's exposure forgotten per step")
     outreach_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of outreach")
     mobilization_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of mobilization")
+    ads_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of ads")
+    reform_cost: float = param(0.2, 0.0, 10.0, doc="stock spent per unit change of openness, values or transparency")
+    structure_yield: float = param(1.0, 0.0, 100.0, doc="stock gained per unit of current converted")
+    lobby_weight: float = param(1.0, 0.0, 100.0, doc="campaign force per unit of stock spent")
+    turnout_weight: float = param(5.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
+    campaign_legitimacy: float = param(0.1, 0.0, 1.0, doc="legitimacy a campaign's winner gains")
 
 
 @dataclass(frozen=True)
@@ -120,10 +112,13 @@ class OrganizationSpec:
     take_rate: float | None = param(None, 0.0, 1.0, doc="share of value it takes from its community")
     transparency: float | None = param(None, 0.0, 1.0, doc="how much of its values gap members can see")
     outreach: float = param(0.0, 0.0, 1.0, doc="chance per step of reaching an unaffiliated participant")
+    ads: float = param(0.0, 0.0, 1.0, doc="paid reach that recruits without commitment")
     mobilization: float = param(0.0, 0.0, 1.0, doc="investment in moving members up the scale")
+    structure: float = param(0.0, 0.0, 1.0, doc="share of its current converted into stock each step")
     initial_share: float = param(0.0, 0.0, 1.0, doc="share of all participants who start as members")
     initial_level: str = param("CONSUMING", choices=tuple(lv.name for lv in Level), doc="level of initial members")
-    strategy: str = param("status_quo", doc="policy run every step (registered name)")
+    strategy: str = param("status_quo", doc="policy run every step: a registered name or 'module:Class'")
+    strategy_params: Mapping[str, Any] = param({}, doc="the strategy's parameters (see `newpower list`)")
 
 
 #: Defaults that differ by kind: an institution starts as a Castle, a platform as a Crowd.
@@ -133,8 +128,24 @@ KIND_DEFAULTS = {
 }
 
 
-#: Strategies an organization may run. Only the status quo exists in the core model.
-KNOWN_STRATEGIES = ("status_quo",)
+@dataclass(frozen=True)
+class ShockSchedule:
+    """When a shock fires; its other keys are the shock's own parameters."""
+
+    kind: str = param("", doc="the shock's registered kind (see `newpower list`)")
+    step: int = param(1, 0, doc="first step at which it fires")
+    every: int = param(0, 0, doc="repeat period in steps (0: once)")
+    until: int = param(0, 0, doc="last step it may fire at (0: no end)")
+    params: Mapping[str, Any] = param({}, doc="the shock's parameters")
+
+    def fires_at(self, step: int) -> bool:
+        """Whether the shock fires at ``step``."""
+        if step < self.step or (self.until and step > self.until):
+            return False
+        return step == self.step if self.every == 0 else (step - self.step) % self.every == 0
+
+
+SCHEDULE_KEYS = ("kind", "step", "every", "until")
 
 
 @dataclass(frozen=True)
@@ -151,6 +162,7 @@ class Scenario:
     dynamics: DynamicsSpec = field(default_factory=DynamicsSpec)
     trigger: TriggerSpec = field(default_factory=TriggerSpec)
     organizations: tuple[OrganizationSpec, ...] = ()
+    shocks: tuple[ShockSchedule, ...] = ()
     source: str = field(default="<dict>", compare=False, metadata={"internal": True})
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False,
                                    metadata={"internal": True})
@@ -203,7 +215,7 @@ def scenario_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>",
     for key, value in (overrides or {}).items():
         _apply_override(data, key, value, source)
     try:
-        scenario = _build(Scenario, data, source, "")
+        scenario = build(Scenario, _nest_shock_params(data, source), source, "")
         scenario = dataclasses.replace(scenario, source=source, raw=data,
                                        organizations=tuple(_resolve_org(o, i, source)
                                                            for i, o in enumerate(scenario.organizations)))
@@ -212,6 +224,20 @@ def scenario_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>",
         _blame_override(exc, overrides or {}, source)
         raise
     return scenario
+
+
+def _nest_shock_params(data: dict, source: str) -> dict:
+    """``[[shocks]]`` tables mix schedule keys and the shock's parameters; split them."""
+    shocks = data.get("shocks")
+    if not isinstance(shocks, list):
+        return data
+    nested = []
+    for i, table in enumerate(shocks):
+        if not isinstance(table, Mapping):
+            raise ScenarioError("expected a table", source=source, key=f"shocks.{i}", value=table)
+        nested.append({**{k: v for k, v in table.items() if k in SCHEDULE_KEYS},
+                       "params": {k: v for k, v in table.items() if k not in SCHEDULE_KEYS}})
+    return {**data, "shocks": nested}
 
 
 def _blame_override(exc: ScenarioError, overrides: Mapping[str, Any], source: str) -> None:
@@ -266,77 +292,6 @@ def _list_index(items: list, part: str, key: str, where: str) -> int:
                         allowed=", ".join(names) or "(none defined)")
 
 
-def _build(cls: type, table: Any, source: str, prefix: str) -> Any:
-    if not isinstance(table, Mapping):
-        raise ScenarioError("expected a table", source=source, key=prefix.rstrip(".") or "(top)",
-                            value=table)
-    hints = typing.get_type_hints(cls)
-    public = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
-    unknown = sorted(set(table) - set(public))
-    if unknown:
-        raise ScenarioError("unknown key", source=source, key=prefix + unknown[0],
-                            allowed=", ".join(sorted(public)))
-    values = {}
-    for name, value in table.items():
-        values[name] = _coerce(hints[name], value, public[name], source, prefix + name)
-    return cls(**values)
-
-
-def _coerce(hint: Any, value: Any, fld: dataclasses.Field, source: str, key: str) -> Any:
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, source, key + ".")
-    origin = typing.get_origin(hint)
-    if origin is tuple:  # the organizations array of tables
-        item = typing.get_args(hint)[0]
-        if not isinstance(value, list):
-            raise ScenarioError("expected an array of tables ([[organizations]])", source=source,
-                                key=key, value=value)
-        return tuple(_build(item, v, source, f"{key}.{i}.") for i, v in enumerate(value))
-    optional = origin in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint)
-    base = next(a for a in typing.get_args(hint) if a is not type(None)) if optional else hint
-    lo, hi = fld.metadata["range"]
-    choices = fld.metadata["choices"]
-    if base is bool:
-        if not isinstance(value, bool):
-            raise ScenarioError("expected true or false", source=source, key=key, value=value)
-        return value
-    if base is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise ScenarioError("expected an integer", source=source, key=key, value=value,
-                                    allowed=_range_text(lo, hi))
-    elif base is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-            raise ScenarioError("expected a number", source=source, key=key, value=value,
-                                allowed=_range_text(lo, hi))
-        value = float(value)
-    elif base is str:
-        if not isinstance(value, str):
-            raise ScenarioError("expected a string", source=source, key=key, value=value,
-                                allowed=" | ".join(choices) if choices else "text")
-        if choices is not None:
-            norm = value.strip().upper().replace("-", "_") if choices[-1].isupper() else value.strip()
-            if norm not in choices:
-                raise ScenarioError("not an allowed choice", source=source, key=key, value=value,
-                                    allowed=" | ".join(c or '""' for c in choices))
-            value = norm
-        return value
-    if not lo <= value <= hi:
-        raise ScenarioError("out of range", source=source, key=key, value=value,
-                            allowed=_range_text(lo, hi))
-    return value
-
-
-def _range_text(lo: float, hi: float) -> str:
-    if (lo, hi) == _UNBOUNDED:
-        return "any number"
-    if hi == math.inf:
-        return f">= {lo:g}"
-    return f"{lo:g} to {hi:g}"
-
-
 def _resolve_org(org: OrganizationSpec, index: int, source: str) -> OrganizationSpec:
     defaults = KIND_DEFAULTS[org.kind]
     filled = {k: v for k, v in defaults.items() if getattr(org, k) is None}
@@ -353,10 +308,13 @@ def _check_cross_references(sc: Scenario) -> None:
         if names.index(name) != i:
             raise ScenarioError("duplicate organization name", source=sc.source,
                                 key=f"organizations.{i}.name", value=name, allowed="unique names")
+    from .shocks import make_shock
+    from .strategies import make_strategy
+
     for i, org in enumerate(sc.organizations):
-        if org.strategy not in KNOWN_STRATEGIES:
-            raise ScenarioError("unknown strategy", source=sc.source, key=f"organizations.{i}.strategy",
-                                value=org.strategy, allowed=", ".join(KNOWN_STRATEGIES))
+        make_strategy(org.strategy, org.strategy_params, source=sc.source, key=f"organizations.{i}.strategy")
+    for i, shock in enumerate(sc.shocks):
+        make_shock(shock.kind, shock.params, source=sc.source, key=f"shocks.{i}")
     total = sum(o.initial_share for o in sc.organizations)
     if total > 1.0 + 1e-9:
         raise ScenarioError("initial shares add up to more than 1", source=sc.source,

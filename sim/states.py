@@ -56,3 +56,12 @@ class OrgKind(enum.Enum):
 
     INSTITUTION = "institution"
     PLATFORM = "platform"
+
+
+def enabled_level(openness: float) -> Level:
+    """Levels a model enables by default: the openness axis cut into six equal bands.
+
+    Fully closed models ask only for consumption ("Old power models tend to
+    require little more than consumption"); fully open ones enable co-owning.
+    """
+    return Level(min(int(Level.CO_OWNING), int(openness * 6)))

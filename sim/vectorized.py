@@ -47,21 +47,20 @@ def perceive(model: PowerModel, prev: ParticipantState) -> tuple[np.ndarray, np.
     n_groups = model.table.n_groups
     key = (prev.level.astype(np.int64) * n_groups + prev.group) * 2 + prev.exited
     counts = model.counter.count_keys(key, field_table(n_groups))
-    degree = model.counter.degree
+    degree = model.counter.safe_degree
     above = rules.share(counts.field(prev.level.astype(np.int64)), degree)
-    exited = rules.share(counts.field(np.full(prev.size, FIELD_EXITED)), degree)
+    exited = rules.share(counts.field(FIELD_EXITED), degree)
     peers = rules.share(counts.field(FIELD_PEERS + prev.group.astype(np.int64)), degree)
     return above, exited, peers
 
 
 def step_participants(model: PowerModel) -> ParticipantState:
     """Apply every participant rule to all participants; return the new state."""
-    prev, table, p, u = model.prev, model.table, model.dynamics, model.draws
+    prev, table, p = model.prev, model.table, model.dynamics
     above, exited_share, peers = perceive(model, prev)
-    cap, align, pull, gap_seen, take = rules.member_view(prev.group, prev.values, table,
-                                                         model.unaffiliated_cap)
-    level = rules.climb(prev.level, cap, prev.threshold, above, pull, align, u[rules.DRAW_CLIMB], p)
-    commitment = rules.renew(prev.commitment, level, peers, pull, align, rules.fade_rate(prev.values, p), p)
+    cap, align, pull, gap_seen, take = rules.member_view(prev.group.astype(np.intp), prev.values, table)
+    level = rules.climb(prev.level, cap, prev.threshold, above, pull, align, model.climb_draws, p)
+    commitment = rules.renew(prev.commitment, level, peers, pull, align, model.fade, p)
     level = rules.slip(level, cap, commitment, p)
     affiliated = prev.group > 0
     grievance = rules.aggrieve(prev.grievance, affiliated, gap_seen, take, level, p)
@@ -82,15 +81,21 @@ def step_participants(model: PowerModel) -> ParticipantState:
 
 
 def _join(model: PowerModel, prev: ParticipantState, grievance: np.ndarray) -> None:
-    table, u = model.table, model.draws
-    who = np.flatnonzero(prev.group == 0)
-    partner = pick_neighbour(model.adjacency, who, u[rules.DRAW_PARTNER, who])
+    table, p = model.table, model.dynamics
+    # Only a draw below the highest possible join chance can lead to joining, so
+    # the others are skipped here; the outcome is the same as checking everyone.
+    ceiling = max(p.join_rate_open, p.join_rate_closed)
+    slot = np.flatnonzero(model.join_draws[rules.DRAW_ACCEPT] < ceiling)
+    u = model.join_draws[:, slot]
+    who = model.free[slot]
+    partner = pick_neighbour(model.adjacency, who, u[rules.DRAW_PARTNER])
     target = np.zeros(who.size, dtype=np.int64)
     has = partner >= 0
     target[has] = rules.partner_group(prev.group[partner[has]])
     cold = target == 0
-    target[cold] = rules.reached_by(u[rules.DRAW_REACH, who[cold]], table.outreach)
+    target[cold] = rules.reached_by(u[rules.DRAW_REACH, cold], table.outreach)
     chance = rules.join_prob(table.openness[target], rules.alignment(prev.values[who], table.values[target]),
                              grievance[who], model.dynamics)
-    joins = (target > 0) & (u[rules.DRAW_ACCEPT, who] < chance)
-    model.move(who[joins], target[joins], exited=False)
+    joins = (target > 0) & (u[rules.DRAW_ACCEPT] < chance)
+    commitment = np.where(cold, table.reach_commitment[target], model.dynamics.join_commitment)
+    model.move(who[joins], target[joins], exited=False, commitment=commitment[joins])
