@@ -45,6 +45,48 @@ ORGANIZATION_REPORTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+#: Headline measures of a run (keys of ``RunResult.summary``), with one line each.
+SUMMARY_MEASURES: dict[str, str] = {
+    "n_participants": "number of participants",
+    "steps": "steps run",
+    "final_active_fraction": "share of all participants at SHARING or above at the end",
+    "peak_active_fraction": "largest share of participants at SHARING or above (the surge peak)",
+    "peak_step": "step of the surge peak",
+    "half_life": "steps from the peak until the surge's excess over its start halved (NaN: never)",
+    "largest_desertion_cascade": "exits in the largest desertion cascade (exits linked by ties, step to step)",
+    "<org>.peak_members": "an organization's largest community",
+    "<org>.final_members": "its community at the end",
+    "<org>.desertion_share": "share of its peak community it lost by the end",
+    "<org>.final_openness": "its final model axis (compass)",
+    "<org>.final_values": "its final values axis (compass)",
+    "<org>.final_quadrant": "its final compass quadrant",
+    "<org>.final_stock": "its final old-power stock",
+    "<org>.final_current": "its final new-power current",
+    "<org>.final_legitimacy": "its final legitimacy",
+}
+
+#: One line for each per-step measure (``newpower list``).
+REPORTER_DOCS: dict[str, str] = {
+    "step": "step number (0 = initial state)",
+    "n_<level>": "participants at each level of the participation scale",
+    "active_fraction": "share of participants at SHARING or above",
+    "n_unaffiliated": "participants who belong to no organization",
+    "<org>.members": "its community's size",
+    "<org>.active": "members at SHARING or above",
+    "<org>.mean_level": "members' mean level (0 consuming .. 5 co-owning)",
+    "<org>.current": "new-power current: sum(level/5 x commitment) over members / N",
+    "<org>.stock": "old-power stock",
+    "<org>.legitimacy": "legitimacy",
+    "<org>.openness": "model axis of the compass",
+    "<org>.values": "values axis of the compass",
+    "<org>.quadrant": "compass quadrant",
+    "<org>.max_level": "highest level its model enables",
+    "<org>.mean_grievance": "members' mean grievance",
+    "<org>.joins": "members who joined this step",
+    "<org>.exits": "members who left this step",
+}
+
+
 class Recorder:
     """Collects the declared reporters once per step.
 
