@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from . import metrics
@@ -30,6 +31,10 @@ class RunResult:
         seed: the seed used.
         driver: ``"vectorized"`` or ``"agents"``.
         model: the finished model (for inspection; not kept by sweeps).
+        snapshots: participants' ``level`` and ``group`` arrays at chosen steps
+            (``snapshot_every``), for network figures and animations.
+        campaigns: one row per campaign (turnout, stock spent, force, winner).
+        events: one row per shock fired.
     """
 
     timeseries: pd.DataFrame
@@ -38,10 +43,14 @@ class RunResult:
     seed: int
     driver: str
     model: PowerModel | None = field(default=None, repr=False)
+    snapshots: dict[int, dict[str, np.ndarray]] = field(default_factory=dict, repr=False)
+    campaigns: pd.DataFrame = field(default_factory=pd.DataFrame)
+    events: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def run(scenario: Scenario, seed: int | None = None, steps: int | None = None,
-        driver: str = "vectorized", progress: Callable[[int], None] | None = None) -> RunResult:
+        driver: str = "vectorized", progress: Callable[[int], None] | None = None,
+        snapshot_every: int | None = None) -> RunResult:
     """Run one scenario.
 
     Args:
@@ -50,6 +59,8 @@ def run(scenario: Scenario, seed: int | None = None, steps: int | None = None,
         steps: number of steps (default: the scenario's ``steps``).
         driver: ``"vectorized"`` (default) or ``"agents"``.
         progress: called with the step number after each step.
+        snapshot_every: keep participants' levels and affiliations every this
+            many steps (and at the first and last step); None keeps none.
 
     Returns:
         The run's time series and summary.
@@ -63,9 +74,18 @@ def run(scenario: Scenario, seed: int | None = None, steps: int | None = None,
     if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
         raise SimError(f"steps must be a non-negative integer, got {steps!r}")
     model = PowerModel(scenario, rng=seed, driver=driver)
+    snapshots: dict[int, dict[str, np.ndarray]] = {}
+
+    def snapshot() -> None:
+        if snapshot_every and (model.steps % snapshot_every == 0 or model.steps == steps):
+            snapshots[model.steps] = {"level": model.state.level.copy(), "group": model.state.group.copy()}
+
+    snapshot()
     for _ in range(steps):
         model.step()
+        snapshot()
         if progress is not None:
             progress(model.steps)
     frame = metrics.timeseries(model)
-    return RunResult(frame, metrics.summarize(model, frame), scenario, seed, driver, model)
+    return RunResult(frame, metrics.summarize(model, frame), scenario, seed, driver, model, snapshots,
+                     pd.DataFrame(model.campaigns), pd.DataFrame(model.events))
