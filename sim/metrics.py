@@ -53,7 +53,7 @@ SUMMARY_MEASURES: dict[str, str] = {
     "peak_active_fraction": "largest share of participants at SHARING or above (the surge peak)",
     "peak_step": "step of the surge peak",
     "half_life": "steps from the peak until the surge's excess over its start halved (NaN: never)",
-    "largest_desertion_cascade": "exits in the largest desertion cascade (exits linked by ties, step to step)",
+    "largest_desertion_cascade": "participants in the largest desertion cascade (exits caused by a tie's exit the step before)",
     "<org>.peak_members": "an organization's largest community",
     "<org>.final_members": "its community at the end",
     "<org>.desertion_share": "share of its peak community it lost by the end",
@@ -121,11 +121,13 @@ def timeseries(model) -> pd.DataFrame:
 class CascadeTracker:
     """Records exits during a run and finds desertion cascades afterwards.
 
-    An exit at step t joins the cascade of every neighbour who left the same
-    organization at step t or t-1. A cascade is a connected set of such exits
-    (a space-time component, the dynamic analogue of Watts' (2002) cascade as a
-    connected set of adopters); its size counts exit events. Recording costs
-    one ``flatnonzero`` per step; the components are computed once, on demand.
+    An exit at step t is linked to every neighbour's exit from the same
+    organization at step t-1: with synchronous updates those are exactly the
+    exits it could have perceived (exits in the same step cannot cause each
+    other). A cascade is a connected set of linked exits, the dynamic analogue
+    of Watts' (2002) cascade as a connected set of adopters; its size counts
+    the distinct participants who left in it. Recording costs one ``flatnonzero`` per step; the components
+    are computed once, on demand.
     """
 
     def __init__(self, adjacency: sp.csr_array) -> None:
@@ -153,26 +155,21 @@ class CascadeTracker:
 
     def _components(self) -> int:
         n = self.adjacency.shape[0]
-        event_id = np.full(n, -1, dtype=np.int64)       # this step's event of each participant
-        prev_event_id = np.full(n, -1, dtype=np.int64)  # last step's
-        group_now = np.zeros(n, dtype=np.int64)
+        prev_event_id = np.full(n, -1, dtype=np.int64)  # each participant's exit event last step
         group_prev = np.zeros(n, dtype=np.int64)
-        sources, targets = [], []
+        sources, targets, who_left = [], [], []
         first = 0
         prev_who = np.empty(0, dtype=np.int64)
         for who, groups in self._steps:
-            event_id[who] = first + np.arange(who.size)
-            group_now[who] = groups
+            who_left.append(who)
             row_of, cols = neighbour_pairs(self.adjacency, who)
             mine = groups[row_of]
-            for ids, grp in ((event_id, group_now), (prev_event_id, group_prev)):
-                linked = (ids[cols] >= 0) & (grp[cols] == mine)
-                sources.append(first + row_of[linked])
-                targets.append(ids[cols[linked]])
+            linked = (prev_event_id[cols] >= 0) & (group_prev[cols] == mine)
+            sources.append(first + row_of[linked])
+            targets.append(prev_event_id[cols[linked]])
             prev_event_id[prev_who] = -1
-            prev_event_id[who] = event_id[who]
+            prev_event_id[who] = first + np.arange(who.size)
             group_prev[who] = groups
-            event_id[who] = -1
             prev_who = who
             first += who.size
         if first == 0:
@@ -180,7 +177,9 @@ class CascadeTracker:
         src, dst = np.concatenate(sources), np.concatenate(targets)
         graph = sp.coo_array((np.ones(src.size), (src, dst)), shape=(first, first))
         _, label = connected_components(graph, directed=False)
-        return int(np.bincount(label).max())
+        # Count distinct participants: one person may leave, rejoin and leave again in one cascade.
+        pairs = np.unique(label * n + np.concatenate(who_left))
+        return int(np.bincount(pairs // n).max())
 
 
 def neighbour_pairs(adjacency: sp.csr_array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

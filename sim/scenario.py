@@ -67,8 +67,8 @@ class DynamicsSpec:
     commitment_per_level: float = param(0.5, 0.0, 1.0, doc="commitment needed to hold the top level")
     grievance_rate: float = param(0.1, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken")
     grievance_decay: float = param(0.05, 0.0, 1.0, doc="share of grievance forgotten per step")
-    exit_contagion: float = param(1.0, 0.0, 10.0, doc="weight of the share of neighbours who just left")
-    loyalty: float = param(0.3, 0.0, 10.0, doc="how much commitment holds a member back from leaving")
+    exit_contagion: float = param(0.5, 0.0, 10.0, doc="weight of the share of neighbours who just left")
+    loyalty: float = param(0.5, 0.0, 10.0, doc="how much commitment holds a member back from leaving")
     switch_margin: float = param(0.1, 0.0, 1.0, doc="alignment gain needed to desert to a rival rather than to none")
     join_rate_open: float = param(0.3, 0.0, 1.0, doc="join chance per contact with a fully open organization")
     join_rate_closed: float = param(0.02, 0.0, 1.0, doc="join chance per contact with a fully closed organization")
@@ -83,7 +83,7 @@ class DynamicsSpec:
     reform_cost: float = param(0.2, 0.0, 10.0, doc="stock spent per unit change of openness, values or transparency")
     structure_yield: float = param(1.0, 0.0, 100.0, doc="stock gained per unit of current converted")
     lobby_weight: float = param(1.0, 0.0, 100.0, doc="campaign force per unit of stock spent")
-    turnout_weight: float = param(5.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
+    turnout_weight: float = param(10.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
     campaign_legitimacy: float = param(0.1, 0.0, 1.0, doc="legitimacy a campaign's winner gains")
 
 
