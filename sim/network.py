@@ -53,7 +53,9 @@ def build_graph(spec: NetworkSpec, rng: np.random.Generator, base_dir: Path | No
     else:
         graph = _read_graph_file(spec, base_dir)
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))
-    return nx.convert_node_labels_to_integers(graph, ordering="default")
+    if spec.kind in ("edge_list", "graphml"):  # generators already number nodes 0..n-1
+        graph = nx.convert_node_labels_to_integers(graph, ordering="default")
+    return graph
 
 
 def _stochastic_block(n: int, n_blocks: int, z: float, mixing: float, seed: int) -> nx.Graph:

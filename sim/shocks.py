@@ -147,7 +147,7 @@ class RivalEntry(Shock):
     take_rate: float = param(0.05, 0.0, 1.0, doc="share of value it takes")
     transparency: float = param(0.8, 0.0, 1.0, doc="its transparency")
     outreach: float = param(0.02, 0.0, 1.0, doc="its outreach")
-    strategy: str = param("status_quo", doc="the policy it runs (registered name or module:Class)")
+    strategy: str = param("", doc="the policy it runs: registered name or module:Class (empty: the default)")
 
     def apply(self, model: PowerModel) -> dict[str, Any]:
         """Add the organization to the world with no members yet."""
@@ -155,10 +155,10 @@ class RivalEntry(Shock):
 
         if any(o.name == self.name for o in model.organizations):
             raise SimError(f"{self.kind}: an organization named {self.name!r} already exists")
+        chosen = {"strategy": self.strategy} if self.strategy else {}
         spec = OrganizationSpec(name=self.name, kind=self.org_kind, openness=self.openness,
                                 values=self.values, stock=self.stock, take_rate=self.take_rate,
-                                transparency=self.transparency, outreach=self.outreach,
-                                strategy=self.strategy)
+                                transparency=self.transparency, outreach=self.outreach, **chosen)
         model.add_organization(spec)
         return {"name": self.name, "openness": self.openness, "values": self.values}
 

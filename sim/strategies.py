@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from .errors import ScenarioError
@@ -68,7 +70,7 @@ def resolve_strategy_class(name: str, source: str = "<scenario>", key: str = "st
                             allowed=", ".join(sorted(STRATEGIES)) + ", or an import path 'module:Class'")
     module_name, _, class_name = name.partition(":")
     try:
-        module = importlib.import_module(module_name)
+        module = _import_near(module_name, source)
         cls = getattr(module, class_name)
     except (ImportError, AttributeError) as exc:
         raise ScenarioError(f"cannot import strategy ({exc})", source=source, key=key, value=name,
@@ -77,6 +79,20 @@ def resolve_strategy_class(name: str, source: str = "<scenario>", key: str = "st
         raise ScenarioError("not a Strategy dataclass", source=source, key=key, value=name,
                             allowed="a @dataclass subclass of sim.strategies.Strategy")
     return cls
+
+
+def _import_near(module_name: str, source: str):
+    """Import a user's module: from the Python path, else from the scenario's folder or the working folder."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError:
+        extra = [str(Path(source).resolve().parent), str(Path.cwd())]
+        sys.path[:0] = extra
+        try:
+            return importlib.import_module(module_name)
+        finally:
+            for entry in extra:
+                sys.path.remove(entry)
 
 
 def make_strategy(name: str, params: Mapping[str, Any] | None = None, *, source: str = "<scenario>",
