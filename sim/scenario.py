@@ -147,6 +147,33 @@ class ShockSchedule:
 
 SCHEDULE_KEYS = ("kind", "step", "every", "until")
 
+DESIGNS = ("factorial", "latin_hypercube", "sobol")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A design of experiments over dotted scenario keys (``newpower sweep``).
+
+    ``factors`` lists values (full factorial over lists, as in Agents.jl's
+    ``paramscan``: only lists expand); ``ranges`` gives ``[low, high]`` for
+    sampled designs (Latin hypercube, Sobol).
+    """
+
+    design: str = param("factorial", choices=DESIGNS, doc="factorial | latin_hypercube | sobol")
+    samples: int = param(16, 1, 10_000_000, doc="points drawn by a sampled design (Sobol: base N)")
+    replications: int = param(1, 1, 100_000, doc="runs (seeds) per point")
+    factors: Mapping[str, Any] = param({}, doc="dotted key -> list of values (factorial)")
+    ranges: Mapping[str, Any] = param({}, doc="dotted key -> [low, high] (sampled designs)")
+
+
+@dataclass(frozen=True)
+class DesertionSpec:
+    """What counts as "the community deserted" for ``newpower stress``."""
+
+    organization: str = param("", doc="the strategist's organization")
+    measure: str = param("desertion_share", doc="summary measure of that organization")
+    above: float = param(0.5, doc="desertion when the measure is above this value")
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -163,6 +190,9 @@ class Scenario:
     trigger: TriggerSpec = field(default_factory=TriggerSpec)
     organizations: tuple[OrganizationSpec, ...] = ()
     shocks: tuple[ShockSchedule, ...] = ()
+    sweep: SweepSpec = field(default_factory=SweepSpec)
+    uncertain: Mapping[str, Any] = param({}, doc="dotted key -> [low, high]: what the strategist can't control")
+    desertion: DesertionSpec = field(default_factory=DesertionSpec)
     source: str = field(default="<dict>", compare=False, metadata={"internal": True})
     raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False,
                                    metadata={"internal": True})
@@ -224,6 +254,34 @@ def scenario_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>",
         _blame_override(exc, overrides or {}, source)
         raise
     return scenario
+
+
+def _check_design(sc: Scenario) -> None:
+    """Sweep factors, ranges and uncertainties must name keys that accept their values."""
+    plain = {k: v for k, v in sc.raw.items() if k not in ("sweep", "uncertain", "desertion")}
+    tables = [("sweep.factors", sc.sweep.factors, "a list of values"),
+              ("sweep.ranges", sc.sweep.ranges, "[low, high]"),
+              ("uncertain", sc.uncertain, "[low, high]")]
+    for table, entries, shape in tables:
+        for key, values in entries.items():
+            ranged = table != "sweep.factors"
+            if not isinstance(values, list) or not values or (ranged and (
+                    len(values) != 2 or not all(isinstance(v, (int, float)) for v in values)
+                    or values[0] > values[1])):
+                raise ScenarioError(f"expected {shape}", source=sc.source, key=f"{table}.{key}",
+                                    value=values, allowed=shape + (" with low <= high" if ranged else ""))
+            for value in values:
+                try:
+                    scenario_from_dict(plain, source=sc.source, overrides={key: value})
+                except ScenarioError as exc:
+                    raise ScenarioError(f"cannot vary this key: {exc.message}", source=sc.source,
+                                        key=f"{table}.{key}", value=value,
+                                        allowed=exc.allowed or "a dotted key of this scenario") from None
+    if sc.desertion.organization and sc.desertion.organization not in (
+            [o.name for o in sc.organizations] + [s.params.get("name") for s in sc.shocks]):
+        raise ScenarioError("no such organization", source=sc.source, key="desertion.organization",
+                            value=sc.desertion.organization,
+                            allowed=", ".join(o.name for o in sc.organizations) or "(none defined)")
 
 
 def _nest_shock_params(data: dict, source: str) -> dict:
@@ -323,6 +381,7 @@ def _check_cross_references(sc: Scenario) -> None:
     if sc.trigger.organization and sc.trigger.organization not in names:
         raise ScenarioError("no such organization", source=sc.source, key="trigger.organization",
                             value=sc.trigger.organization, allowed=", ".join(names) or "(none defined)")
+    _check_design(sc)
     var = sc.population.values_sd ** 2
     mean = sc.population.values_mean
     if var > 0 and var >= mean * (1 - mean):
