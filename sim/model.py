@@ -221,7 +221,7 @@ class PowerModel(mesa.Model):
     def tally(self) -> None:
         """Count each organization's community (members, active, sums) in one pass."""
         s, n_groups = self.state, len(self.organizations) + 1
-        group = s.group.astype(np.intp)
+        group = s.group
         by_level = np.bincount(group * N_LEVELS + s.level, minlength=n_groups * N_LEVELS)
         by_level = by_level.reshape(n_groups, N_LEVELS)
         self.level_counts = by_level.sum(axis=0)

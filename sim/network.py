@@ -108,6 +108,11 @@ class PackedCounts:
     bits: int
     per_word: int
 
+    def shifted(self, shift: np.ndarray, word: int = 0) -> np.ndarray:
+        """Counts read with precomputed shifts (all fields in one word): ``(word >> shift) & mask``."""
+        out = np.right_shift(self.words[word], shift)
+        return np.bitwise_and(out, (1 << self.bits) - 1, out=out)
+
     def field(self, index: np.ndarray | int) -> np.ndarray:
         """Per participant, the neighbour count in field ``index[i]`` (or one field for all)."""
         mask = (1 << self.bits) - 1
@@ -133,10 +138,17 @@ class NeighbourCounter:
         self.adj = adj
         degree = np.diff(adj.indptr)
         self.degree = degree
-        self.safe_degree = np.maximum(degree, 1)  # isolated participants count 0 of 1
+        self.safe_degree = np.maximum(degree, 1).astype(np.float64)  # isolated: count 0 of 1
         max_degree = int(degree.max()) if degree.size else 0
         self.bits = max(1, max_degree.bit_length())
         self.per_word = 63 // self.bits
+        self._shift_tables: dict[tuple, np.ndarray] = {}
+
+    def shifts(self, fields: tuple[int, ...]) -> np.ndarray:
+        """Bit shifts of the given fields within their words, as a lookup table (cached)."""
+        if fields not in self._shift_tables:
+            self._shift_tables[fields] = (np.asarray(fields, dtype=np.int64) % self.per_word) * self.bits
+        return self._shift_tables[fields]
 
     def count_keys(self, keys: np.ndarray, table: np.ndarray) -> PackedCounts:
         """Count neighbours per field, where a participant's fields follow from a small key.

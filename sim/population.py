@@ -22,7 +22,8 @@ class ParticipantState:
 
     Attributes:
         level: participation level (``Level`` values), int8.
-        group: affiliation, 0 = none, ``k`` = the k-th organization (1-based), int16.
+        group: affiliation, 0 = none, ``k`` = the k-th organization (1-based); intp, so it
+            indexes organization tables without conversion.
         values: values orientation, 0 old power .. 1 new power.
         threshold: personal threshold for following peers.
         commitment: commitment to one's participation and affiliation, in [0, 1].
@@ -58,7 +59,7 @@ def draw_population(n: int, spec: PopulationSpec, rng: np.random.Generator) -> P
     values = _beta(spec.values_mean, spec.values_sd, n, rng)
     return ParticipantState(
         level=np.zeros(n, dtype=np.int8),
-        group=np.zeros(n, dtype=np.int16),
+        group=np.zeros(n, dtype=np.intp),
         values=values,
         threshold=threshold,
         commitment=np.zeros(n),

@@ -341,7 +341,7 @@ class Results:
     edges: pd.DataFrame | None = None
     layout: pd.DataFrame | None = None
     snapshots: pd.DataFrame | None = None
-    audit: list[dict[str, Any]] | None = None
+    audit: dict[str, Any] | None = None
     _bands: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     @property

@@ -45,20 +45,27 @@ def field_table(n_groups: int) -> np.ndarray:
 def perceive(model: PowerModel, prev: ParticipantState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Shares of neighbours above one's level, who just exited, and active in one's group."""
     n_groups = model.table.n_groups
-    key = (prev.level.astype(np.int64) * n_groups + prev.group) * 2 + prev.exited
-    counts = model.counter.count_keys(key, field_table(n_groups))
-    degree = model.counter.safe_degree
-    above = rules.share(counts.field(prev.level.astype(np.int64)), degree)
-    exited = rules.share(counts.field(FIELD_EXITED), degree)
-    peers = rules.share(counts.field(FIELD_PEERS + prev.group.astype(np.int64)), degree)
-    return above, exited, peers
+    counter = model.counter
+    key = prev.group * 2 + prev.exited
+    key += prev.level * (2 * n_groups)
+    packed = counter.count_keys(key, field_table(n_groups))
+    degree = counter.safe_degree
+    if len(packed.words) == 1:  # the usual case: every field fits one int64 word
+        above = packed.shifted(counter.shifts(tuple(range(N_LEVELS)))[prev.level])
+        peers = packed.shifted(counter.shifts(tuple(range(FIELD_PEERS, FIELD_PEERS + n_groups)))[prev.group])
+    else:
+        above = packed.field(prev.level.astype(np.int64))
+        peers = packed.field(FIELD_PEERS + prev.group)
+    exited = packed.field(FIELD_EXITED)
+    return rules.share(above, degree), rules.share(exited, degree), rules.share(peers, degree)
+
 
 
 def step_participants(model: PowerModel) -> ParticipantState:
     """Apply every participant rule to all participants; return the new state."""
     prev, table, p = model.prev, model.table, model.dynamics
     above, exited_share, peers = perceive(model, prev)
-    cap, align, pull, gap_seen, take = rules.member_view(prev.group.astype(np.intp), prev.values, table)
+    cap, align, pull, gap_seen, take = rules.member_view(prev.group, prev.values, table)
     level = rules.climb(prev.level, cap, prev.threshold, above, pull, align, model.climb_draws, p)
     commitment = rules.renew(prev.commitment, level, peers, pull, align, model.fade, p)
     level = rules.slip(level, cap, commitment, p)
