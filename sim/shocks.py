@@ -28,13 +28,14 @@ import numpy as np
 
 from . import rules
 from .errors import ScenarioError, SimError
-from .spec import build, param
+from .spec import Registry, build, param
 from .states import ACTIVE_LEVEL, Level, OrgKind
 
 if TYPE_CHECKING:
     from .model import PowerModel
 
-SHOCKS: dict[str, type[Shock]] = {}
+#: Every shock by kind; add one with the ``@register`` class decorator.
+SHOCKS = Registry("shock", "kind")
 
 
 class Shock:
@@ -48,12 +49,7 @@ class Shock:
         raise NotImplementedError
 
 
-def register(cls: type[Shock]) -> type[Shock]:
-    """Class decorator: make a shock available by its ``kind``."""
-    if not cls.kind or cls.kind in SHOCKS:
-        raise ValueError(f"shock kind {cls.kind!r} is empty or already registered")
-    SHOCKS[cls.kind] = cls
-    return cls
+register = SHOCKS.register
 
 
 def make_shock(kind: str, params: Mapping[str, Any] | None = None, *, source: str = "<code>",

@@ -136,3 +136,24 @@ def _range_text(lo: float, hi: float) -> str:
     return f"{lo:g} to {hi:g}"
 
 
+
+
+class Registry(dict):
+    """Named classes (strategies, shocks), filled by the :meth:`register` class decorator.
+
+    Args:
+        what: what it holds, for error messages ("strategy").
+        key: the class attribute that names each entry ("name").
+    """
+
+    def __init__(self, what: str, key: str) -> None:
+        super().__init__()
+        self.what, self.key = what, key
+
+    def register(self, cls: type) -> type:
+        """Class decorator: make ``cls`` available under its name."""
+        name = getattr(cls, self.key, "")
+        if not name or name in self:
+            raise ValueError(f"{self.what} {self.key} {name!r} is empty or already registered")
+        self[name] = cls
+        return cls

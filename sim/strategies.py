@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 
 from .errors import ScenarioError
 from .levers import Levers, Observation
-from .spec import build, param
+from .spec import Registry, build, param
 from .states import Level, enabled_level
 
-STRATEGIES: dict[str, type[Strategy]] = {}
+#: Every strategy by name; add one with the ``@register`` class decorator.
+STRATEGIES = Registry("strategy", "name")
 
 
 class Strategy:
@@ -46,12 +47,7 @@ class Strategy:
         raise NotImplementedError
 
 
-def register(cls: type[Strategy]) -> type[Strategy]:
-    """Class decorator: make a strategy available by its ``name``."""
-    if not cls.name or cls.name in STRATEGIES:
-        raise ValueError(f"strategy name {cls.name!r} is empty or already registered")
-    STRATEGIES[cls.name] = cls
-    return cls
+register = STRATEGIES.register
 
 
 def toward(current: float, target: float, rate: float) -> float:
