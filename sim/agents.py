@@ -84,14 +84,14 @@ class Participant(CellAgent):
             self.try_join()
 
     def perceive(self) -> dict:
-        """Count neighbours in the previous state: above my level, just exited, active in my group."""
+        """Count neighbours in the previous state: above my level, who just left my group, active in it."""
         prev, i = self.model.prev, self.index
         level, group = prev.level[i], prev.group[i]
         above = exited = peers = 0
         for other in self.cell.neighborhood.agents:
             j = other.index
             above += prev.level[j] > level
-            exited += prev.exited[j]
+            exited += (prev.left[j] == group) & (group > 0)
             peers += (prev.group[j] == group) & (prev.level[j] >= ACTIVE_LEVEL)
         degree = np.int64(max(len(self.cell.connections), 1))  # isolated: count 0 over 1
         return {"above": rules.share(np.int64(above), degree),
@@ -134,31 +134,30 @@ class Participant(CellAgent):
         rival, align_rival = rules.best_rival(s.values[i], s.group[i], self.model.table)
         _, align_now, _, _, _ = view
         target = rules.destination(align_now, rival, align_rival, p)[0]
-        self.model.move(np.array([i]), np.array([target]), exited=True)
+        self.model.move(np.array([i]), np.array([target]), leaving=True)
         return True
 
     def try_join(self) -> None:
-        """If unaffiliated, join through an active neighbour or through an organization's outreach."""
+        """If unaffiliated: contacted by an organization's outreach, or else by a random neighbour; maybe join."""
         prev, s, i = self.model.prev, self.model.state, self.index
         if prev.group[i] != 0:
             return
         draws = self.model.join_draws_of(i)
-        partners = neighbour_order(self.model.adjacency, i)
-        target = 0
-        if partners.size:
-            j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER]) * partners.size))]
-            target = rules.partner_group(prev.group[j])
-        commitment = self.model.dynamics.join_commitment
+        target = rules.reached_by(draws[rules.DRAW_REACH], self.model.table.outreach)
+        commitment = self.model.table.reach_commitment[target]
         if target == 0:
-            target = rules.reached_by(draws[rules.DRAW_REACH], self.model.table.outreach)
-            commitment = self.model.table.reach_commitment[target]
+            commitment = self.model.dynamics.join_commitment
+            partners = neighbour_order(self.model.adjacency, i)
+            if partners.size:
+                j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER]) * partners.size))]
+                target = rules.partner_group(prev.group[j])
         if target == 0:
             return
         chance = rules.join_prob(self.model.table.openness[target],
                                  rules.alignment(s.values[i], self.model.table.values[target]),
                                  s.grievance[i], self.model.dynamics)
         if draws[rules.DRAW_ACCEPT] < chance:
-            self.model.move(np.array([i]), np.array([target]), exited=False, commitment=commitment)
+            self.model.move(np.array([i]), np.array([target]), leaving=False, commitment=commitment)
 
 
 class Organization(Agent):
@@ -223,9 +222,15 @@ class Organization(Agent):
             legitimacy=self.legitimacy)
 
     def apply_levers(self, levers: Levers) -> None:
-        """Set new levers (clipped to their bounds) and pay for reforms out of stock."""
-        levers = levers.clipped()
-        cost = rules.reform_cost(self.levers, levers, self.model.dynamics)
+        """Set new levers (clipped to their bounds) and pay for reforms out of stock.
+
+        A reform it cannot afford goes only as far as its stock pays for.
+        """
+        before, levers = self.levers, levers.clipped()
+        cost = rules.reform_cost(before, levers, self.model.dynamics)
+        if cost > self.stock:
+            levers = rules.partial_reform(before, levers, self.stock / cost)
+            cost = self.stock
         for name in LEVER_NAMES:
             setattr(self, name, getattr(levers, name))
         self.stock = max(0.0, self.stock - cost)
@@ -237,7 +242,6 @@ class Organization(Agent):
     def step(self) -> None:
         """Collect the current, earn and spend stock, and let legitimacy track contentment."""
         p, n = self.model.dynamics, self.model.n_participants
-        self.current = float(rules.current(self.participation_sum, n))
         value_created = (self.n_members + self.level_sum) / n  # each member yields 1 + level units
         revenue = (p.revenue_rate * self.take_rate * value_created
                    + p.structure_yield * self.structure * self.current)

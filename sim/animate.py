@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from PIL import Image
 
@@ -49,7 +50,9 @@ def write_animation(results: Results, fps: float = FPS, mp4: bool = True) -> tup
     frames = render_frames(results)
     durations = [int(round(1000 / fps))] * len(frames)
     durations[-1] = max(durations[-1], int(HOLD_LAST * 1000))
-    paths = [write_gif(frames, results.folder / f"{ANIMATION}.gif", durations)]
+    colours = [*plotting.LEVEL_COLOURS, *plotting.node_colours(results).values(),
+               *plotting.QUADRANT_TINTS.values()]
+    paths = [write_gif(frames, results.folder / f"{ANIMATION}.gif", durations, colours)]
     notes = []
     if mp4:
         ffmpeg = shutil.which("ffmpeg")
@@ -83,9 +86,9 @@ def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
     level_ax, group_ax, compass_ax = fig.subplots(1, 3, width_ratios=[1, 1, 1.05])
     layout, segments = plotting.network_parts(results)
     first_step = int(results.snapshots["step"].min())
-    by_level, by_group = plotting.snapshot_colours(results, first_step, layout)
-    level_dots = plotting.draw_network(level_ax, layout, segments, by_level)
-    group_dots = plotting.draw_network(group_ax, layout, segments, by_group)
+    styles = plotting.snapshot_styles(results, first_step, layout)
+    level_dots = plotting.draw_network(level_ax, segments, styles["level"])
+    group_dots = plotting.draw_network(group_ax, segments, styles["group"])
     level_ax.set_title("Participation level", fontsize=11)
     group_ax.set_title("Affiliation", fontsize=11)
     level_ax.legend(handles=plotting.level_handles(), loc="upper center", bbox_to_anchor=(0.5, 0.0),
@@ -110,11 +113,12 @@ def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
                           frameon=False, fontsize=9)
     last = int(run.index.max())
     active = pd.to_numeric(run["active_fraction"], errors="coerce")
+    title = fig.suptitle(" ", fontsize=14, fontweight="bold")
 
     def show(step: int) -> None:
-        colours = plotting.snapshot_colours(results, step, layout)
-        level_dots.set_facecolors(colours[0])
-        group_dots.set_facecolors(colours[1])
+        styles = plotting.snapshot_styles(results, step, layout)
+        plotting.restyle(level_dots, styles["level"])
+        plotting.restyle(group_dots, styles["group"])
         for path, line, start, now in trails:
             seen = path.loc[:step].dropna()
             if seen.empty:
@@ -125,16 +129,32 @@ def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
             start.set_data([seen.iloc[0, 0]], [seen.iloc[0, 1]])
             now.set_data([seen.iloc[-1, 0]], [seen.iloc[-1, 1]])
         share = active.get(step, np.nan) * 100
-        fig.suptitle(f"{results.name}: step {step} of {last}   |   active {share:.1f}% of participants",
-                     fontsize=14, fontweight="bold")
+        title.set_text(f"{results.name}: step {step} of {last}   |   active {share:.1f}% of participants")
 
     return fig, show
 
 
-def write_gif(frames: list[np.ndarray], path: Path, durations: list[int]) -> Path:
-    """Write RGB frames as a looping GIF (one adaptive palette per frame)."""
-    images = [Image.fromarray(f).quantize(colors=128, method=Image.Quantize.MEDIANCUT,
-                                          dither=Image.Dither.NONE) for f in frames]
+def shared_palette(frames: list[np.ndarray], colours: list[str]) -> Image.Image:
+    """One 256-colour palette for every frame, sure to hold the figure's own colours exactly.
+
+    Built from a few frames plus a large swatch of each named colour, so small
+    legend markers keep their true colour instead of being merged away.
+    """
+    width = frames[0].shape[1]
+    picks = [frames[i] for i in sorted({0, len(frames) // 2, len(frames) - 1})]
+    swatch = np.zeros((64, width, 3), dtype=np.uint8)
+    block = max(1, width // max(len(colours), 1))
+    for i, colour in enumerate(colours):
+        swatch[:, i * block:(i + 1) * block] = np.array(to_rgb(colour)) * 255
+    sample = np.concatenate([*picks] + [swatch] * 12, axis=0)
+    return Image.fromarray(sample).quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+
+
+def write_gif(frames: list[np.ndarray], path: Path, durations: list[int],
+              colours: list[str] | None = None) -> Path:
+    """Write RGB frames as a looping GIF with one shared palette (no dithering)."""
+    palette = shared_palette(frames, colours or [])
+    images = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     return atomic_write(path, lambda tmp: images[0].save(tmp, format="GIF", save_all=True,
                                                          append_images=images[1:], duration=durations,
                                                          loop=0, disposal=1))

@@ -39,6 +39,13 @@ ORGANIZATION_REPORTERS: dict[str, Callable[[Any], Any]] = {
     "values": lambda o: o.values,
     "quadrant": lambda o: o.quadrant.value,
     "max_level": lambda o: o.max_level.name,
+    "take_rate": lambda o: o.take_rate,
+    "transparency": lambda o: o.transparency,
+    "outreach": lambda o: o.outreach,
+    "ads": lambda o: o.ads,
+    "mobilization": lambda o: o.mobilization,
+    "structure": lambda o: o.structure,
+    "exposure": lambda o: o.exposure,
     "mean_grievance": lambda o: o.mean_grievance,
     "joins": lambda o: o.n_joins,
     "exits": lambda o: o.n_exits,
@@ -81,6 +88,13 @@ REPORTER_DOCS: dict[str, str] = {
     "<org>.values": "values axis of the compass",
     "<org>.quadrant": "compass quadrant",
     "<org>.max_level": "highest level its model enables",
+    "<org>.take_rate": "share of value it takes (lever)",
+    "<org>.transparency": "how much of its values gap members can see (lever)",
+    "<org>.outreach": "outreach (lever)",
+    "<org>.ads": "paid reach without commitment (lever)",
+    "<org>.mobilization": "investment in moving members up the scale (lever)",
+    "<org>.structure": "share of its current converted into stock (lever)",
+    "<org>.exposure": "how exposed it is after a leak (fades)",
     "<org>.mean_grievance": "members' mean grievance",
     "<org>.joins": "members who joined this step",
     "<org>.exits": "members who left this step",
@@ -135,20 +149,19 @@ class CascadeTracker:
         self._steps: list[tuple[np.ndarray, np.ndarray]] = []  # (who left, the group they left)
         self._largest: int | None = None
 
-    def update(self, exited: np.ndarray, left_group: np.ndarray) -> None:
+    def update(self, left: np.ndarray) -> None:
         """Record one step's exits.
 
         Args:
-            exited: bool per participant: left an organization this step.
-            left_group: per participant, the group they belonged to before the step.
+            left: per participant, the group left this step (0: stayed).
         """
-        who = np.flatnonzero(exited)
-        self._steps.append((who, left_group[who].astype(np.int64)))
+        who = np.flatnonzero(left)
+        self._steps.append((who, left[who].astype(np.int64)))
         self._largest = None
 
     @property
     def largest(self) -> int:
-        """Size of the largest desertion cascade so far (number of exits)."""
+        """Size of the largest desertion cascade so far (distinct participants)."""
         if self._largest is None:
             self._largest = self._components()
         return self._largest

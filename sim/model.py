@@ -78,7 +78,9 @@ class PowerModel(mesa.Model):
         self.values_sum = np.zeros(len(self.organizations) + 1, dtype=np.int64)
         np.add.at(self.values_sum, self.state.group, self.values_fixed)
         trigger_group = self._group_named(scenario.trigger.organization)
-        self.seeds = seed_trigger(self.state, scenario.trigger, self.counter.degree, trigger_group, self.rng)
+        caps = np.array([self.unaffiliated_cap] + [int(o.max_level) for o in self.organizations])
+        self.seeds = seed_trigger(self.state, scenario.trigger, self.counter.degree, trigger_group, caps,
+                                  self.rng)
         self.schedule = [(entry, make_shock(entry.kind, entry.params, source=scenario.source,
                                             key=f"shocks.{i}"))
                          for i, entry in enumerate(scenario.shocks)]
@@ -110,7 +112,7 @@ class PowerModel(mesa.Model):
         self.prev = self.state
         if self.driver == "agents":
             self.state = self.prev.copy()
-            self.state.exited[:] = False
+            self.state.left[:] = 0
             self.state.joined[:] = False
             self.agents_by_type[Participant].do("step")
         else:
@@ -118,7 +120,7 @@ class PowerModel(mesa.Model):
         self.tally()
         for org in self.organizations:
             org.step()
-        self.cascades.update(self.state.exited, self.prev.group)
+        self.cascades.update(self.state.left)
         self.recorder.collect(self)
 
     def fire(self, shock: Shock) -> dict[str, Any]:
@@ -188,7 +190,7 @@ class PowerModel(mesa.Model):
             openness=column((o.openness for o in orgs), 0.0),
             values=column((o.values for o in orgs), 0.0),
             max_level=column((o.max_level for o in orgs), self.unaffiliated_cap, np.int8),
-            take_rate=column((o.take_rate for o in orgs), 0.0),
+            take_rate=column((min(1.0, o.take_rate + p.structure_take * o.structure) for o in orgs), 0.0),
             visibility=column((o.visibility for o in orgs), 0.0),
             pull=column((p.model_pull * o.openness + o.mobilization * o.funded for o in orgs), 0.0),
             outreach=reach,
@@ -196,7 +198,7 @@ class PowerModel(mesa.Model):
                                      for o in orgs), 0.0),
         )
 
-    def move(self, who: np.ndarray, target: np.ndarray, exited: bool,
+    def move(self, who: np.ndarray, target: np.ndarray, leaving: bool,
              commitment: np.ndarray | float | None = None) -> None:
         """Change affiliation: leave (to a rival or to none) or join. Shared by both drivers.
 
@@ -206,6 +208,8 @@ class PowerModel(mesa.Model):
         most at the level their new model enables.
         """
         s, p = self.state, self.dynamics
+        if leaving:
+            s.left[who] = s.group[who]
         np.subtract.at(self.values_sum, s.group[who], self.values_fixed[who])
         np.add.at(self.values_sum, target, self.values_fixed[who])
         s.group[who] = target
@@ -213,9 +217,8 @@ class PowerModel(mesa.Model):
         to_org = target > 0
         joining = p.join_commitment if commitment is None else commitment
         s.commitment[who] = np.where(to_org, joining, 0.0)
-        if exited:
+        if leaving:
             s.grievance[who] = np.where(to_org, 0.0, s.grievance[who])
-            s.exited[who] = True
         s.joined[who] = to_org
 
     def tally(self) -> None:
@@ -227,7 +230,7 @@ class PowerModel(mesa.Model):
         self.level_counts = by_level.sum(axis=0)
         grievance = np.bincount(group, weights=s.grievance, minlength=n_groups)
         participation = np.bincount(group, weights=s.level * s.commitment, minlength=n_groups) / TOP_LEVEL
-        exits = np.bincount(self.prev.group[s.exited], minlength=n_groups)
+        exits = np.bincount(s.left, minlength=n_groups)  # entry 0 counts those who stayed
         joins = np.bincount(s.group[s.joined], minlength=n_groups)
         levels = np.arange(N_LEVELS)
         for org in self.organizations:
@@ -240,6 +243,7 @@ class PowerModel(mesa.Model):
             org.participation_sum = float(participation[g])
             org.mean_level = org.level_sum / org.n_members if org.n_members else 0.0
             org.mean_grievance = org.grievance_sum / org.n_members if org.n_members else 0.0
+            org.current = float(rules.current(org.participation_sum, self.n_participants))
             org.n_exits, org.n_joins = int(exits[g]), int(joins[g])
 
     @property

@@ -29,7 +29,7 @@ from .results import FIGURES, Results, atomic_write
 #: Levels of the participation scale, named as in the article, lowest first.
 LEVEL_NAMES = ("consuming", "sharing", "shaping", "funding", "producing", "co-owning")
 #: Their colours, light to dark.
-LEVEL_COLOURS = ("#e5eef6", "#b3cde3", "#8c96c6", "#8c6bb1", "#88419d", "#4d004b")
+LEVEL_COLOURS = ("#e8eef6", "#a9cce3", "#6a9bd1", "#7b62b8", "#7a2a8f", "#3d0046")
 #: One colour per organization, in creation order (repeats after eight).
 ORG_COLOURS = ("#d95f02", "#1b9e77", "#e7298a", "#1f78b4", "#66a61e", "#e6ab02", "#a6761d", "#666666")
 #: Participants in no organization.
@@ -131,8 +131,9 @@ def _legend(ax, results: Results, **kwargs) -> None:
     ax.legend(handles, labels, frameon=False, fontsize=9, **kwargs)
 
 
-def _steps_axis(ax) -> None:
-    ax.set_xlabel("step")
+def _steps_axis(ax, bottom: bool = True) -> None:
+    if bottom:
+        ax.set_xlabel("step")
     ax.grid(True, color="#e6e6e6", linewidth=0.8)
     ax.set_axisbelow(True)
     ax.margins(x=0)
@@ -157,12 +158,11 @@ def participation_figure(results: Results) -> Figure:
     handles, labels = top.get_legend_handles_labels()
     top.legend(handles[::-1], labels[::-1], title="level", loc="center left", bbox_to_anchor=(1.01, 0.5),
                frameon=False, fontsize=9.5)
-    _steps_axis(top)
+    _steps_axis(top, bottom=False)
     top.grid(False)
 
     band = results.band("active_fraction") * 100
-    bottom.plot(band.index, band["mean"], color=LEVEL_COLOURS[4], linewidth=2, label="active (mean)"
-                if results.n_runs > 1 else "active")
+    bottom.plot(band.index, band["mean"], color=LEVEL_COLOURS[4], linewidth=2, label="mean")
     if results.n_runs > 1:
         bottom.fill_between(band.index, band["ci_low"], band["ci_high"], color=LEVEL_COLOURS[4], alpha=0.25,
                             linewidth=0, label=f"95% interval ({results.n_runs} runs)")
@@ -174,7 +174,8 @@ def participation_figure(results: Results) -> Figure:
         bottom.set_ylim(0, max(5.0, float(np.nanmax(band[["mean", "ci_high"]].to_numpy())) * 1.25))
     bottom.set_ylabel("active (%)")
     bottom.set_title("Active participants: sharing or above", loc="left", fontsize=11)
-    bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
+    if results.n_runs > 1:
+        bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
     _steps_axis(bottom)
     return fig
 
@@ -211,6 +212,7 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
     ax = fig.subplots()
     draw_compass(ax)
     last = int(results.timeseries["step"].max())
+    entered_late = False
     for i, name in enumerate(results.organizations):
         colour = org_colour(i)
         if results.n_runs > 1:
@@ -221,6 +223,7 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
         if path.empty:
             continue
         start, end = path.iloc[0], path.iloc[-1]
+        entered_late |= bool(path.index[0] > results.timeseries["step"].min())
         ax.plot(path["x"], path["y"], color=colour, linewidth=2.5, zorder=3)
         ax.plot(start["x"], start["y"], "o", markersize=15, markerfacecolor="white", markeredgecolor=colour,
                 markeredgewidth=2.5, zorder=4)
@@ -231,14 +234,15 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
     handles = [Line2D([], [], color=org_colour(i), linewidth=2.5, label=name)
                for i, name in enumerate(results.organizations)]
     first = int(results.timeseries["step"].min())
+    start_label = f"start (step {first}" + (", or entry)" if entered_late else ")")
     handles += [Line2D([], [], marker="o", linestyle="none", markersize=11, markerfacecolor="white",
-                       markeredgecolor="black", markeredgewidth=2, label=f"start (step {first})"),
+                       markeredgecolor="black", markeredgewidth=2, label=start_label),
                 Line2D([], [], marker="o", linestyle="none", markersize=7, color="black",
                        label=f"end (step {last})")]
     if results.n_runs > 1:
         handles.append(Line2D([], [], color="gray", alpha=0.4, label="single runs"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 5), frameon=False,
-               fontsize=10)
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=min(len(handles), 5),
+              frameon=False, fontsize=10)
     return fig
 
 
@@ -258,7 +262,7 @@ def power_figure(results: Results) -> Figure:
     current_ax.set_ylabel("current (share of full\nparticipation, 0\u20131)")
     for ax in (stock_ax, current_ax):
         ax.set_ylim(bottom=0)
-        _steps_axis(ax)
+        _steps_axis(ax, bottom=ax is current_ax)
     _legend(stock_ax, results, loc="center left", bbox_to_anchor=(1.01, 0.5), title="organization")
     return fig
 
@@ -280,7 +284,7 @@ def community_figure(results: Results) -> Figure:
     exit_ax.set_ylabel("exits per step")
     for ax in (size_ax, join_ax, exit_ax):
         ax.set_ylim(bottom=0)
-        _steps_axis(ax)
+        _steps_axis(ax, bottom=ax is exit_ax)
     _legend(size_ax, results, loc="center left", bbox_to_anchor=(1.01, 0.5), title="organization")
     return fig
 
@@ -288,21 +292,22 @@ def community_figure(results: Results) -> Figure:
 # ------------------------------------------------------------------ the network
 
 def choose_steps(available: Sequence[int], wanted: Sequence[int] | None = None,
-                 peak: int | None = None) -> list[int]:
+                 peak: int | None = None, n: int = 4) -> list[int]:
     """The snapshot steps to draw: the nearest available to each wanted step.
 
-    By default: the first step, the surge peak, the step halfway from the
-    peak to the end, and the last step (at most four, without repeats).
+    By default ``n`` evenly spaced steps from the first to the last, with the
+    interior one nearest to the surge peak moved onto the peak.
     """
     available = sorted(int(s) for s in available)
     if not available:
         return []
     if not wanted:
         first, last = available[0], available[-1]
-        peak = first if peak is None else peak
-        wanted = [first, peak, (peak + last) // 2, last] if peak > first else \
-            [first, first + (last - first) // 3, first + 2 * (last - first) // 3, last]
-    nearest = [min(available, key=lambda s, w=w: (abs(s - int(w)), s)) for w in wanted]
+        wanted = [first + (last - first) * i / (n - 1) for i in range(n)]
+        if peak is not None and first < peak < last and n > 2:
+            nearest_interior = min(range(1, n - 1), key=lambda i: abs(wanted[i] - peak))
+            wanted[nearest_interior] = peak
+    nearest = [min(available, key=lambda s, w=w: (abs(s - float(w)), s)) for w in wanted]
     return sorted(set(nearest))
 
 
@@ -326,14 +331,43 @@ def network_parts(results: Results) -> tuple[pd.DataFrame, np.ndarray]:
     return layout, np.stack([a, b], axis=1) if len(drawn) else np.zeros((0, 2, 2))
 
 
-def draw_network(ax, layout: pd.DataFrame, segments: np.ndarray, colours: Sequence[str]) -> object:
-    """Ties in light grey, participants as dots in the given colours (rasterized in SVG)."""
-    n = len(layout)
+def node_size(n: int) -> float:
+    """Dot area (points^2) for a network of ``n`` drawn participants."""
+    return float(np.clip(5000 / max(n, 1), 2.5, 40))
+
+
+def node_style(layout: pd.DataFrame, values: np.ndarray, palette, grow: float = 0.0
+               ) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Positions, colours and sizes of the dots, drawn in order of ``values`` (highest on top).
+
+    Args:
+        layout: positions indexed by participant.
+        values: a level or a group number per drawn participant.
+        palette: colour of each value (a sequence or a mapping).
+        grow: dots grow by this share of their size per unit of value.
+    """
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    lookup = palette if isinstance(palette, dict) else dict(enumerate(palette))
+    colours = [lookup.get(int(v), "black") for v in ranked]
+    sizes = node_size(len(layout)) * (1.0 + grow * ranked)
+    return layout[["x", "y"]].to_numpy()[order], colours, sizes
+
+
+def snapshot_styles(results: Results, step: int, layout: pd.DataFrame) -> dict[str, tuple]:
+    """Dot styles by level and by affiliation of the drawn participants at a snapshot step."""
+    snap = results.snapshots[results.snapshots["step"] == step].set_index("participant").loc[layout.index]
+    return {"level": node_style(layout, snap["level"].to_numpy(int), LEVEL_COLOURS, grow=0.5),
+            "group": node_style(layout, snap["group"].to_numpy(int), node_colours(results))}
+
+
+def draw_network(ax, segments: np.ndarray, style: tuple) -> object:
+    """Ties in light grey, participants as dots (rasterized in SVG); returns the dots."""
+    xy, colours, sizes = style
     ax.add_collection(LineCollection(segments, colors="#a0a0a0", linewidths=0.35, alpha=0.35,
                                      rasterized=True, zorder=1))
-    size = float(np.clip(6000 / max(n, 1), 3, 40))
-    dots = ax.scatter(layout["x"], layout["y"], s=size, c=list(colours), edgecolors="#6f6f6f",
-                      linewidths=0.15 if n > 800 else 0.3, rasterized=True, zorder=2)
+    dots = ax.scatter(xy[:, 0], xy[:, 1], s=sizes, c=colours, edgecolors="#6f6f6f",
+                      linewidths=0.15 if len(xy) > 800 else 0.3, rasterized=True, zorder=2)
     ax.set_xlim(-1.06, 1.06)
     ax.set_ylim(-1.06, 1.06)
     ax.set_aspect("equal")
@@ -341,13 +375,12 @@ def draw_network(ax, layout: pd.DataFrame, segments: np.ndarray, colours: Sequen
     return dots
 
 
-def snapshot_colours(results: Results, step: int, layout: pd.DataFrame) -> tuple[list[str], list[str]]:
-    """Colours by level and by affiliation of the drawn participants at a snapshot step."""
-    snap = results.snapshots[results.snapshots["step"] == step].set_index("participant").loc[layout.index]
-    groups = node_colours(results)
-    by_level = [LEVEL_COLOURS[int(v)] for v in snap["level"]]
-    by_group = [groups.get(int(g), "black") for g in snap["group"]]
-    return by_level, by_group
+def restyle(dots, style: tuple) -> None:
+    """Show another snapshot on dots made by :func:`draw_network`."""
+    xy, colours, sizes = style
+    dots.set_offsets(xy)
+    dots.set_facecolors(colours)
+    dots.set_sizes(sizes)
 
 
 def level_handles() -> list[Line2D]:
@@ -388,9 +421,9 @@ def network_figure(results: Results, steps: Sequence[int] | None = None) -> Figu
     group_axes = np.atleast_1d(bottom.subplots(1, cols))
     peak = runs[0].get("peak_step")
     for step, ax_level, ax_group in zip(chosen, level_axes, group_axes):
-        by_level, by_group = snapshot_colours(results, step, layout)
-        draw_network(ax_level, layout, segments, by_level)
-        draw_network(ax_group, layout, segments, by_group)
+        styles = snapshot_styles(results, step, layout)
+        draw_network(ax_level, segments, styles["level"])
+        draw_network(ax_group, segments, styles["group"])
         label = f"step {step}" + (" (surge peak)" if peak is not None and step == peak and step else "")
         ax_level.set_title(label, fontsize=10.5)
         ax_group.set_title(label, fontsize=10.5)

@@ -28,7 +28,7 @@ class ParticipantState:
         threshold: personal threshold for following peers.
         commitment: commitment to one's participation and affiliation, in [0, 1].
         grievance: grievance against one's organization, in [0, 1].
-        exited: left an organization in the last step (what neighbours perceive).
+        left: the group left in the last step, 0 if none (what neighbours perceive).
         joined: joined an organization in the last step.
     """
 
@@ -38,13 +38,18 @@ class ParticipantState:
     threshold: np.ndarray
     commitment: np.ndarray
     grievance: np.ndarray
-    exited: np.ndarray
+    left: np.ndarray
     joined: np.ndarray
 
     @property
     def size(self) -> int:
         """Number of participants."""
         return self.level.size
+
+    @property
+    def exited(self) -> np.ndarray:
+        """Who left an organization in the last step."""
+        return self.left > 0
 
     def copy(self) -> ParticipantState:
         """A deep copy (the previous state that a synchronous update reads)."""
@@ -64,7 +69,7 @@ def draw_population(n: int, spec: PopulationSpec, rng: np.random.Generator) -> P
         threshold=threshold,
         commitment=np.zeros(n),
         grievance=np.zeros(n),
-        exited=np.zeros(n, dtype=bool),
+        left=np.zeros(n, dtype=np.intp),
         joined=np.zeros(n, dtype=bool),
     )
 
@@ -97,10 +102,11 @@ def enrol_members(state: ParticipantState, orgs: list[OrganizationSpec], caps: l
 
 
 def seed_trigger(state: ParticipantState, spec: TriggerSpec, degree: np.ndarray, group: int,
-                 rng: np.random.Generator) -> np.ndarray:
+                 caps: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Set the trigger's seed participants in motion; return their indices.
 
-    Seeds start at the trigger level with full commitment (the spark of a surge).
+    Seeds start at the trigger level (at most what their model enables: ``caps``
+    by group) with full commitment (the spark of a surge).
     """
     pool = np.flatnonzero(state.group == group) if group else np.arange(state.size)
     k = min(spec.n_seeds, pool.size)
@@ -111,6 +117,6 @@ def seed_trigger(state: ParticipantState, spec: TriggerSpec, degree: np.ndarray,
         seeds = pool[order[:k]]
     else:
         seeds = rng.choice(pool, size=k, replace=False)
-    state.level[seeds] = int(Level.parse(spec.level))
+    state.level[seeds] = np.minimum(int(Level.parse(spec.level)), caps[state.group[seeds]])
     state.commitment[seeds] = 1.0
     return seeds

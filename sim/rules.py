@@ -219,6 +219,12 @@ def campaign_force(stock_spent, turnout_share, p: DynamicsSpec):
     return p.lobby_weight * stock_spent + p.turnout_weight * turnout_share
 
 
+def partial_reform(before, after, share):
+    """Levers moved only ``share`` of the way on the costly axes (openness, values, transparency)."""
+    return after.replace(**{axis: getattr(before, axis) + share * (getattr(after, axis) - getattr(before, axis))
+                            for axis in ("openness", "values", "transparency")})
+
+
 def reform_cost(before, after, p: DynamicsSpec):
     """Stock spent on changing one's model or values: organizational change is not free."""
     return p.reform_cost * (abs(after.values - before.values) + abs(after.openness - before.openness)

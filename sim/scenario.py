@@ -82,6 +82,7 @@ class DynamicsSpec:
     ads_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of ads")
     reform_cost: float = param(0.2, 0.0, 10.0, doc="stock spent per unit change of openness, values or transparency")
     structure_yield: float = param(1.0, 0.0, 100.0, doc="stock gained per unit of current converted")
+    structure_take: float = param(0.2, 0.0, 10.0, doc="value members feel taken per unit of structure (conversion is capture)")
     lobby_weight: float = param(1.0, 0.0, 100.0, doc="campaign force per unit of stock spent")
     turnout_weight: float = param(10.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
     campaign_legitimacy: float = param(0.1, 0.0, 1.0, doc="legitimacy a campaign's winner gains")
@@ -133,7 +134,7 @@ class ShockSchedule:
     """When a shock fires; its other keys are the shock's own parameters."""
 
     kind: str = param("", doc="the shock's registered kind (see `newpower list`)")
-    step: int = param(1, 0, doc="first step at which it fires")
+    step: int = param(1, 1, doc="first step at which it fires (1 = the first step)")
     every: int = param(0, 0, doc="repeat period in steps (0: once)")
     until: int = param(0, 0, doc="last step it may fire at (0: no end)")
     params: Mapping[str, Any] = param({}, doc="the shock's parameters")
@@ -329,11 +330,17 @@ def _apply_override(data: dict, key: str, value: Any, source: str) -> None:
         if isinstance(node, list):
             node = node[_list_index(node, part, ".".join(parts[:depth + 1]), where)]
             continue
+        if not isinstance(node, dict):
+            raise ScenarioError("this key holds a value, not a table", source=where,
+                                key=".".join(parts[:depth]), allowed="a dotted path to a value")
         if part not in node:
             if part == "organizations":
                 raise ScenarioError("this scenario has no organizations", source=where, key=key)
             node[part] = {}
         node = node[part]
+    if not isinstance(node, (dict, list)):
+        raise ScenarioError("this key holds a value, not a table", source=where,
+                            key=".".join(parts[:-1]), allowed="a dotted path to a value")
     if isinstance(node, list):
         raise ScenarioError("cannot replace a whole organization", source=where, key=key,
                             allowed="organizations.NAME.FIELD")
@@ -371,8 +378,20 @@ def _check_cross_references(sc: Scenario) -> None:
 
     for i, org in enumerate(sc.organizations):
         make_strategy(org.strategy, org.strategy_params, source=sc.source, key=f"organizations.{i}.strategy")
-    for i, shock in enumerate(sc.shocks):
-        make_shock(shock.kind, shock.params, source=sc.source, key=f"shocks.{i}")
+    known = names + [s.params.get("name", "Rival") for s in sc.shocks if s.kind == "rival_entry"]
+    for i, entry in enumerate(sc.shocks):
+        shock = make_shock(entry.kind, entry.params, source=sc.source, key=f"shocks.{i}")
+        for attr in ("target", "side_a", "side_b", "organization"):
+            name = getattr(shock, attr, None)
+            if name is None or (attr == "organization" and name == ""):
+                continue
+            if name not in known:
+                raise ScenarioError("no such organization", source=sc.source, key=f"shocks.{i}.{attr}",
+                                    value=name, allowed=", ".join(known) or "(none defined)")
+        if entry.kind == "campaign" and shock.side_a == shock.side_b:
+            raise ScenarioError("a campaign needs two different sides", source=sc.source,
+                                key=f"shocks.{i}.side_b", value=shock.side_b,
+                                allowed=f"an organization other than {shock.side_a}")
     total = sum(o.initial_share for o in sc.organizations)
     if total > 1.0 + 1e-9:
         raise ScenarioError("initial shares add up to more than 1", source=sc.source,

@@ -122,7 +122,8 @@ class ViralMoment(Shock):
             chosen = pool[order[:k]]
         else:
             chosen = model.rng.choice(pool, size=k, replace=False)
-        s.level[chosen] = np.maximum(s.level[chosen], int(Level.parse(self.level)))
+        cap = model.table.max_level[s.group[chosen]]  # never above what their model enables
+        s.level[chosen] = np.maximum(s.level[chosen], np.minimum(int(Level.parse(self.level)), cap))
         s.commitment[chosen] = 1.0
         return {"participants": int(k), "level": self.level}
 

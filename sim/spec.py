@@ -44,7 +44,12 @@ def describe(cls: type) -> list[tuple[str, Any, str, str]]:
         lo, hi = f.metadata["range"]
         choices = f.metadata["choices"]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        allowed = " | ".join(c or '""' for c in choices) if choices else _range_text(lo, hi)
+        if choices:
+            allowed = " | ".join(c or '""' for c in choices)
+        elif isinstance(default, (str, dict)):
+            allowed = "text" if isinstance(default, str) else "a table"
+        else:
+            allowed = _range_text(lo, hi)
         rows.append((f.name, default, allowed, f.metadata["doc"]))
     return rows
 

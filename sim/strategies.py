@@ -220,7 +220,7 @@ class GoBilingual(Strategy):
     rate: float = param(0.02, 0.0, 1.0, doc="how far openness and values move per step")
     outreach: float = param(0.05, 0.0, 1.0, doc="outreach while stock is above the reserve")
     reserve: float = param(0.5, 0.0, 1.0, doc="share of its stock at start it keeps in reserve")
-    structure: float = param(0.2, 0.0, 1.0, doc="share of its current turned into stock")
+    structure: float = param(0.0, 0.0, 1.0, doc="share of its current turned into stock (see get_structural)")
     _initial_stock: float | None = dataclasses.field(default=None, repr=False,
                                                      metadata={"internal": True})
 

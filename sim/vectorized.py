@@ -20,44 +20,53 @@ from .states import ACTIVE_LEVEL, N_LEVELS
 if TYPE_CHECKING:
     from .model import PowerModel
 
-# Field layout of the packed neighbour counts. Fields 0..5: "level >= f + 1"
-# (field 5 is always empty, so a participant at the top reads zero above it);
-# then "exited last step"; then "active in group g" for each group.
-FIELD_EXITED = N_LEVELS
-FIELD_PEERS = N_LEVELS + 1
+# Field layout of the packed neighbour counts, for G groups (0 = none):
+#   0 .. 5          "level >= f + 1" (field 5 is always empty, so the top level reads 0 above it)
+#   6 .. 6+G-1      "left group g in the last step" (g = 0 is always empty: nobody leaves "none")
+#   6+G .. 6+2G-1   "active (SHARING or above) in group g"
+FIELD_LEFT = N_LEVELS
+
+
+def field_peers(n_groups: int) -> int:
+    """First "active in group g" field."""
+    return FIELD_LEFT + n_groups
 
 
 @lru_cache(maxsize=32)
 def field_table(n_groups: int) -> np.ndarray:
-    """Which fields a participant with key ``(level * n_groups + group) * 2 + exited`` counts towards."""
-    level, group, exited = np.meshgrid(np.arange(N_LEVELS), np.arange(n_groups), np.arange(2),
-                                       indexing="ij")
-    level, group, exited = level.ravel(), group.ravel(), exited.ravel()
-    table = np.zeros((level.size, FIELD_PEERS + n_groups), dtype=bool)
+    """Fields a participant with key ``(level * G + group) * G + left`` counts towards."""
+    level, group, left = np.meshgrid(np.arange(N_LEVELS), np.arange(n_groups), np.arange(n_groups),
+                                     indexing="ij")
+    level, group, left = level.ravel(), group.ravel(), left.ravel()
+    rows = np.arange(level.size)
+    table = np.zeros((level.size, field_peers(n_groups) + n_groups), dtype=bool)
     for f in range(N_LEVELS):
         table[:, f] = level >= f + 1
-    table[:, FIELD_EXITED] = exited == 1
-    table[np.arange(level.size), FIELD_PEERS + group] = level >= ACTIVE_LEVEL
+    table[rows, FIELD_LEFT + left] = left > 0
+    table[rows, field_peers(n_groups) + group] = level >= ACTIVE_LEVEL
     table.setflags(write=False)
     return table
 
 
 def perceive(model: PowerModel, prev: ParticipantState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shares of neighbours above one's level, who just exited, and active in one's group."""
+    """Shares of neighbours above one's level, who just left one's group, and active in it."""
     n_groups = model.table.n_groups
     counter = model.counter
-    key = prev.group * 2 + prev.exited
-    key += prev.level * (2 * n_groups)
+    key = prev.group * n_groups + prev.left
+    key += prev.level * (n_groups * n_groups)
     packed = counter.count_keys(key, field_table(n_groups))
     degree = counter.safe_degree
+    left_fields = tuple(range(FIELD_LEFT, FIELD_LEFT + n_groups))
+    peer_fields = tuple(range(field_peers(n_groups), field_peers(n_groups) + n_groups))
     if len(packed.words) == 1:  # the usual case: every field fits one int64 word
         above = packed.shifted(counter.shifts(tuple(range(N_LEVELS)))[prev.level])
-        peers = packed.shifted(counter.shifts(tuple(range(FIELD_PEERS, FIELD_PEERS + n_groups)))[prev.group])
+        left = packed.shifted(counter.shifts(left_fields)[prev.group])
+        peers = packed.shifted(counter.shifts(peer_fields)[prev.group])
     else:
         above = packed.field(prev.level.astype(np.int64))
-        peers = packed.field(FIELD_PEERS + prev.group)
-    exited = packed.field(FIELD_EXITED)
-    return rules.share(above, degree), rules.share(exited, degree), rules.share(peers, degree)
+        left = packed.field(FIELD_LEFT + prev.group)
+        peers = packed.field(field_peers(n_groups) + prev.group)
+    return rules.share(above, degree), rules.share(left, degree), rules.share(peers, degree)
 
 
 
@@ -74,13 +83,13 @@ def step_participants(model: PowerModel) -> ParticipantState:
     model.state = ParticipantState(
         level=level, group=prev.group.copy(), values=prev.values, threshold=prev.threshold,
         commitment=commitment, grievance=grievance,
-        exited=np.zeros(prev.size, dtype=bool), joined=np.zeros(prev.size, dtype=bool))
+        left=np.zeros(prev.size, dtype=np.intp), joined=np.zeros(prev.size, dtype=bool))
 
     leavers = np.flatnonzero(rules.leaves(affiliated, grievance, exited_share, commitment,
                                           prev.threshold, p))
     if leavers.size:
         rival, align_rival = rules.best_rival(prev.values[leavers], prev.group[leavers], table)
-        model.move(leavers, rules.destination(align[leavers], rival, align_rival, p), exited=True)
+        model.move(leavers, rules.destination(align[leavers], rival, align_rival, p), leaving=True)
 
     if table.n_groups > 1:
         _join(model, prev, grievance)
@@ -91,18 +100,18 @@ def _join(model: PowerModel, prev: ParticipantState, grievance: np.ndarray) -> N
     table, p = model.table, model.dynamics
     # Only a draw below the highest possible join chance can lead to joining, so
     # the others are skipped here; the outcome is the same as checking everyone.
-    ceiling = max(p.join_rate_open, p.join_rate_closed)
+    ceiling = np.float64(max(p.join_rate_open, p.join_rate_closed))  # compare in float64, as per agent
     slot = np.flatnonzero(model.join_draws[rules.DRAW_ACCEPT] < ceiling)
     u = model.join_draws[:, slot]
     who = model.free[slot]
-    partner = pick_neighbour(model.adjacency, who, u[rules.DRAW_PARTNER])
-    target = np.zeros(who.size, dtype=np.int64)
+    target = rules.reached_by(u[rules.DRAW_REACH], table.outreach)
+    cold = target > 0  # reached by an organization's outreach or ads
+    warm = np.flatnonzero(~cold)
+    partner = pick_neighbour(model.adjacency, who[warm], u[rules.DRAW_PARTNER, warm])
     has = partner >= 0
-    target[has] = rules.partner_group(prev.group[partner[has]])
-    cold = target == 0
-    target[cold] = rules.reached_by(u[rules.DRAW_REACH, cold], table.outreach)
+    target[warm[has]] = rules.partner_group(prev.group[partner[has]])
     chance = rules.join_prob(table.openness[target], rules.alignment(prev.values[who], table.values[target]),
                              grievance[who], model.dynamics)
     joins = (target > 0) & (u[rules.DRAW_ACCEPT] < chance)
     commitment = np.where(cold, table.reach_commitment[target], model.dynamics.join_commitment)
-    model.move(who[joins], target[joins], exited=False, commitment=commitment[joins])
+    model.move(who[joins], target[joins], leaving=False, commitment=commitment[joins])
