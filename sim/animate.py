@@ -48,7 +48,7 @@ def write_animation(results: Results, fps: float = FPS, mp4: bool = True) -> tup
     if not fps > 0:
         raise ResultsError(f"--fps must be positive, got {fps}")
     frames = render_frames(results)
-    durations = [int(round(1000 / fps))] * len(frames)
+    durations = [round(1000 / fps)] * len(frames)
     durations[-1] = max(durations[-1], int(HOLD_LAST * 1000))
     colours = [*plotting.LEVEL_COLOURS, *plotting.node_colours(results).values(),
                *plotting.QUADRANT_TINTS.values()]
@@ -147,7 +147,8 @@ def shared_palette(frames: list[np.ndarray], colours: list[str]) -> Image.Image:
     for i, colour in enumerate(colours):
         swatch[:, i * block:(i + 1) * block] = np.array(to_rgb(colour)) * 255
     sample = np.concatenate([*picks] + [swatch] * 12, axis=0)
-    return Image.fromarray(sample).quantize(colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+    return Image.fromarray(sample).quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                            dither=Image.Dither.NONE)
 
 
 def write_gif(frames: list[np.ndarray], path: Path, durations: list[int],

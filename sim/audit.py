@@ -122,5 +122,6 @@ def format_table(rows: list[AuditRow]) -> str:
     widths = [max(len(row[i]) for row in [header, *lines]) for i in range(len(header) - 1)]
     out = []
     for row in [header, *lines]:
-        out.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)) + "  " + row[-1])
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)]
+        out.append("  ".join([*cells, row[-1]]))
     return "\n".join(line.rstrip() for line in out)

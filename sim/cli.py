@@ -34,7 +34,8 @@ EXIT_INTERRUPTED = 130
 class Parser(argparse.ArgumentParser):
     """An argument parser whose usage errors are one ``newpower: error:`` line (exit code 2)."""
 
-    def error(self, message: str):  # noqa: D102 - argparse's hook
+    def error(self, message: str):
+        """Print the usage error as one line and exit with code 2 (argparse's hook)."""
         self.exit(EXIT_USAGE, f"newpower: error: {message} (see `{self.prog} --help`)\n")
 
 
@@ -87,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help="steps shown in the network figure (default: as chosen by the run)")
     plot.set_defaults(handler=cmd_plot)
 
-    animate = sub.add_parser("animate", help="write a GIF (and MP4 with ffmpeg) of the network and the compass")
+    animate = sub.add_parser("animate",
+                             help="write a GIF (and MP4 with ffmpeg) of the network and the compass")
     animate.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder written by `newpower run`")
     animate.add_argument("--fps", type=float, default=4.0, help="frames per second (default 4)")
     animate.add_argument("--no-mp4", action="store_true", help="write the GIF only, even if ffmpeg exists")
@@ -316,14 +318,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
                             "organizations": [vars(r) for r in rows]}, folder / results.AUDIT)
         frame = audit.audit_frame(rows)
         results.atomic_write(folder / results.AUDIT_CSV, lambda tmp: frame.to_csv(tmp, index=False))
-        figures = plotting.draw_all(saved)
+        figures = plotting.draw_all(results.load_results(folder, manifest=manifest))
         _finish(manifest, clock)
         results.write_manifest(folder, manifest)
     except BaseException:
         results.remove_if_empty(folder)
         raise
-    print(f"Audit your power: {scenario.name}, seed {seed}, step {rows[0].start_step if rows else 0} "
-          f"(today) to step {steps} (the future); compass (values, model), split at 0.5")
+    print(f"Audit your power: {scenario.name} (seed {seed}): every organization today (step 0) and at the "
+          f"end of the run (step {steps}); compass position as (values, model), quadrants split at 0.5")
     print()
     print(audit.format_table(rows))
     print()

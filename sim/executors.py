@@ -20,6 +20,7 @@ the number of workers.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -164,7 +165,7 @@ class DaskExecutor(Executor):
                 n = int(workers or os.cpu_count() or 1)
                 with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
                     self._cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                                 dashboard_address=None, silence_logs="error")
+                                                 dashboard_address=None, silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
                 self.name = f"a Dask LocalCluster of {n} process{'es' if n > 1 else ''}"
             else:

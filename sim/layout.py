@@ -51,7 +51,8 @@ class Layout:
 
     def describe(self) -> dict:
         """A plain-data record of how the layout was made (for the manifest)."""
-        return {"method": f"spring (Fruchterman-Reingold, 50 iterations, gravity {GRAVITY:g})", "seed": self.seed,
+        return {"method": f"spring (Fruchterman-Reingold, 50 iterations, gravity {GRAVITY:g})",
+                "seed": self.seed,
                 "n_drawn": int(self.nodes.size), "n_total": int(self.n_total),
                 "sampled": self.sampled,
                 "selection": "random sample, induced ties" if self.sampled else "all participants"}

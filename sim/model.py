@@ -93,6 +93,7 @@ class PowerModel(mesa.Model):
         self.join_draws = np.zeros((rules.N_JOIN_DRAWS, 0), dtype=np.float32)
         self.table = self.build_table()
         self.cascades = metrics.CascadeTracker(self.adjacency)
+        self.views = vectorized.MemberViews()
         self.events: list[dict[str, Any]] = []
         self.campaigns: list[dict[str, Any]] = []
         self.tally()
@@ -230,7 +231,8 @@ class PowerModel(mesa.Model):
         self.level_counts = by_level.sum(axis=0)
         grievance = np.bincount(group, weights=s.grievance, minlength=n_groups)
         participation = np.bincount(group, weights=s.level * s.commitment, minlength=n_groups) / TOP_LEVEL
-        exits = np.bincount(s.left, minlength=n_groups)  # entry 0 counts those who stayed
+        leavers = np.flatnonzero(s.left)
+        exits = np.bincount(s.left[leavers], minlength=n_groups)
         joins = np.bincount(s.group[s.joined], minlength=n_groups)
         levels = np.arange(N_LEVELS)
         for org in self.organizations:

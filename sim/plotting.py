@@ -63,6 +63,7 @@ def save_figure(fig: Figure, stem: Path) -> list[Path]:
     FigureCanvasAgg(fig)
     png = atomic_write(stem.with_suffix(".png"),
                        lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}))
+    fig.set_layout_engine("none")  # keep the layout just computed: the SVG matches the PNG, and is faster
     svg = atomic_write(stem.with_suffix(".svg"),
                        lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None}))
     return [png, svg]
@@ -96,7 +97,7 @@ def draw_all(results: Results, network_steps: Sequence[int] | None = None) -> li
 
 def _figure(results: Results, title: str, size: tuple[float, float]) -> Figure:
     fig = Figure(figsize=size, layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0.035, 1, 0.965))
+    fig.get_layout_engine().set(rect=(0, 0.045, 1, 0.955))
     fig.suptitle(title, fontsize=14, fontweight="bold")
     fig.text(0.01, 0.008, caption(results), fontsize=8.5, color="dimgray", ha="left", va="bottom")
     return fig
@@ -169,8 +170,10 @@ def participation_figure(results: Results) -> Figure:
     if band["mean"].notna().any():
         peak = band["mean"].idxmax()
         bottom.plot([peak], [band["mean"][peak]], "o", color="black", markersize=5)
+        late = peak > (band.index.min() + band.index.max()) / 2
         bottom.annotate(f"peak {band['mean'][peak]:.1f}% at step {peak}", (peak, band["mean"][peak]),
-                        xytext=(6, 4), textcoords="offset points", fontsize=9)
+                        xytext=(-6 if late else 6, 6), textcoords="offset points", fontsize=9,
+                        ha="right" if late else "left", va="bottom")
         bottom.set_ylim(0, max(5.0, float(np.nanmax(band[["mean", "ci_high"]].to_numpy())) * 1.25))
     bottom.set_ylabel("active (%)")
     bottom.set_title("Active participants: sharing or above", loc="left", fontsize=11)
@@ -206,8 +209,9 @@ def draw_compass(ax, labels: bool = True) -> None:
 
 def compass_figure(results: Results, audit: bool = False) -> Figure:
     """Each organization's trajectory on the New Power Compass, start and end marked."""
-    title = ("Audit your power: the New Power Compass, today and at the end of the run" if audit
+    title = ("Audit your power: the New Power Compass, today and at the end" if audit
              else "The New Power Compass: each organization's trajectory")
+    trends = {row["organization"]: row["trend"] for row in (results.audit or {}).get("organizations", [])}
     fig = _figure(results, title, (8.6, 9.2))
     ax = fig.subplots()
     draw_compass(ax)
@@ -228,9 +232,13 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
         ax.plot(start["x"], start["y"], "o", markersize=15, markerfacecolor="white", markeredgecolor=colour,
                 markeredgewidth=2.5, zorder=4)
         ax.plot(end["x"], end["y"], "o", markersize=8, color=colour, zorder=5)
-        ax.annotate(name, (end["x"], end["y"]), xytext=(10, 8), textcoords="offset points", fontsize=11,
+        label = f"{name}: {trends[name]}" if audit and name in trends else name
+        right = end["x"] > 0.6  # labels near the right edge go to the left of the dot
+        ax.annotate(label, (end["x"], end["y"]), xytext=(-10 if right else 10, 8), textcoords="offset points",
+                    ha="right" if right else "left", fontsize=11,
                     fontweight="bold", color=colour, zorder=6,
-                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8})
+                    bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none",
+                          "alpha": 0.8})
     handles = [Line2D([], [], color=org_colour(i), linewidth=2.5, label=name)
                for i, name in enumerate(results.organizations)]
     first = int(results.timeseries["step"].min())
@@ -241,7 +249,7 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
                        label=f"end (step {last})")]
     if results.n_runs > 1:
         handles.append(Line2D([], [], color="gray", alpha=0.4, label="single runs"))
-    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=min(len(handles), 5),
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=min(len(handles), 4),
               frameon=False, fontsize=10)
     return fig
 
@@ -255,7 +263,8 @@ def power_figure(results: Results) -> Figure:
     for i, name in enumerate(results.organizations):
         _line(stock_ax, results, f"{name}.stock", org_colour(i), name)
         _line(current_ax, results, f"{name}.current", org_colour(i), name)
-    stock_ax.set_title("Old power: stock, a currency held by few (earned, spent, worn)", loc="left", fontsize=11)
+    stock_ax.set_title("Old power: stock, a currency held by few (earned, spent, worn)", loc="left",
+                       fontsize=11)
     stock_ax.set_ylabel("stock (value units)")
     current_ax.set_title("New power: current, made by many (members' level \u00d7 commitment)",
                          loc="left", fontsize=11)
@@ -386,14 +395,15 @@ def restyle(dots, style: tuple) -> None:
 def level_handles() -> list[Line2D]:
     """Legend entries for the participation levels."""
     return [Line2D([], [], marker="o", linestyle="none", markersize=8, markerfacecolor=c,
-                   markeredgecolor="#6f6f6f", label=name) for name, c in zip(LEVEL_NAMES, LEVEL_COLOURS)]
+                   markeredgecolor="#6f6f6f", label=name)
+            for name, c in zip(LEVEL_NAMES, LEVEL_COLOURS, strict=True)]
 
 
 def group_handles(results: Results) -> list[Line2D]:
     """Legend entries for the affiliations."""
     colours = node_colours(results)
     names = {0: "no organization"}
-    for i, org in enumerate(results.manifest.get("organizations") or []):
+    for org in results.manifest.get("organizations") or []:
         names[int(org["group"])] = org["name"]
     return [Line2D([], [], marker="o", linestyle="none", markersize=8, markerfacecolor=colours[g],
                    markeredgecolor="#6f6f6f", label=names.get(g, f"group {g}")) for g in sorted(colours)]
@@ -420,7 +430,7 @@ def network_figure(results: Results, steps: Sequence[int] | None = None) -> Figu
     level_axes = np.atleast_1d(top.subplots(1, cols))
     group_axes = np.atleast_1d(bottom.subplots(1, cols))
     peak = runs[0].get("peak_step")
-    for step, ax_level, ax_group in zip(chosen, level_axes, group_axes):
+    for step, ax_level, ax_group in zip(chosen, level_axes, group_axes, strict=True):
         styles = snapshot_styles(results, step, layout)
         draw_network(ax_level, segments, styles["level"])
         draw_network(ax_group, segments, styles["group"])

@@ -258,7 +258,8 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
     """Event records may hold nested values; store those as JSON text."""
     out = frame.copy()
     for column in out.columns:
-        if out[column].dtype == object and out[column].map(lambda v: isinstance(v, (dict, list, tuple))).any():
+        nested = out[column].map(lambda v: isinstance(v, (dict, list, tuple)))
+        if out[column].dtype == object and nested.any():
             out[column] = out[column].map(lambda v: json.dumps(jsonable(v)) if v is not None else None)
     return out
 
@@ -363,7 +364,8 @@ class Results:
 
     def organization_kind(self, name: str) -> str:
         """``"institution"``, ``"platform"`` or ``""`` if unknown."""
-        return next((o.get("kind", "") for o in self.manifest.get("organizations", []) if o["name"] == name), "")
+        listed = self.manifest.get("organizations", [])
+        return next((o.get("kind", "") for o in listed if o["name"] == name), "")
 
     def first_run(self) -> pd.DataFrame:
         """The first run's time series."""
@@ -371,7 +373,7 @@ class Results:
         return frame[frame["run"] == frame["run"].min()] if "run" in frame else frame
 
     def band(self, measure: str) -> pd.DataFrame:
-        """Per step: ``mean``, ``ci_low``, ``ci_high`` of a measure (the first run's values, no band, for one run)."""
+        """Per step: ``mean``, ``ci_low``, ``ci_high`` of a measure (one run: its values, no band)."""
         if measure not in self._bands:
             if self.aggregate is not None and self.n_runs > 1:
                 rows = self.aggregate[self.aggregate["measure"] == measure]
@@ -403,8 +405,9 @@ def load_results(folder: str | Path, manifest: dict[str, Any] | None = None) -> 
     if manifest is None:
         path = folder / MANIFEST
         if not path.is_file():
-            raise ResultsError(f"{folder}: not a complete results folder (no {MANIFEST}; an interrupted run "
-                               "leaves none); allowed: a folder written by `newpower run` or `newpower audit`")
+            raise ResultsError(f"{folder}: not a complete results folder (no {MANIFEST}; an interrupted "
+                               "run leaves none); allowed: a folder written by `newpower run` or "
+                               "`newpower audit`")
         try:
             manifest = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -414,8 +417,8 @@ def load_results(folder: str | Path, manifest: dict[str, Any] | None = None) -> 
     if not (folder / TIMESERIES).is_file():
         raise ResultsError(f"{folder}: {TIMESERIES} is missing; allowed: a folder written by `newpower run`")
     try:
-        summary = json.loads((folder / SUMMARY).read_text(encoding="utf-8")) if (folder / SUMMARY).is_file() else {}
-        audit = json.loads((folder / AUDIT).read_text(encoding="utf-8")) if (folder / AUDIT).is_file() else None
+        summary = _read_json(folder / SUMMARY) or {}
+        audit = _read_json(folder / AUDIT)
         tables = {name: _read_parquet(folder / name) for name in
                   (TIMESERIES, AGGREGATE, CAMPAIGNS, EVENTS, NETWORK, LAYOUT, SNAPSHOTS)}
     except (OSError, ValueError, pa.ArrowException) as exc:
@@ -426,3 +429,7 @@ def load_results(folder: str | Path, manifest: dict[str, Any] | None = None) -> 
 
 def _read_parquet(path: Path) -> pd.DataFrame | None:
     return pd.read_parquet(path) if path.is_file() else None
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None

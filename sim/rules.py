@@ -50,6 +50,8 @@ class OrgTable:
         return self.openness.size
 
 
+_LEVELS = np.arange(N_LEVELS, dtype=np.float64)
+
 # ------------------------------------------------------------- perception
 
 def share(count, safe_degree):
@@ -103,7 +105,7 @@ def climb(level, cap, threshold, above_share, pull, align, u, p: DynamicsSpec):
     caps the climb ("which participation behaviours you are enabling").
     """
     drive = align * (p.peer_influence * above_share + pull)
-    need = threshold * (1.0 + p.rung_difficulty * level)
+    need = threshold * (1.0 + p.rung_difficulty * _LEVELS)[level]  # 1 + difficulty * level, by lookup
     up = (level < cap) & (drive > 0.0) & (drive >= need) & (u < p.climb_prob)
     return level + up.astype(level.dtype)
 

@@ -132,8 +132,8 @@ class SweepPlan:
         for replicate in range(self.replications):
             for point in self.points:
                 seed = run_seed(self.root_seed, point.seed_index, replicate)
-                yield RunSpec(run_id(point.overrides, replicate, seed), point.point_id, replicate, seed,
-                              dict(point.overrides))
+                yield RunSpec(run_id(point.point_id, point.overrides, replicate, seed), point.point_id,
+                              replicate, seed, dict(point.overrides))
 
     def identity(self) -> dict[str, Any]:
         """What must match for a folder's runs to belong to this sweep."""
@@ -149,9 +149,14 @@ def run_seed(root: int, seed_index: int, replicate: int) -> int:
     return int(sequence.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
-def run_id(overrides: Mapping[str, Any], replicate: int, seed: int) -> str:
-    """A run's stable identity: a hash of its overrides, replicate and seed."""
-    return _digest({"overrides": dict(overrides), "replicate": int(replicate), "seed": int(seed)})[:20]
+def run_id(point_id: int, overrides: Mapping[str, Any], replicate: int, seed: int) -> str:
+    """A run's stable identity: a hash of its point (position and overrides), replicate and seed.
+
+    The position is part of it because a design may hold the same overrides
+    twice (a Morris grid) with the same seed (common random numbers).
+    """
+    return _digest({"point": int(point_id), "overrides": dict(overrides), "replicate": int(replicate),
+                    "seed": int(seed)})[:20]
 
 
 def _digest(data: Any) -> str:
@@ -171,7 +176,8 @@ def _jsonable(value: Any) -> Any:
 
 # ------------------------------------------------------------------ designs
 
-def plan_sweep(scenario: Scenario, *, root_seed: int | None = None, every: int = 1) -> SweepPlan:
+def plan_sweep(scenario: Scenario, *, root_seed: int | None = None, every: int = 1,
+               common_seeds: bool = False) -> SweepPlan:
     """The plan of the design declared in ``scenario.sweep``.
 
     Args:
@@ -179,6 +185,9 @@ def plan_sweep(scenario: Scenario, *, root_seed: int | None = None, every: int =
             are applied to it as overrides of ``sweep.*`` before this).
         root_seed: the root seed (default: the scenario's ``seed``).
         every: time-series thinning (1 keeps every step, 0 none).
+        common_seeds: every point of replicate r gets the same seed (common
+            random numbers: smoother response curves, correlated points);
+            by default every run's seed is independent.
 
     Raises:
         ScenarioError: the design lists nothing to vary, or mixes lists and ranges wrongly.
@@ -204,9 +213,10 @@ def plan_sweep(scenario: Scenario, *, root_seed: int | None = None, every: int =
                                 allowed="ranges = {key = [low, high]} (or --range KEY=LOW:HIGH)")
         sampled = sample_ranges(scenario, ranges, spec.samples, spec.design, root)
     combos = [dict(zip(factors, values, strict=True)) for values in itertools.product(*factors.values())]
-    points = [Point(i, {**s, **c}, i) for i, (s, c) in enumerate(itertools.product(sampled, combos))]
+    points = [Point(i, {**s, **c}, 0 if common_seeds else i)
+              for i, (s, c) in enumerate(itertools.product(sampled, combos))]
     design = {"design": spec.design, "factors": factors, "ranges": {k: list(v) for k, v in ranges.items()},
-              "samples": spec.samples if ranges else None}
+              "samples": spec.samples if ranges else None, "common_seeds": common_seeds}
     return SweepPlan(scenario, points, spec.replications, root, every, "sweep", design)
 
 

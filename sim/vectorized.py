@@ -7,6 +7,7 @@ sparse product (``network.NeighbourCounter``).
 
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -74,7 +75,7 @@ def step_participants(model: PowerModel) -> ParticipantState:
     """Apply every participant rule to all participants; return the new state."""
     prev, table, p = model.prev, model.table, model.dynamics
     above, exited_share, peers = perceive(model, prev)
-    cap, align, pull, gap_seen, take = rules.member_view(prev.group, prev.values, table)
+    cap, align, pull, gap_seen, take = model.views.get(prev, table)
     level = rules.climb(prev.level, cap, prev.threshold, above, pull, align, model.climb_draws, p)
     commitment = rules.renew(prev.commitment, level, peers, pull, align, model.fade, p)
     level = rules.slip(level, cap, commitment, p)
@@ -94,6 +95,38 @@ def step_participants(model: PowerModel) -> ParticipantState:
     if table.n_groups > 1:
         _join(model, prev, grievance)
     return model.state
+
+
+class MemberViews:
+    """``rules.member_view`` for everyone, kept between steps.
+
+    A participant's view changes only when its organization's levers change
+    or when it changes organization; so while the table of levers stays the
+    same, only the participants who moved in the last step are recomputed.
+    The result is identical to calling ``rules.member_view`` on everyone.
+    """
+
+    def __init__(self) -> None:
+        self._table: rules.OrgTable | None = None
+        self._views: tuple[np.ndarray, ...] = ()
+
+    def get(self, prev: ParticipantState, table: rules.OrgTable) -> tuple[np.ndarray, ...]:
+        """``(cap, align, pull, gap_seen, take)`` for every participant, from ``prev``."""
+        if self._table is None or not _same_table(self._table, table):
+            self._views = tuple(np.asarray(v) for v in rules.member_view(prev.group, prev.values, table))
+        else:
+            moved = np.flatnonzero(prev.left | prev.joined)
+            if moved.size:
+                fresh = rules.member_view(prev.group[moved], prev.values[moved], table)
+                for view, values in zip(self._views, fresh, strict=True):
+                    view[moved] = values
+        self._table = table
+        return self._views
+
+
+def _same_table(a: rules.OrgTable, b: rules.OrgTable) -> bool:
+    return a is b or all(np.array_equal(getattr(a, f.name), getattr(b, f.name))
+                         for f in dataclasses.fields(a))
 
 
 def _join(model: PowerModel, prev: ParticipantState, grievance: np.ndarray) -> None:
