@@ -41,7 +41,7 @@ def build_graph(spec: NetworkSpec, rng: np.random.Generator, base_dir: Path | No
     seed = int(rng.integers(2**31 - 1))
     n, z = spec.n, spec.mean_degree
     if spec.kind == "erdos_renyi":
-        graph = nx.fast_gnp_random_graph(n, min(1.0, z / max(n - 1, 1)), seed=seed)
+        graph = nx.fast_gnp_random_graph(n, _probability(z / max(n - 1, 1)), seed=seed)
     elif spec.kind == "watts_strogatz":
         k = max(2, int(round(z / 2)) * 2)
         graph = nx.watts_strogatz_graph(n, min(k, n - 1), spec.rewire_prob, seed=seed)
@@ -62,11 +62,17 @@ def _stochastic_block(n: int, n_blocks: int, z: float, mixing: float, seed: int)
     sizes = [n // n_blocks + (1 if b < n % n_blocks else 0) for b in range(n_blocks)]
     size = n / n_blocks
     # Choose p_in, p_out so that the mean degree is z and a share `mixing` of ties crosses blocks.
-    p_in = min(1.0, z * (1 - mixing) / max(size - 1, 1))
-    p_out = min(1.0, z * mixing / max(n - size, 1)) if n_blocks > 1 else 0.0
+    within = z * (1 - mixing) if n_blocks > 1 else z  # one block: every tie is within it
+    p_in = _probability(within / max(size - 1, 1))
+    p_out = _probability(z * mixing / max(n - size, 1)) if n_blocks > 1 else 0.0
     probs = [[p_in if a == b else p_out for b in range(n_blocks)] for a in range(n_blocks)]
     graph = nx.stochastic_block_model(sizes, probs, seed=seed, sparse=True)
     return nx.Graph(graph)  # drop the block metadata graph attribute's partition sets
+
+
+def _probability(p: float) -> float:
+    """A tie probability in [0, 1]; below 1e-12 it is 0 (NetworkX's fast generators divide by log(1 - p))."""
+    return 0.0 if p < 1e-12 else min(1.0, p)
 
 
 def _read_graph_file(spec: NetworkSpec, base_dir: Path | None) -> nx.Graph:
@@ -123,7 +129,7 @@ class PackedCounts:
         if len(self.words) == 1:
             return (self.words[0] >> (index * self.bits)) & mask
         word = index // self.per_word
-        picked = np.choose(word, self.words)
+        picked = np.stack(self.words)[word, np.arange(index.size)]
         return (picked >> ((index % self.per_word) * self.bits)) & mask
 
 
@@ -185,6 +191,8 @@ def pick_neighbour(adj: sp.csr_array, who: np.ndarray, u: np.ndarray) -> np.ndar
     """For each participant in ``who``, the neighbour at position floor(u * degree); -1 if isolated."""
     start = adj.indptr[who]
     degree = adj.indptr[who + 1] - start
+    if adj.indices.size == 0:  # a graph without ties: everyone is isolated
+        return np.full(np.shape(who), -1, dtype=np.int64)
     offset = np.floor(u.astype(np.float64) * degree).astype(np.int64)
     safe = np.where(degree > 0, start + offset, 0)
     return np.where(degree > 0, adj.indices[safe], -1)

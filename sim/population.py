@@ -75,7 +75,7 @@ def draw_population(n: int, spec: PopulationSpec, rng: np.random.Generator) -> P
 
 
 def _beta(mean: float, sd: float, n: int, rng: np.random.Generator) -> np.ndarray:
-    if sd == 0 or mean in (0.0, 1.0):
+    if sd < 1e-9 or mean in (0.0, 1.0):  # a spread this small is no spread (and would overflow)
         return np.full(n, mean)
     common = mean * (1 - mean) / sd**2 - 1  # method of moments
     return rng.beta(mean * common, (1 - mean) * common, n)

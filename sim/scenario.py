@@ -234,7 +234,7 @@ def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) 
     try:
         with path.open("rb") as fh:
             raw = tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"not valid TOML: {exc}", source=str(path)) from None
     return scenario_from_dict(raw, source=str(path), overrides=overrides)
 
@@ -252,7 +252,7 @@ def scenario_from_dict(raw: Mapping[str, Any], *, source: str = "<dict>",
                                                            for i, o in enumerate(scenario.organizations)))
         _check_cross_references(scenario)
     except ScenarioError as exc:
-        _blame_override(exc, overrides or {}, source)
+        _blame_override(exc, overrides or {}, source, dict(raw))
         raise
     return scenario
 
@@ -299,22 +299,38 @@ def _nest_shock_params(data: dict, source: str) -> dict:
     return {**data, "shocks": nested}
 
 
-def _blame_override(exc: ScenarioError, overrides: Mapping[str, Any], source: str) -> None:
+def _blame_override(exc: ScenarioError, overrides: Mapping[str, Any], source: str, data: dict) -> None:
     """If the bad key came from an override, say so in the message."""
     if exc.key is None:
         return
+    error = exc.key.split(".")
     for key in overrides:
-        if _same_path(key, exc.key):
+        mine = _canonical(key.split("."), data)
+        # the same key, a key inside a table the override set, or a table the override created
+        if _prefix(mine, error) or _prefix(error, mine):
             exc.source = f"{source} (override {key}={overrides[key]!r})"
             return
 
 
-def _same_path(override_key: str, error_key: str) -> bool:
-    if override_key == error_key:
-        return True
-    # organizations.NAME.field vs organizations.INDEX.field
-    a, b = override_key.split("."), error_key.split(".")
-    return len(a) == len(b) == 3 and a[0] == b[0] == "organizations" and a[2] == b[2]
+def _prefix(a: list[str], b: list[str]) -> bool:
+    """Whether path ``a`` starts with path ``b`` (``*`` in ``b`` matches any item)."""
+    return len(a) >= len(b) and all(y in ("*", x) for x, y in zip(a, b, strict=False))
+
+
+def _canonical(parts: list[str], data: dict) -> list[str]:
+    """Override path with list items named by index, as validation errors name them."""
+    node: Any = data
+    out = []
+    for part in parts:
+        if isinstance(node, list):
+            names = [str(item.get("name", "")) if isinstance(item, Mapping) else "" for item in node]
+            index = names.index(part) if part in names else (int(part) if part.isdigit() else -1)
+            out.append(str(index))
+            node = node[index] if 0 <= index < len(node) else None
+        else:
+            out.append(part)
+            node = node.get(part) if isinstance(node, Mapping) else None
+    return out
 
 
 # ---------------------------------------------------------------- internals
@@ -331,16 +347,16 @@ def _apply_override(data: dict, key: str, value: Any, source: str) -> None:
             node = node[_list_index(node, part, ".".join(parts[:depth + 1]), where)]
             continue
         if not isinstance(node, dict):
-            raise ScenarioError("this key holds a value, not a table", source=where,
-                                key=".".join(parts[:depth]), allowed="a dotted path to a value")
+            raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not a table", source=where,
+                                key=key, allowed="a dotted path to a value")
         if part not in node:
             if part == "organizations":
                 raise ScenarioError("this scenario has no organizations", source=where, key=key)
             node[part] = {}
         node = node[part]
     if not isinstance(node, (dict, list)):
-        raise ScenarioError("this key holds a value, not a table", source=where,
-                            key=".".join(parts[:-1]), allowed="a dotted path to a value")
+        raise ScenarioError(f"'{'.'.join(parts[:-1])}' holds a value, not a table", source=where,
+                            key=key, allowed="a dotted path to a value")
     if isinstance(node, list):
         raise ScenarioError("cannot replace a whole organization", source=where, key=key,
                             allowed="organizations.NAME.FIELD")

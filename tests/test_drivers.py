@@ -1,0 +1,150 @@
+"""The per-agent reference driver and the vectorized driver give exactly the same runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import CASTLE, WATTS, scenario_dicts, state_arrays, summaries_equal, summary_diff
+from hypothesis import given, settings
+
+from sim import SimError, load_scenario, run, scenario_from_dict
+
+
+def assert_same_run(scenario, seed: int, steps: int) -> pd.DataFrame:
+    """Run both drivers and assert identical time series, summaries and final participant arrays."""
+    vec = run(scenario, seed=seed, steps=steps, driver="vectorized")
+    agt = run(scenario, seed=seed, steps=steps, driver="agents")
+    assert (vec.driver, agt.driver) == ("vectorized", "agents")
+    pd.testing.assert_frame_equal(vec.timeseries, agt.timeseries, check_exact=True)
+    assert summaries_equal(vec.summary, agt.summary), summary_diff(vec.summary, agt.summary)
+    vec_state, agt_state = state_arrays(vec.model.state), state_arrays(agt.model.state)
+    assert vec_state.keys() == agt_state.keys()
+    for name, a in vec_state.items():
+        b = agt_state[name]
+        assert a.dtype == b.dtype, name
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    assert vec.model.cascades.largest == agt.model.cascades.largest
+    return vec.timeseries
+
+
+def org_activity(frame: pd.DataFrame, names) -> tuple[int, int]:
+    """Total joins and exits over a run, across organizations."""
+    joins = sum(int(frame[f"{n}.joins"].sum()) for n in names)
+    exits = sum(int(frame[f"{n}.exits"].sum()) for n in names)
+    return joins, exits
+
+
+def test_drivers_agree_castle_vs_crowd():
+    """The flagship scenario (two organizations, trigger, outreach) on 300 participants, 40 steps."""
+    scenario = load_scenario(CASTLE, overrides={"network.n": 300})
+    frame = assert_same_run(scenario, seed=3, steps=40)
+    joins, exits = org_activity(frame, ["Gazette", "Commons"])
+    assert joins > 0 and exits > 0  # the join and exit paths were exercised
+
+
+def test_drivers_agree_watts():
+    """The Watts limit on 400 participants, inside the cascade window (a cascade actually runs)."""
+    scenario = load_scenario(WATTS, overrides={"network.n": 400, "network.mean_degree": 4.0})
+    frame = None
+    for seed in range(4):
+        frame = assert_same_run(scenario, seed=seed, steps=25)
+        if frame["active_fraction"].iloc[-1] > 0.5:
+            break
+    assert frame["active_fraction"].iloc[-1] > 0.5
+
+
+def _generated(kind: str, **network) -> dict:
+    """Three organizations (a castle, two platforms) with outreach, mobilization, grievance and a trigger."""
+    return {
+        "name": f"drivers_{kind}",
+        "network": {"kind": kind, "n": 250, "mean_degree": 6, **network},
+        "population": {
+            "threshold": 0.15,
+            "threshold_sd": 0.08,
+            "values_mean": 0.55,
+            "values_sd": 0.25,
+            "initial_commitment": 0.4,
+            "unaffiliated_max_level": "SHARING",
+        },
+        "dynamics": {
+            "fickleness": 0.2,
+            "grievance_rate": 0.4,
+            "exit_contagion": 2.0,
+            "loyalty": 0.2,
+            "switch_margin": 0.05,
+            "join_rate_open": 0.6,
+            "model_pull": 0.3,
+        },
+        "trigger": {"n_seeds": 8, "level": "SHAPING", "choose": "hubs", "organization": "Crowd"},
+        "organizations": [
+            {
+                "name": "Castle",
+                "kind": "institution",
+                "take_rate": 0.6,
+                "initial_share": 0.5,
+                "outreach": 0.05,
+                "mobilization": 0.3,
+                "stock": 0.5,
+            },
+            {
+                "name": "Crowd",
+                "kind": "platform",
+                "openness": 0.9,
+                "values": 0.85,
+                "outreach": 0.2,
+                "mobilization": 0.5,
+                "initial_share": 0.1,
+                "initial_level": "SHARING",
+                "stock": 0.2,
+            },
+            {
+                "name": "Connector",
+                "kind": "platform",
+                "openness": 0.7,
+                "values": 0.3,
+                "outreach": 0.1,
+                "mobilization": 0.2,
+                "initial_share": 0.1,
+                "transparency": 0.9,
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    "kind, network",
+    [
+        ("barabasi_albert", {}),
+        ("stochastic_block", {"n_blocks": 3, "mixing": 0.2}),
+        ("watts_strogatz", {"rewire_prob": 0.2}),
+        ("erdos_renyi", {}),
+    ],
+)
+def test_drivers_agree_generated(kind, network):
+    """Generated scenarios with three organizations (outreach and mobilization > 0, a hub trigger)
+    on Barabasi-Albert, stochastic-block, Watts-Strogatz and Erdos-Renyi graphs."""
+    scenario = scenario_from_dict(_generated(kind, **network))
+    frame = assert_same_run(scenario, seed=17, steps=30)
+    joins, exits = org_activity(frame, ["Castle", "Crowd", "Connector"])
+    assert joins > 0 and exits > 0
+
+
+@settings(max_examples=12)
+@given(raw=scenario_dicts(max_n=120, max_steps=6, max_orgs=3))
+def test_drivers_agree_random_scenarios(raw):
+    """Over random small scenarios (any generated network, levers and rates) the drivers agree exactly."""
+    assert_same_run(scenario_from_dict(raw), seed=raw["seed"], steps=raw["steps"])
+
+
+@settings(max_examples=8)
+@given(raw=scenario_dicts(max_n=120, max_steps=10, max_orgs=3, strategies=True))
+def test_drivers_agree_with_strategies(raw):
+    """Organizations running registered strategies do not break the drivers' exact agreement."""
+    assert_same_run(scenario_from_dict(raw), seed=raw["seed"], steps=raw["steps"])
+
+
+def test_unknown_driver_is_an_error(castle_small):
+    """An unknown driver name raises ``SimError`` naming the allowed drivers."""
+    with pytest.raises(SimError, match="vectorized"):
+        run(castle_small, seed=1, steps=1, driver="turbo")

@@ -1,0 +1,147 @@
+"""The Watts (2002) limit of the model: global cascades only inside the cascade window.
+
+Watts, D. J. (2002) "A simple model of global cascades on random networks",
+Proceedings of the National Academy of Sciences 99(9):5766-5771.
+
+``scenarios/watts_cascade.toml`` switches organizations, fading and grievance off,
+gives every participant the same threshold ``phi`` and starts one random participant
+active on an Erdos-Renyi graph of mean degree ``z``. A consumer then starts sharing
+exactly when the share of its active neighbours reaches ``phi`` - Watts' threshold
+rule - and global cascades are possible only inside the analytic cascade window.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import WATTS
+
+from sim import load_scenario, run
+from sim.model import PowerModel
+
+#: Participants per run, seeds per point and steps per run (cascades saturate in ~20 steps).
+N = 3000
+SEEDS = range(20)
+STEPS = 50
+#: Cascades are bimodal: a run is a "global cascade" when this share ends active.
+GLOBAL = 0.1
+
+PHI = 0.18
+INSIDE = (3.0, 4.0)  # mean degrees clearly inside the window at PHI
+OUTSIDE = (0.5, 8.0, 10.0)  # below percolation, and above the upper boundary at PHI
+#: A threshold above 1/4 closes the window entirely for Poisson degrees (floor(1/phi) = 3).
+PHI_CLOSED, Z_CLOSED = 0.3, 2.5
+
+
+def cascade_condition(z: float, phi: float) -> float:
+    """Watts' cascade condition for Poisson degrees, as ``sum_k k(k-1) p_k rho_k - z``.
+
+    Global cascades are possible where this is positive (Watts 2002, eq. for the
+    cascade condition), with ``p_k`` Poisson(z) and ``rho_k = 1`` for vulnerable
+    degrees ``k <= floor(1/phi)`` (one active neighbour suffices), else 0.
+    """
+    k_star = math.floor(1.0 / phi)
+    return sum(k * (k - 1) * math.exp(-z) * z**k / math.factorial(k) for k in range(2, k_star + 1)) - z
+
+
+def window(phi: float) -> tuple[float, float]:
+    """The analytic cascade window ``(z_low, z_high)`` at threshold ``phi``, by bisection."""
+
+    def root(a: float, b: float) -> float:
+        fa = cascade_condition(a, phi)
+        for _ in range(200):
+            m = 0.5 * (a + b)
+            if (cascade_condition(m, phi) > 0) == (fa > 0):
+                a, fa = m, cascade_condition(m, phi)
+            else:
+                b = m
+        return 0.5 * (a + b)
+
+    peak = max(np.linspace(0.5, 12, 500), key=lambda z: cascade_condition(z, phi))
+    return root(0.5, peak), root(peak, 20.0)
+
+
+def final_fractions(z: float, phi: float) -> np.ndarray:
+    """Final active fraction of the Watts scenario at mean degree ``z`` and threshold ``phi``, per seed."""
+    scenario = load_scenario(
+        WATTS, overrides={"network.n": N, "network.mean_degree": z, "population.threshold": phi}
+    )
+    return np.array([run(scenario, seed=s, steps=STEPS).summary["final_active_fraction"] for s in SEEDS])
+
+
+def test_watts_scenario_is_the_watts_limit():
+    """The shipped file really is Watts' model: no organizations, no fading or grievance,
+    one shared threshold, one random seed, an Erdos-Renyi graph, a threshold rule acted on surely."""
+    sc = load_scenario(WATTS)
+    assert sc.organizations == ()
+    assert sc.network.kind == "erdos_renyi"
+    assert sc.population.threshold_sd == 0.0
+    assert sc.population.unaffiliated_max_level == "SHARING"
+    assert sc.dynamics.fickleness == 0.0 and sc.dynamics.grievance_rate == 0.0
+    assert sc.dynamics.commitment_per_level == 0.0
+    assert sc.dynamics.climb_prob == 1.0 and sc.dynamics.peer_influence == 1.0
+    assert (sc.trigger.n_seeds, sc.trigger.choose, sc.trigger.level, sc.trigger.organization) == (
+        1,
+        "random",
+        "SHARING",
+        "",
+    )
+
+
+def test_analytic_window_and_chosen_points():
+    """The analytic window at phi = 0.18 is about (1.02, 5.76); the chosen points sit clearly in or out of it,
+    and a threshold above 1/4 has no window at all (Watts 2002, Fig. 1)."""
+    low, high = window(PHI)
+    assert low == pytest.approx(1.0207, abs=1e-3)
+    assert high == pytest.approx(5.7647, abs=1e-3)
+    for z in INSIDE:
+        assert low + 1.0 < z < high - 1.0 and cascade_condition(z, PHI) > 2.0
+    for z in OUTSIDE:
+        assert (z < 1.0 or z > high + 2.0) and cascade_condition(z, PHI) < -0.2
+    zs = np.linspace(0.1, 12, 400)
+    assert max(cascade_condition(z, PHI_CLOSED) for z in zs) < 0
+
+
+def test_one_step_is_watts_threshold_rule(watts_small):
+    """Each synchronous step activates exactly the inactive nodes whose active-neighbour share reaches phi,
+    and nobody ever deactivates (the deterministic rule of Watts 2002)."""
+    model = PowerModel(watts_small, rng=11)
+    adj = model.adjacency
+    degree = np.diff(adj.indptr)
+    phi = watts_small.population.threshold
+    for _ in range(15):
+        active = model.state.level >= 1
+        share = np.where(degree > 0, (adj @ active.astype(np.int64)) / np.maximum(degree, 1), 0.0)
+        expected = active | ((share >= phi) & (degree > 0))
+        model.step()
+        np.testing.assert_array_equal(model.state.level >= 1, expected)
+        assert model.state.level.max() <= 1
+    assert (model.state.level >= 1).sum() > 1  # the check above saw the cascade move
+
+
+@pytest.mark.parametrize("z", INSIDE)
+def test_global_cascades_inside_window(z):
+    """Inside the window (phi = 0.18) a substantial share of single seeds trigger a global cascade,
+    and every cascade that goes global reaches most of the graph (cascades are bimodal)."""
+    fractions = final_fractions(z, PHI)
+    global_runs = fractions > GLOBAL
+    assert global_runs.mean() >= 0.5, fractions
+    assert fractions[global_runs].min() > 0.5, fractions
+    assert not np.any((fractions > 0.05) & (fractions <= 0.5)), fractions  # nothing in between
+
+
+@pytest.mark.parametrize("z", OUTSIDE)
+def test_no_global_cascades_outside_window(z):
+    """Outside the window - below percolation (z = 0.5) or above the upper boundary (z = 8, 10) -
+    no seed triggers a global cascade."""
+    fractions = final_fractions(z, PHI)
+    assert fractions.max() <= GLOBAL, fractions
+    assert fractions.mean() < 0.01, fractions
+
+
+def test_no_global_cascades_when_window_closed():
+    """With phi = 0.3 (only degrees <= 3 vulnerable) the window is empty: no cascades even at z = 2.5."""
+    fractions = final_fractions(Z_CLOSED, PHI_CLOSED)
+    assert fractions.max() <= GLOBAL, fractions
