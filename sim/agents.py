@@ -252,7 +252,8 @@ class Organization(Agent):
             self.legitimacy = float(rules.update_legitimacy(self.legitimacy, 1.0 - self.mean_grievance,
                                                             p.legitimacy_rate))
         self.exposure *= 1.0 - p.exposure_decay
-        self.ads_history = self.ads_history * (1.0 - p.exposure_decay) + self.ads * self.funded
+        # a moving average of paid reach, in [0, 1]: what a leak can reveal as astroturfing
+        self.ads_history += p.exposure_decay * (self.ads * self.funded - self.ads_history)
 
 
 class Institution(Organization):

@@ -37,19 +37,28 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Claim:
+    """A hypothesis: ``measure(a) - measure(b)`` has the sign ``direction`` (+1: a larger; -1: a smaller)."""
+
+    text: str
+    measure: Measure
+    a: str
+    b: str
+    direction: int
+
+
+@dataclass(frozen=True)
 class Experiment:
-    """One strategy's claim, tested by comparing arms of one scenario.
+    """One strategy's claims, tested by comparing arms of one scenario.
 
     Attributes:
         strategy: the strategy under test (its section in docs/strategies.md).
         scenario: scenario file name in ``scenarios/``.
         organization: the focal organization whose strategy differs between arms.
         arms: label -> strategy name (with optional params) for the focal organization.
-        claim: the article's claim, in words.
         quote: the article passage.
-        measure: the outcome compared.
-        better: ``(arm_a, arm_b, direction)``: the claim holds if measure(a) - measure(b)
-            has the sign ``direction`` (+1: a is larger; -1: a is smaller).
+        claims: the article's claim first, then what else the model should show
+            (including trade-offs the article does not mention).
         series: time-series column plotted per arm (mean and 95% band).
         extra: further measures reported in the table.
     """
@@ -58,13 +67,19 @@ class Experiment:
     scenario: str
     organization: str
     arms: dict[str, dict[str, Any]]
-    claim: str
     quote: str
-    measure: Measure
-    better: tuple[str, str, int]
+    claims: tuple[Claim, ...]
     series: str
     series_label: str
     extra: tuple[Measure, ...] = field(default_factory=tuple)
+
+    @property
+    def measures(self) -> tuple[Measure, ...]:
+        """Every measure reported, claims' first, without repeats."""
+        seen: dict[str, Measure] = {}
+        for m in (*(c.measure for c in self.claims), *self.extra):
+            seen.setdefault(m.label, m)
+        return tuple(seen.values())
 
 
 def _summary(key: str) -> Callable[[dict[str, Any]], float]:
@@ -83,114 +98,145 @@ def _last(column: str) -> Callable[[dict[str, Any]], float]:
     return lambda run: float(run["series"][column][-1])
 
 
+def _at(column: str, step: int) -> Callable[[dict[str, Any]], float]:
+    return lambda run: float(run["series"][column][step])
+
+
 def _arm(strategy: str, **params: Any) -> dict[str, Any]:
     return {"strategy": strategy, "params": params}
 
+
+def _m(label: str, pick: Callable[[dict[str, Any]], float]) -> Measure:
+    return Measure(label, pick)
+
+
+GAZETTE_LEVEL = _m("Gazette mean level at the end (0-5)", _last("Gazette.mean_level"))
+GAZETTE_MEMBERS = _m("Gazette members at the end", _summary("Gazette.final_members"))
+GAZETTE_CURRENT = _m("Gazette current at the end", _summary("Gazette.final_current"))
+GAZETTE_ACTIVE = _m("Gazette active members at the end", _last("Gazette.active"))
+BRAND_TURNOUT = _m("Brand turnout in the campaign (people)", _campaign("a_turnout"))
+BRAND_PEAK = _m("Brand peak community", _summary("Brand.peak_members"))
+BRAND_LEGITIMACY = _m("Brand legitimacy just after the leak (step 60)", _at("Brand.legitimacy", 60))
+BANK_LOST = _m("Bank share of peak community lost", _summary("Bank.desertion_share"))
+BANK_STOCK = _m("Bank stock at the end", _summary("Bank.final_stock"))
+WIKI_TURNOUT = _m("Wikipedia turnout in the campaign (people)", _campaign("b_turnout"))
+WIKI_WON = _m("Wikipedia won the campaign (share of runs)", _won("Wikipedia"))
+POST_FORCE = _m("Post campaign force", _campaign("a_force"))
+POST_MEMBERS = _m("Post members at the end", _summary("Post.final_members"))
+POST_STOCK = _m("Post stock at the end", _summary("Post.final_stock"))
+FB_LOST = _m("Facebook share of peak community lost", _summary("Facebook.desertion_share"))
+FB_STOCK = _m("Facebook stock at the end", _summary("Facebook.final_stock"))
+RIVAL = _m("Rival (Diaspora) members at the end", _summary("Diaspora.final_members"))
+KS_STOCK = _m("Kickstarter stock at the end", _summary("Kickstarter.final_stock"))
+KS_LOST = _m("Kickstarter share of peak community lost", _summary("Kickstarter.desertion_share"))
 
 EXPERIMENTS: tuple[Experiment, ...] = (
     Experiment(
         strategy="status_quo", scenario="castle_vs_crowd.toml", organization="Gazette",
         arms={"status_quo": _arm("status_quo"), "movement_mindset": _arm("movement_mindset")},
-        claim="A Castle that keeps its course keeps a long but shallow affiliation: members stay, "
-              "but few climb the participation scale",
         quote="Old power models tend to require little more than consumption.",
-        measure=Measure("Gazette mean level at the end (0-5)", _last("Gazette.mean_level")),
-        better=("status_quo", "movement_mindset", -1),
+        claims=(Claim("A Castle that keeps its course keeps a shallow affiliation: few members climb the scale",
+                      GAZETTE_LEVEL, "status_quo", "movement_mindset", -1),
+                Claim("... but a long one: it keeps more members than one that mobilizes",
+                      GAZETTE_MEMBERS, "status_quo", "movement_mindset", +1)),
         series="Gazette.mean_level", series_label="Gazette members' mean level",
-        extra=(Measure("Gazette members at the end", _summary("Gazette.final_members")),
-               Measure("Gazette stock at the end", _summary("Gazette.final_stock")))),
+        extra=(_m("Gazette stock at the end", _summary("Gazette.final_stock")),)),
     Experiment(
         strategy="window_dressing", scenario="newspaper_comments.toml", organization="Gazette",
         arms={"window_dressing": _arm("window_dressing", start=20), "status_quo": _arm("status_quo"),
               "movement_mindset": _arm("movement_mindset", start=20)},
-        claim="A comments section without a change of values does not buy lasting participation "
-              "(new power as a current: depth times commitment)",
         quote="it isn't enough to add some window dressing",
-        measure=Measure("Gazette current at the end", _summary("Gazette.final_current")),
-        better=("window_dressing", "movement_mindset", -1),
+        claims=(Claim("A comments section without a change of values does not buy a lasting current "
+                      "(depth times commitment) like a real movement mindset", GAZETTE_CURRENT,
+                      "window_dressing", "movement_mindset", -1),
+                Claim("A comments section buys no more active participants than doing nothing",
+                      GAZETTE_ACTIVE, "window_dressing", "status_quo", -1)),
         series="Gazette.current", series_label="Gazette current (new power)",
-        extra=(Measure("Gazette active members at the end", _last("Gazette.active")),
-               Measure("Gazette mean level at the end (0-5)", _last("Gazette.mean_level")),
-               Measure("Gazette members at the end", _summary("Gazette.final_members")))),
+        extra=(GAZETTE_LEVEL, GAZETTE_MEMBERS)),
     Experiment(
         strategy="astroturf", scenario="astroturf_exposed.toml", organization="Brand",
         arms={"astroturf": _arm("astroturf", ads=0.3), "movement_mindset": _arm("movement_mindset"),
               "status_quo": _arm("status_quo")},
-        claim="Ads that look like participation recruit members who do not show up; a leak exposes them",
         quote="a movement needs much more than ad campaigns or 'astroturfing'",
-        measure=Measure("Brand turnout in the campaign (people)", _campaign("a_turnout")),
-        better=("astroturf", "movement_mindset", -1),
+        claims=(Claim("Ads recruit members who do not show up when called", BRAND_TURNOUT,
+                      "astroturf", "movement_mindset", -1),
+                Claim("Ads do grow the community (they look like participation)", BRAND_PEAK,
+                      "astroturf", "status_quo", +1),
+                Claim("A leak of astroturfing costs legitimacy", BRAND_LEGITIMACY,
+                      "astroturf", "status_quo", -1)),
         series="Brand.members", series_label="Brand members",
-        extra=(Measure("Brand won the campaign (share of runs)", _won("Brand")),
-               Measure("Brand share of peak community lost", _summary("Brand.desertion_share")))),
+        extra=(_m("Brand won the campaign (share of runs)", _won("Brand")),)),
     Experiment(
         strategy="occupy_yourself", scenario="occupy_yourself.toml", organization="Bank",
         arms={"occupy_yourself": _arm("occupy_yourself", introspection_steps=20),
               "movement_mindset": _arm("movement_mindset"), "status_quo": _arm("status_quo")},
-        claim="Introspection before engagement leaves fewer deserters after a leak than engagement "
-              "without it",
         quote="This level of introspection has to precede any investment in new power mechanisms.",
-        measure=Measure("Bank share of peak community lost", _summary("Bank.desertion_share")),
-        better=("occupy_yourself", "movement_mindset", -1),
+        claims=(Claim("Introspection before engagement leaves fewer deserters after a leak than "
+                      "engagement without it", BANK_LOST, "occupy_yourself", "movement_mindset", -1),
+                Claim("... and fewer than keeping a closed Castle", BANK_LOST,
+                      "occupy_yourself", "status_quo", -1),
+                Claim("Introspection is paid for in stock", BANK_STOCK, "occupy_yourself", "status_quo", -1)),
         series="Bank.members", series_label="Bank members",
-        extra=(Measure("Bank legitimacy at the end", _summary("Bank.final_legitimacy")),
-               Measure("Bank stock at the end", _summary("Bank.final_stock")))),
+        extra=(_m("Bank legitimacy at the end", _summary("Bank.final_legitimacy")),)),
     Experiment(
         strategy="movement_mindset", scenario="sopa_blackout.toml", organization="Wikipedia",
         arms={"movement_mindset": _arm("movement_mindset", mobilization=0.2),
               "status_quo": _arm("status_quo")},
-        claim="Investing in true believers builds turnout when the organization calls for action",
         quote="A key new power question for all organizations is 'Who will really show up for you?'",
-        measure=Measure("Wikipedia turnout in the campaign (people)", _campaign("b_turnout")),
-        better=("movement_mindset", "status_quo", +1),
+        claims=(Claim("Investing in true believers builds turnout when the organization calls for action",
+                      WIKI_TURNOUT, "movement_mindset", "status_quo", +1),
+                Claim("... and wins the campaign against the lobbyists more often", WIKI_WON,
+                      "movement_mindset", "status_quo", +1)),
         series="Wikipedia.mean_level", series_label="Wikipedia members' mean level",
-        extra=(Measure("Wikipedia won the campaign (share of runs)", _won("Wikipedia")),
-               Measure("Wikipedia members at the end", _summary("Wikipedia.final_members")))),
+        extra=(_m("Wikipedia members at the end", _summary("Wikipedia.final_members")),)),
     Experiment(
         strategy="go_bilingual", scenario="go_bilingual.toml", organization="Post",
         arms={"go_bilingual": _arm("go_bilingual"), "status_quo": _arm("status_quo"),
               "get_structural": _arm("get_structural"), "become_the_man": _arm("become_the_man")},
-        claim="Developing old and new power capacities beats pure strategies in a contest",
         quote="the right strategy for the moment is often to go 'bilingual'",
-        measure=Measure("Post campaign force", _campaign("a_force")),
-        better=("go_bilingual", "status_quo", +1),
+        claims=(Claim("Bilingual beats pure new power in a contest", POST_FORCE, "go_bilingual", "status_quo", +1),
+                Claim("Bilingual beats converting the current into stock (get structural)", POST_FORCE,
+                      "go_bilingual", "get_structural", +1),
+                Claim("Bilingual beats taking on old-power values", POST_FORCE,
+                      "go_bilingual", "become_the_man", +1),
+                Claim("Bilingual keeps a larger community than getting structural", POST_MEMBERS,
+                      "go_bilingual", "get_structural", +1)),
         series="Post.stock", series_label="Post stock (old power)",
-        extra=(Measure("Post won the campaign (share of runs)", _won("Post")),
-               Measure("Post members at the end", _summary("Post.final_members")),
-               Measure("Post stock at the end", _summary("Post.final_stock")))),
+        extra=(_m("Post won the campaign (share of runs)", _won("Post")), POST_STOCK)),
     Experiment(
         strategy="respect_community", scenario="facebook_rival.toml", organization="Facebook",
         arms={"respect_community": _arm("respect_community"), "status_quo": _arm("status_quo"),
               "become_the_man": _arm("become_the_man", start=10, drift=0.005)},
-        claim="Keeping values aligned and sharing value keeps the community from deserting to a rival",
         quote="new power organizations should fear being deserted",
-        measure=Measure("Facebook share of peak community lost", _summary("Facebook.desertion_share")),
-        better=("respect_community", "status_quo", -1),
+        claims=(Claim("Keeping values aligned and sharing value keeps the community from deserting to a rival",
+                      FB_LOST, "respect_community", "status_quo", -1),
+                Claim("Respect is paid for in stock (it takes less)", FB_STOCK,
+                      "respect_community", "status_quo", -1)),
         series="Facebook.members", series_label="Facebook members",
-        extra=(Measure("Rival (Diaspora) members at the end", _summary("Diaspora.final_members")),
-               Measure("Largest desertion cascade (participants)", _summary("largest_desertion_cascade")))),
+        extra=(RIVAL, _m("Largest desertion cascade (participants)", _summary("largest_desertion_cascade")))),
     Experiment(
         strategy="become_the_man", scenario="facebook_rival.toml", organization="Facebook",
         arms={"become_the_man": _arm("become_the_man", start=10, drift=0.005),
               "status_quo": _arm("status_quo")},
-        claim="A platform whose values drift toward old power is deserted, to a rival promising new values",
         quote="Those who deploy new power models but default to old power values are especially at risk",
-        measure=Measure("Facebook share of peak community lost", _summary("Facebook.desertion_share")),
-        better=("become_the_man", "status_quo", +1),
+        claims=(Claim("A platform whose values drift toward old power is deserted, to a rival promising new values",
+                      FB_LOST, "become_the_man", "status_quo", +1),
+                Claim("Becoming the Man does not pay: it ends with less stock", FB_STOCK,
+                      "become_the_man", "status_quo", -1)),
         series="Facebook.members", series_label="Facebook members",
-        extra=(Measure("Rival (Diaspora) members at the end", _summary("Diaspora.final_members")),
-               Measure("Facebook stock at the end", _summary("Facebook.final_stock")))),
+        extra=(RIVAL,)),
     Experiment(
         strategy="get_structural", scenario="kickstarter_surge.toml", organization="Kickstarter",
         arms={"get_structural": _arm("get_structural"), "status_quo": _arm("status_quo")},
-        claim="Converting a surge into lasting stock makes power outlive the surge",
         quote="New power models will always have limited influence and impact unless they are "
               "operating within a superstructure designed to play to their strengths.",
-        measure=Measure("Kickstarter stock at the end", _summary("Kickstarter.final_stock")),
-        better=("get_structural", "status_quo", +1),
+        claims=(Claim("Converting a surge into lasting stock makes power outlive the surge", KS_STOCK,
+                      "get_structural", "status_quo", +1),
+                Claim("Conversion does not cost the community (no more desertion)", KS_LOST,
+                      "get_structural", "status_quo", -1)),
         series="Kickstarter.stock", series_label="Kickstarter stock (old power)",
-        extra=(Measure("Kickstarter current at the end", _summary("Kickstarter.final_current")),
-               Measure("Surge half-life (steps)", _summary("half_life")))),
+        extra=(_m("Kickstarter current at the end", _summary("Kickstarter.final_current")),
+               _m("Surge half-life (steps)", _summary("half_life")))),
 )
 
 
@@ -332,48 +378,54 @@ def write_report(results: dict[str, dict[str, list[dict[str, Any]]]], out: Path,
         "",
         f"Each strategy's claimed effect is a hypothesis. Every experiment runs the same scenario with "
         f"a different strategy for one organization (the *arms*), on the same {n_seeds} seeds "
-        f"(common random numbers), and compares one measure between two arms: the claim **holds** "
-        f"when the 95% interval of the difference of means (Welch) lies on the claimed side of 0. "
-        f"Values are mean [95% interval]. No rule of the model reads a strategy's name: strategies only "
-        f"set an organization's levers (see docs/ODD.md). Generated in {elapsed:.0f} s.",
+        f"(common random numbers), and compares a measure between two arms: a claim **holds** "
+        f"when the 95% interval of the difference of means (Welch) lies on the claimed side of 0, "
+        f"**does not hold** when it lies on the other side, and is **not shown** when it includes 0. "
+        f"The first claim of each strategy is the article's; the others are what else the model "
+        f"should show, including trade-offs the article does not mention. Values are mean "
+        f"[95% interval]. No rule of the model reads a strategy's name: strategies only set an "
+        f"organization's levers (docs/ODD.md). Generated in {elapsed:.0f} s.",
         "",
         "| strategy | claim | verdict |",
         "|---|---|---|",
     ]
-    sections = []
+    failing: list[str] = []
+    sections: list[str] = []
     for exp in EXPERIMENTS:
         if exp.strategy not in results:
             continue
         runs = results[exp.strategy]
-        a, b, direction = exp.better
-        diff = difference_ci(np.array([exp.measure.pick(r) for r in runs[a]]),
-                             np.array([exp.measure.pick(r) for r in runs[b]]))
-        result = verdict(diff, direction)
-        lines.append(f"| [`{exp.strategy}`](#{exp.strategy.replace('_', '-')}) | {exp.claim} | {result} |")
         figure = figures / f"strategy_{exp.strategy}.png"
         _figure(exp, runs, figure)
-        cls = STRATEGIES[exp.strategy]
-        doc = " ".join((cls.__doc__ or "").split())
-        table = ["| arm | " + " | ".join(m.label for m in (exp.measure, *exp.extra)) + " |",
-                 "|---|" + "---|" * (1 + len(exp.extra))]
+        doc = " ".join((STRATEGIES[exp.strategy].__doc__ or "").split())
+        claim_lines = []
+        for claim in exp.claims:
+            diff = difference_ci(np.array([claim.measure.pick(r) for r in runs[claim.a]]),
+                                 np.array([claim.measure.pick(r) for r in runs[claim.b]]))
+            result = verdict(diff, claim.direction)
+            anchor = exp.strategy.replace("_", "-")
+            lines.append(f"| [`{exp.strategy}`](#{anchor}) | {claim.text} | {result.split(' (')[0]} |")
+            claim_lines.append(f"- **{result.split(' (')[0]}**: {claim.text}. *{claim.measure.label}*, "
+                               f"`{claim.a}` - `{claim.b}`: {_fmt(diff)}.")
+            if not result.startswith("holds"):
+                failing.append(f"- `{exp.strategy}`: {claim.text} ({result}; {_fmt(diff)}).")
+        table = ["| arm | " + " | ".join(m.label for m in exp.measures) + " |",
+                 "|---|" + "---|" * len(exp.measures)]
         for label, arm_runs in runs.items():
-            cells = [_fmt(mean_ci(np.array([m.pick(r) for r in arm_runs]))) for m in (exp.measure, *exp.extra)]
+            cells = [_fmt(mean_ci(np.array([m.pick(r) for r in arm_runs]))) for m in exp.measures]
             table.append(f"| `{label}` | " + " | ".join(cells) + " |")
-        word = "larger" if direction > 0 else "smaller"
         sections += [
             f"## {exp.strategy}", "",
             f"**Mechanism.** {doc}", "",
             f"**Article.** \"{exp.quote}\"", "",
-            f"**Claim tested.** {exp.claim}: `{a}` gives a {word} *{exp.measure.label}* than `{b}` "
-            f"(scenario `scenarios/{exp.scenario}`, focal organization {exp.organization}).", "",
-            f"**Result: {result}.** Difference `{a}` - `{b}`: {_fmt(diff)}.", "",
+            f"**Setup.** Scenario `scenarios/{exp.scenario}`; the arms differ only in the strategy of "
+            f"{exp.organization}.", "",
+            "**Claims.**", "", *claim_lines, "",
             *table, "",
-            f"Every measure, `{a}` - `{b}` (95% interval):", "",
-            *[f"- {m.label}: {_fmt(difference_ci(np.array([m.pick(r) for r in runs[a]]), np.array([m.pick(r) for r in runs[b]])))}"
-              for m in (exp.measure, *exp.extra)], "",
             f"![{exp.strategy}](figures/{figure.name})", "",
         ]
-    lines += ["", *sections]
+    lines += ["", "## Where the article's claims do not hold in the model", "",
+              *(failing or ["Every claim tested holds in these scenarios."]), "", *sections]
     path = out / "strategies.md"
     path.write_text("\n".join(lines) + "\n")
     return path

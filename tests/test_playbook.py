@@ -12,8 +12,9 @@ def test_every_strategy_has_an_experiment():
     """docs/strategies.md covers the whole registry."""
     assert {e.strategy for e in playbook.EXPERIMENTS} == set(STRATEGIES)
     for exp in playbook.EXPERIMENTS:
-        a, b, direction = exp.better
-        assert a in exp.arms and b in exp.arms and direction in (-1, 1)
+        assert exp.claims and exp.strategy in exp.arms
+        for claim in exp.claims:
+            assert claim.a in exp.arms and claim.b in exp.arms and claim.direction in (-1, 1)
 
 
 def test_interval_math_and_verdicts():
@@ -42,6 +43,7 @@ def test_report_writes_markdown_and_figures(tmp_path):
     results = playbook.run_experiments(n_seeds=2, workers=1, only=("get_structural",))
     path = playbook.write_report(results, tmp_path, n_seeds=2, elapsed=0.0)
     text = path.read_text()
-    assert "## get_structural" in text and "Result:" in text
+    assert "## get_structural" in text and "**Claims.**" in text
+    assert "## Where the article's claims do not hold in the model" in text
     figure = tmp_path / "figures" / "strategy_get_structural.png"
     assert figure.stat().st_size > 1000
