@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV="$ROOT/.venv"
-FLAGSHIP="scenarios/castle_vs_crowd.toml"
+FLAGSHIP="scenarios/power_shift.toml"
 
 find_python() {
     # Mesa 3.5 needs Python >= 3.12. Inside this folder pyenv honours .python-version.

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .scenario import DynamicsSpec
-from .states import N_LEVELS, TOP_LEVEL
+from .states import N_LEVELS, TOP_LEVEL, enabled_level
 
 #: Rows of the per-step join uniforms shared by both drivers (``model.join_draws[row, slot]``).
 DRAW_PARTNER, DRAW_REACH, DRAW_ACCEPT = range(3)
@@ -222,9 +222,14 @@ def campaign_force(stock_spent, turnout_share, p: DynamicsSpec):
 
 
 def partial_reform(before, after, share):
-    """Levers moved only ``share`` of the way on the costly axes (openness, values, transparency)."""
-    return after.replace(**{axis: getattr(before, axis) + share * (getattr(after, axis) - getattr(before, axis))
-                            for axis in ("openness", "values", "transparency")})
+    """Levers moved only ``share`` of the way on the costly axes (openness, values, transparency).
+
+    The levels enabled follow: no more than before, or than the openness reached enables.
+    """
+    moved = after.replace(**{axis: getattr(before, axis) + share * (getattr(after, axis) - getattr(before, axis))
+                             for axis in ("openness", "values", "transparency")})
+    reachable = max(before.max_level, enabled_level(moved.openness))
+    return moved.replace(max_level=min(after.max_level, reachable))
 
 
 def reform_cost(before, after, p: DynamicsSpec):

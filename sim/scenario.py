@@ -278,11 +278,11 @@ def _check_design(sc: Scenario) -> None:
                     raise ScenarioError(f"cannot vary this key: {exc.message}", source=sc.source,
                                         key=f"{table}.{key}", value=value,
                                         allowed=exc.allowed or "a dotted key of this scenario") from None
-    if sc.desertion.organization and sc.desertion.organization not in (
-            [o.name for o in sc.organizations] + [s.params.get("name") for s in sc.shocks]):
+    entrants = [s.params.get("name", "Rival") for s in sc.shocks if s.kind == "rival_entry"]
+    known = [o.name for o in sc.organizations] + entrants
+    if sc.desertion.organization and sc.desertion.organization not in known:
         raise ScenarioError("no such organization", source=sc.source, key="desertion.organization",
-                            value=sc.desertion.organization,
-                            allowed=", ".join(o.name for o in sc.organizations) or "(none defined)")
+                            value=sc.desertion.organization, allowed=", ".join(known) or "(none defined)")
 
 
 def _nest_shock_params(data: dict, source: str) -> dict:
@@ -394,7 +394,16 @@ def _check_cross_references(sc: Scenario) -> None:
 
     for i, org in enumerate(sc.organizations):
         make_strategy(org.strategy, org.strategy_params, source=sc.source, key=f"organizations.{i}.strategy")
-    known = names + [s.params.get("name", "Rival") for s in sc.shocks if s.kind == "rival_entry"]
+    known = list(names)
+    for i, entry in enumerate(sc.shocks):
+        shock = make_shock(entry.kind, entry.params, source=sc.source, key=f"shocks.{i}")
+        if entry.kind == "rival_entry":
+            if shock.name in known:
+                raise ScenarioError("an organization with this name already exists", source=sc.source,
+                                    key=f"shocks.{i}.name", value=shock.name, allowed="a new name")
+            if shock.strategy:
+                make_strategy(shock.strategy, {}, source=sc.source, key=f"shocks.{i}.strategy")
+            known.append(shock.name)
     for i, entry in enumerate(sc.shocks):
         shock = make_shock(entry.kind, entry.params, source=sc.source, key=f"shocks.{i}")
         for attr in ("target", "side_a", "side_b", "organization"):

@@ -31,7 +31,7 @@ def test_scenario_opens_with_its_citation(path):
 def test_scenario_runs_and_reports_headline(path):
     """A short, small run produces the headline measures for every organization."""
     scenario = load_scenario(path, overrides={"network.n": 300})
-    steps = min(scenario.steps, max([s.step for s in scenario.shocks] + [0]) + 5, 120)
+    steps = min(scenario.steps, max([s.step for s in scenario.shocks] + [0]) + 5)
     result = run(scenario, steps=steps)
     summary = result.summary
     assert 0.0 <= summary["final_active_fraction"] <= 1.0
