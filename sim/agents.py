@@ -122,8 +122,7 @@ class Participant(CellAgent):
         """Grow grievance from the visible values gap and the value taken from me."""
         s, i = self.model.state, self.index
         _, _, _, gap_seen, take = view
-        s.grievance[i] = rules.aggrieve(s.grievance[i], s.group[i] > 0, gap_seen, take, s.level[i],
-                                        self.model.dynamics)
+        s.grievance[i] = rules.aggrieve(s.grievance[i], gap_seen, take, s.level[i], self.model.dynamics)
 
     def check_exit(self, seen: dict, view: tuple) -> bool:
         """Leave my organization if grievance and peers' exits overcome my threshold and commitment."""

@@ -51,6 +51,9 @@ class OrgTable:
 
 
 _LEVELS = np.arange(N_LEVELS, dtype=np.float64)
+#: Per level: level / 5 (share of the scale climbed) and (level + 1) / 6 (consumption counts 1/6).
+_CLIMBED = _LEVELS / TOP_LEVEL
+_ENGAGED = (_LEVELS + 1.0) / N_LEVELS
 
 # ------------------------------------------------------------- perception
 
@@ -107,7 +110,7 @@ def climb(level, cap, threshold, above_share, pull, align, u, p: DynamicsSpec):
     drive = align * (p.peer_influence * above_share + pull)
     need = threshold * (1.0 + p.rung_difficulty * _LEVELS)[level]  # 1 + difficulty * level, by lookup
     up = (level < cap) & (drive > 0.0) & (drive >= need) & (u < p.climb_prob)
-    return level + up.astype(level.dtype)
+    return level + up  # int8 + bool stays int8
 
 
 def fade_rate(values, p: DynamicsSpec):
@@ -121,22 +124,25 @@ def renew(commitment, level, peer_share, pull, align, fade, p: DynamicsSpec):
     Even consumption renews a little (level 0 counts 1/6): "a magazine asks
     readers to renew their subscriptions".
     """
-    support = np.minimum(0.5 * ((level + 1.0) / N_LEVELS + peer_share) + pull * align, 1.0)
+    support = np.minimum(0.5 * (_ENGAGED[level] + peer_share) + pull * align, 1.0)
     grown = commitment + p.renewal_rate * support * (1.0 - commitment) - fade * commitment
     return np.clip(grown, 0.0, 1.0)
 
 
 def slip(level, cap, commitment, p: DynamicsSpec):
     """Slip one rung when commitment no longer holds the current level; never above the cap."""
-    need = p.commitment_per_level * level / TOP_LEVEL
+    need = p.commitment_per_level * _CLIMBED[level]
     down = (level > 0) & (commitment < need)
-    return np.minimum(level - down.astype(level.dtype), cap).astype(level.dtype)
+    return np.minimum(level - down, cap)  # int8 - bool and int8 caps stay int8
 
 
-def aggrieve(grievance, affiliated, gap_seen, take, level, p: DynamicsSpec):
-    """Grievance grows with the visible values gap and with value taken, weighted by contribution."""
-    load = gap_seen + take * (level / TOP_LEVEL)
-    grown = grievance + p.grievance_rate * load * affiliated - p.grievance_decay * grievance
+def aggrieve(grievance, gap_seen, take, level, p: DynamicsSpec):
+    """Grievance grows with the visible values gap and with value taken, weighted by contribution.
+
+    For the unaffiliated both are zero (row 0 of the organization table), so it only fades.
+    """
+    load = gap_seen + take * _CLIMBED[level]
+    grown = grievance + p.grievance_rate * load - p.grievance_decay * grievance
     return np.clip(grown, 0.0, 1.0)
 
 
@@ -213,7 +219,7 @@ def turnout_prob(level, commitment, align):
 
     "A key new power question for all organizations is 'Who will really show up for you?'"
     """
-    return (level / TOP_LEVEL) * commitment * align
+    return _CLIMBED[level] * commitment * align
 
 
 def campaign_force(stock_spent, turnout_share, p: DynamicsSpec):

@@ -80,7 +80,7 @@ def step_participants(model: PowerModel) -> ParticipantState:
     commitment = rules.renew(prev.commitment, level, peers, pull, align, model.fade, p)
     level = rules.slip(level, cap, commitment, p)
     affiliated = prev.group > 0
-    grievance = rules.aggrieve(prev.grievance, affiliated, gap_seen, take, level, p)
+    grievance = rules.aggrieve(prev.grievance, gap_seen, take, level, p)
     model.state = ParticipantState(
         level=level, group=prev.group.copy(), values=prev.values, threshold=prev.threshold,
         commitment=commitment, grievance=grievance,

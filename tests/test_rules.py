@@ -165,11 +165,10 @@ def test_fade_rate_by_values():
     affiliated=st.booleans(),
 )
 def test_aggrieve_stays_in_unit_interval(g, gap, take, level, rate, decay, affiliated):
-    """Grievance stays in [0, 1]; without an organization it can only decay."""
+    """Grievance stays in [0, 1]; without an organization (no visible gap, no take) it can only decay."""
     p = dyn(grievance_rate=rate, grievance_decay=decay)
-    out = rules.aggrieve(
-        np.array([g]), np.array([affiliated]), np.array([gap]), np.array([take]), levels(level), p
-    )
+    gap, take = (gap, take) if affiliated else (0.0, 0.0)  # what member_view gives the unaffiliated
+    out = rules.aggrieve(np.array([g]), np.array([gap]), np.array([take]), levels(level), p)
     assert 0.0 <= out[0] <= 1.0
     if not affiliated:
         assert out[0] <= g
@@ -301,7 +300,7 @@ def test_rules_give_same_bits_for_one_or_all(seed, size):
         "climb": rules.climb(level, cap, thr, above, pull, align, u, p),
         "renew": rules.renew(com, level, peer, pull, align, fade, p),
         "slip": rules.slip(level, cap, com, p),
-        "aggrieve": rules.aggrieve(gri, aff, gap, take, level, p),
+        "aggrieve": rules.aggrieve(gri, gap, take, level, p),
         "leaves": rules.leaves(aff, gri, peer, com, thr, p),
     }
     for i in range(size):
@@ -311,7 +310,7 @@ def test_rules_give_same_bits_for_one_or_all(seed, size):
                 com[i], level[i], peer[i], pull[i], align[i], rules.fade_rate(vals[i], p), p
             ),
             "slip": rules.slip(level[i], cap[i], com[i], p),
-            "aggrieve": rules.aggrieve(gri[i], aff[i], gap[i], take[i], level[i], p),
+            "aggrieve": rules.aggrieve(gri[i], gap[i], take[i], level[i], p),
             "leaves": rules.leaves(aff[i], gri[i], peer[i], com[i], thr[i], p),
         }
         for name, value in one.items():
