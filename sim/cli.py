@@ -108,6 +108,9 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--verbose", "-v", action="store_true",
                          help="also list each strategy's and shock's parameters")
     listing.set_defaults(handler=cmd_list)
+    from . import cli_research  # sweep, sensitivity, stress
+
+    cli_research.register(sub)
     return parser
 
 
@@ -273,6 +276,14 @@ def cmd_plot(args: argparse.Namespace) -> int:
     """``newpower plot``: redraw every figure from a results folder's files alone."""
     from .plotting import draw_all
     from .results import load_results
+    from .sweep_store import is_sweep_dir
+
+    if is_sweep_dir(args.results_dir):  # a sweep: response curves with 95% bands
+        from .sweep_plots import plot_sweep
+
+        for path in plot_sweep(args.results_dir):
+            print(f"figure: {path}")
+        return 0
 
     results = load_results(args.results_dir)
     figures = draw_all(results, args.network_steps)

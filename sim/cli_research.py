@@ -202,6 +202,38 @@ def _interrupted(folder: Path) -> int:
     return EXIT_INTERRUPTED
 
 
+def point_table(folder: Path, max_points: int = 24, n_measures: int = 2) -> str:
+    """Per point: its values and, for the first headline measures, mean [95% interval] over its runs."""
+    import pandas as pd
+
+    from .sweep_plots import headline_measures
+    from .sweep_store import POINTS_SUMMARY, PARAM
+
+    stats = pd.read_parquet(folder / POINTS_SUMMARY)
+    if stats.empty:
+        return "(no completed run)"
+    measures = headline_measures(stats["measure"].unique())
+    varying = [m for m in measures if stats.loc[stats["measure"] == m, "mean"].nunique() > 1]
+    measures = (varying or measures)[:n_measures]
+    params = [c for c in stats.columns if c.startswith(PARAM)]
+    wide = {m: stats[stats["measure"] == m].set_index("point_id") for m in measures}
+    points = sorted(stats["point_id"].unique())
+    rows = [[c[len(PARAM):] for c in params] + [f"{m} mean [95% interval]" for m in measures] + ["runs"]]
+    for pid in points[:max_points]:
+        first = wide[measures[0]].loc[pid] if measures else stats[stats["point_id"] == pid].iloc[0]
+        cells = [f"{first[c]:.4g}" if isinstance(first[c], float) else str(first[c]) for c in params]
+        for m in measures:
+            r = wide[m].loc[pid]
+            cells.append(f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
+        cells.append(str(int(first["n"])) if measures else "")
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    if len(points) > max_points:
+        lines.append(f"... {len(points) - max_points} more points in {folder / POINTS_SUMMARY}")
+    return "\n".join(lines)
+
+
 # ------------------------------------------------------------------ handlers
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -229,6 +261,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         return _interrupted(folder)
     print(f"results: {folder} (summaries/, timeseries/, points_summary.parquet)")
+    print(point_table(folder))
     if not args.no_plot:
         from .sweep_plots import plot_sweep
 

@@ -7,15 +7,21 @@ the outcome (desertion), find a box, a few conditions such as
 *coverage*). The Patient Rule Induction Method (PRIM; Friedman & Fisher
 1999, as used in scenario discovery by Bryant & Lempert 2010) peels the
 sample space step by step; EMA Workbench's implementation is used
-(``ema_workbench.analysis.prim.Prim(x, y).find_box()``). Along the peeling
-trajectory the box with the best balance of coverage and density (their
+(``ema_workbench.analysis.prim.Prim(x, y).find_box()``), on all
+uncertainties and on every subset of at most three of the six most telling
+ones (greedy peeling over many dimensions trims a little off each, so its
+short boxes can be poor). Along the peeling trajectories the box with the best balance of coverage and density (their
 harmonic mean) among boxes restricting at most three uncertainties is
-chosen. Without EMA Workbench, a shallow decision tree (scikit-learn) gives
+chosen, after dropping every bound whose quasi-p-value (EMA Workbench's
+one-sided binomial test of the density gained by that bound) is above 0.05,
+and then every bound whose removal costs less than one point of density.
+Without EMA Workbench, a shallow decision tree (scikit-learn) gives
 the box of its best leaf instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import warnings
@@ -27,6 +33,10 @@ import pandas as pd
 
 #: At most this many conditions in a box (readability).
 MAX_CONDITIONS = 3
+#: A PRIM bound is kept only if its quasi-p-value (EMA Workbench's binomial test) is at most this.
+QP_MAX = 0.05
+#: PRIM is also run on every subset of at most three of this many most telling uncertainties.
+MAX_SUBSET_DIMS = 6
 
 
 @dataclass
@@ -177,29 +187,63 @@ def _stats(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]
 
 
 def _prim(x: pd.DataFrame, y: np.ndarray) -> Box | None:
+    """PRIM on all uncertainties, and on every subset of at most three of the most telling ones.
+
+    PRIM peels greedily, a little off every dimension, so the short boxes on
+    a trajectory over many dimensions can be poor; peeling within small
+    subsets too finds the best box of at most three conditions.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from ema_workbench.analysis import prim
-    logging.getLogger("EMA").setLevel(logging.ERROR)
     for name in list(logging.root.manager.loggerDict):
-        if name.startswith("EMA") or name.startswith("ema_workbench"):
+        if name.startswith(("EMA", "ema_workbench")):
             logging.getLogger(name).setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        found = prim.Prim(x, y, peel_alpha=0.05, paste_alpha=0.05, mass_min=0.05).find_box()
-    if found is None:
-        return None
-    initial = found.box_lims[0]
-    candidates = []
-    for lims in found.box_lims:
-        limits = {k: (float(lims[k].iloc[0]), float(lims[k].iloc[1])) for k in x.columns
-                  if (lims[k].iloc[0], lims[k].iloc[1]) != (initial[k].iloc[0], initial[k].iloc[1])}
-        if not limits or len(limits) > MAX_CONDITIONS:
-            continue
-        density, coverage, mass, n_in = _stats(x, y, limits)
-        candidates.append(Box(limits, density, coverage, mass, n_in, "PRIM"))
+    columns = list(x.columns)
+    ranked = sorted(columns, key=lambda k: -_association(x[k].to_numpy(), y))[:MAX_SUBSET_DIMS]
+    subsets = [columns] + [list(c) for r in range(1, MAX_CONDITIONS + 1)
+                           for c in itertools.combinations(ranked, r) if len(c) < len(columns)]
+    candidates: list[Box] = []
+    seen: set = set()
+    for subset in subsets:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            found = prim.Prim(x[subset], y, peel_alpha=0.05, paste_alpha=0.05, mass_min=0.05).find_box()
+        if found is not None:
+            candidates += _trajectory_boxes(found, x, y, seen)
     best = choose(candidates, float(y.mean()))
     return None if best is None else simplify(best, x, y)
+
+
+def _association(values: np.ndarray, y: np.ndarray) -> float:
+    """How strongly one uncertainty separates outcomes: |difference of mean ranks| (0..1)."""
+    ranks = pd.Series(values).rank(pct=True).to_numpy()
+    return abs(float(ranks[y].mean() - ranks[~y].mean()))
+
+
+def _trajectory_boxes(found, x: pd.DataFrame, y: np.ndarray, seen: set) -> list[Box]:
+    """The boxes along one peeling trajectory, keeping only significant bounds, at most three conditions."""
+    initial = found.box_lims[0]
+    out = []
+    for lims, p_values in zip(found.box_lims, found.p_values, strict=False):
+        limits = {}
+        for k in lims.columns:
+            lo, hi = float(lims[k].iloc[0]), float(lims[k].iloc[1])
+            qp = p_values.get(k, [-1, -1]) if isinstance(p_values, Mapping) else [-1, -1]
+            # keep a side only if PRIM moved it and it is significant (quasi-p-value <= QP_MAX)
+            if lo == float(initial[k].iloc[0]) or not 0 <= qp[0] <= QP_MAX:
+                lo = -math.inf
+            if hi == float(initial[k].iloc[1]) or not 0 <= qp[1] <= QP_MAX:
+                hi = math.inf
+            if (lo, hi) != (-math.inf, math.inf):
+                limits[k] = (lo, hi)
+        key = tuple(sorted(limits.items()))
+        if not limits or len(limits) > MAX_CONDITIONS or key in seen:
+            continue
+        seen.add(key)
+        density, coverage, mass, n_in = _stats(x, y, limits)
+        out.append(Box(limits, density, coverage, mass, n_in, "PRIM"))
+    return out
 
 
 def _tree(x: pd.DataFrame, y: np.ndarray) -> Box | None:

@@ -23,10 +23,12 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, Self
 
 from .errors import SimError
 
@@ -63,7 +65,7 @@ class Executor:
     def close(self) -> None:
         """Release the workers."""
 
-    def __enter__(self) -> Executor:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -104,7 +106,8 @@ class LocalExecutor(Executor):
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(list(preload))
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                         initializer=_exit_with_parent, initargs=(os.getpid(),))
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """Submit a few tasks per worker at a time; yield each result as it completes."""
@@ -134,6 +137,26 @@ class LocalExecutor(Executor):
     def close(self) -> None:
         """Shut the pool down, cancelling tasks not started."""
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _exit_with_parent(parent_pid: int, period: float = 1.0) -> None:
+    """Worker initializer: exit when the process that started the pool is gone.
+
+    A pool's workers otherwise outlive a parent killed with SIGKILL (they wait
+    on a queue whose write end they hold themselves).
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(period)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # pragma: no cover - a pid reused by another user's process
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 class DaskExecutor(Executor):
@@ -189,16 +212,22 @@ class DaskExecutor(Executor):
 
         queue = iter(items)
         limit = IN_FLIGHT_PER_WORKER * self.workers + 2
-        first = [self._client.submit(fn, item, pure=False) for item, _ in zip(queue, range(limit))]
+        first = [self._client.submit(fn, item, pure=False) for _, item in zip(range(limit), queue)]  # range first: zip must not consume an extra item
         if not first:
             return
         stream = as_completed(first, with_results=True)
-        for future, result in stream:
-            future.release()
-            for item in queue:
-                stream.add(self._client.submit(fn, item, pure=False))
-                break
-            yield result
+        try:
+            for future, result in stream:
+                future.release()
+                for item in queue:
+                    stream.add(self._client.submit(fn, item, pure=False))
+                    break
+                yield result
+        except Exception as exc:
+            if not type(exc).__module__.startswith("distributed"):
+                raise
+            raise ExecutorError(f"Dask lost a task ({type(exc).__name__}: {exc}); the runs finished so far "
+                                "are saved: run the same command again to resume") from None
 
     def close(self) -> None:
         """Close the client, and the cluster if it was started here."""

@@ -212,17 +212,17 @@ def markdown(indices: pd.DataFrame, notes: list[str], manifest: dict[str, Any]) 
     sc = manifest["scenario"]
     lines = [f"# Sensitivity analysis ({method}): {sc['name']}", "",
              f"{sc.get('description', '')}", "",
-             f"{manifest['n_points']} points x {manifest['replications']} replication(s) = "
+             (f"{manifest['n_points']} points x {manifest['replications']} replication(s) = "
              f"{manifest['n_runs']} runs; root seed {manifest['root_seed']}; {sc['steps']} steps; "
              f"{sc['n']} participants. Indices are computed on each point's mean over its replications "
-             f"(SALib {manifest['versions'].get('SALib')}, intervals at 95%).", ""]
+             f"(SALib {manifest['versions'].get('SALib')}, intervals at 95%)."), ""]
     if method == "sobol":
-        lines += ["S1 is the share of a measure's variance due to a factor alone; ST adds its interactions. "
+        lines += [("S1 is the share of a measure's variance due to a factor alone; ST adds its interactions. "
                   "ST much larger than S1 means the factor acts through interactions; an index whose interval "
-                  "includes 0 is not distinguishable from the model's noise.", ""]
+                  "includes 0 is not distinguishable from the model's noise."), ""]
     else:
-        lines += ["mu* ranks factors by their mean absolute elementary effect (in the measure's units, per "
-                  "full range of the factor); a large sigma means interactions or a non-linear effect.", ""]
+        lines += [("mu* ranks factors by their mean absolute elementary effect (in the measure's units, per "
+                  "full range of the factor); a large sigma means interactions or a non-linear effect."), ""]
     lines += ["| factor | range |", "|---|---|"]
     lines += [f"| `{n}` | {lo:g} to {hi:g} |" for n, (lo, hi) in zip(problem["names"], problem["bounds"],
                                                                      strict=True)]

@@ -34,6 +34,8 @@ from .scenario import Scenario
 from .sweep import Point, SweepPlan, load_sweep, sample_ranges
 
 REPORT = "report.md"
+#: Scenario discovery needs at least this many futures that desert, and that do not.
+MIN_EVENTS = 5
 OUTCOMES = "outcomes.parquet"
 #: Friendlier names for common uncertain keys (the last part of the dotted key).
 NAMES = {"exit_contagion": "peer influence on exits", "peer_influence": "peer influence on climbing",
@@ -187,7 +189,7 @@ def analyze_stress(folder: str | Path) -> StressResult:
                         "replicate": frame["replicate"],
                         "strategy": frame[strategy_col] if strategy_col in frame else (extra["as_is"] or "as is"),
                         **{k: frame[store.PARAM + k] for k in keys},
-                        "measure": frame[column] if column in frame else np.nan})
+                        "measure": frame.get(column, np.nan)})
     out["deserted"] = out["measure"].to_numpy(dtype=float) > d["above"]
     order = extra["strategies"] or [extra["as_is"] or "as is"]
     arms = []
@@ -195,8 +197,8 @@ def analyze_stress(folder: str | Path) -> StressResult:
     for name in order:
         part = out[out["strategy"] == name]
         y = part["deserted"].to_numpy()
-        k, n = int(y.sum()), int(len(y))
-        box = discover(part[keys], y, ranges) if n >= 10 else None
+        k, n = int(y.sum()), len(y)
+        box = discover(part[keys], y, ranges) if min(k, n - k) >= MIN_EVENTS else None
         arms.append(Arm(name, n, k, wilson(k, n), box, float(np.nanmean(part["measure"])) if n else math.nan,
                         int(part["measure"].isna().sum())))
     comparisons = []
@@ -207,7 +209,7 @@ def analyze_stress(folder: str | Path) -> StressResult:
             a, b = base.align(other, join="inner")
             diff = b.astype(int).to_numpy() - a.astype(int).to_numpy()
             comparisons.append(Comparison(name, order[0], *_mean_interval(diff),
-                                          int(((a) & (~b)).sum()), int(((~a) & b).sum()), int(len(diff))))
+                                          int(((a) & (~b)).sum()), int(((~a) & b).sum()), len(diff)))
     n_failed = len(store.read_failures(folder))
     return StressResult(manifest, out, arms, comparisons, n_failed)
 
@@ -248,6 +250,15 @@ def box_sentence(box: Box | None, labels: dict[str, str]) -> str:
             f"(these are {_pct(box.mass)} of all futures and cover {_pct(box.coverage)} of all desertions)")
 
 
+def _no_box(arm: Arm) -> str:
+    if min(arm.deserted, arm.n - arm.deserted) < MIN_EVENTS:
+        few = "desert" if arm.deserted < MIN_EVENTS else "hold"
+        count = arm.deserted if arm.deserted < MIN_EVENTS else arm.n - arm.deserted
+        return (f"too few futures {few} ({count}) to say which conditions lead there "
+                f"(scenario discovery needs at least {MIN_EVENTS})")
+    return "no simple set of conditions stands out (scenario discovery found no box)"
+
+
 def headline(result: StressResult) -> list[str]:
     """The plain-words answer, one line per strategy, then the comparisons."""
     extra = result.manifest["extra"]
@@ -257,8 +268,10 @@ def headline(result: StressResult) -> list[str]:
         lo, hi = arm.interval
         lines.append(f"With {arm.strategy}, {org}'s community deserts in {_pct(arm.share)} of futures "
                      f"(95% interval {_pct(lo)} to {_pct(hi)}; {arm.deserted} of {arm.n}).")
-        if arm.box is not None or 0 < arm.deserted < arm.n:
+        if arm.box is not None:
             lines.append(f"  Where: {box_sentence(arm.box, extra['labels'])}.")
+        elif 0 < arm.deserted < arm.n:
+            lines.append(f"  Where: {_no_box(arm)}.")
     for c in result.comparisons:
         lo, hi = c.interval
         word = "fewer" if c.difference < 0 else "more"
@@ -293,17 +306,17 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
     labels = extra["labels"]
     n_futures = extra["samples"] * m["replications"]
     lines = [f"# Stress test: {sc['name']}", "", sc.get("description", ""), "",
-             f"**Question.** In how many plausible futures does {org}'s community desert, and what leads there? "
+             (f"**Question.** In how many plausible futures does {org}'s community desert, and what leads there? "
              f"Desertion means: {criterion_words(extra)} by the end of the run "
-             f"(`{org}.{extra['desertion']['measure']}` > {extra['desertion']['above']:g}).", "",
+             f"(`{org}.{extra['desertion']['measure']}` > {extra['desertion']['above']:g})."), "",
              "## The answer", ""]
-    lines += [f"- {line.strip()}" for line in headline(result)]
+    lines += [f"    - {line.strip()}" if line.startswith("  ") else f"- {line}" for line in headline(result)]
     lines.append("")
     if "desertion" in figures:
         lines += [f"![share of futures deserted]({figures['desertion']})", ""]
     lines += ["## Which conditions lead there", "",
-              "Scenario discovery looks for a few conditions (a box of ranges of the uncertainties) inside "
-              "which desertion is common (*density*) and which holds most desertions (*coverage*).", ""]
+              ("Scenario discovery looks for a few conditions (a box of ranges of the uncertainties) inside "
+              "which desertion is common (*density*) and which holds most desertions (*coverage*)."), ""]
     for arm in result.arms:
         lines += [f"### {arm.strategy}", ""]
         if arm.deserted == 0:
@@ -312,7 +325,8 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
         if arm.deserted == arm.n:
             lines += [f"Every future deserts under {arm.strategy}: the uncertainties as sampled do not matter.", ""]
             continue
-        lines += [f"{box_sentence(arm.box, labels).capitalize()}.", ""]
+        words = box_sentence(arm.box, labels) if arm.box is not None else _no_box(arm)
+        lines += [f"{words[0].upper()}{words[1:]}.", ""]
         if arm.box is not None:
             lines += ["| uncertainty | sampled range | inside the box |", "|---|---|---|"]
             for key, (lo, hi) in extra["uncertain"].items():
@@ -324,30 +338,31 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
         lines += [f"![where desertion happens]({figures['map']})", ""]
     if "measure" in figures:
         lines += ["## How much is lost", "",
-                  f"The distribution of `{org}.{extra['desertion']['measure']}` over the futures; the dashed "
-                  "line is the desertion threshold.", "", f"![distribution]({figures['measure']})", ""]
+                  (f"The distribution of `{org}.{extra['desertion']['measure']}` over the futures; the dashed "
+                  "line is the desertion threshold."), "", f"![distribution]({figures['measure']})", ""]
     lines += ["## What was uncertain", "",
               f"{extra['samples']} futures drawn by Latin hypercube over these ranges"
-              f"{'' if m['replications'] == 1 else f', {m['replications']} seeds each'} ({n_futures} futures), "
+              + ("" if m["replications"] == 1 else f", {m['replications']} seeds each ({n_futures} futures)")
+              + ", "
               f"root seed {m['root_seed']}; every strategy ran on the same futures and seeds. "
               f"{sc['n']} participants, {sc['steps']} steps.", "",
               "| uncertainty | key | range |", "|---|---|---|"]
     lines += [f"| {labels[k]} | `{k}` | {lo:g} to {hi:g} |" for k, (lo, hi) in extra["uncertain"].items()]
     lines += ["", "## Reading it", "",
-              "- Shares are of the sampled futures, not probabilities of the real world: they depend on the "
-              "ranges above, sampled uniformly.",
-              "- The 95% interval of a share is the Wilson score interval; the interval of a difference between "
-              "strategies is a paired t-interval over the same futures.",
+              ("- Shares are of the sampled futures, not probabilities of the real world: they depend on the "
+              "ranges above, sampled uniformly."),
+              ("- The 95% interval of a share is the Wilson score interval; the interval of a difference between "
+              "strategies is a paired t-interval over the same futures."),
               "- A box is a description of where desertion is common in this model, not a proof of cause.", ""]
     if result.n_failed:
-        lines += [f"**{result.n_failed} runs failed** and are left out (see `failures/`); rerun the same command "
-                  "to retry them.", ""]
+        lines += [(f"**{result.n_failed} runs failed** and are left out (see `failures/`); rerun the same command "
+                  "to retry them."), ""]
     undefined = sum(a.undefined for a in result.arms)
     if undefined:
-        lines += [f"In {undefined} runs the measure was undefined (the organization never existed); they count as "
-                  "not deserted.", ""]
+        lines += [(f"In {undefined} runs the measure was undefined (the organization never existed); they count as "
+                  "not deserted."), ""]
     lines += ["## Files", "",
               f"- `{OUTCOMES}`: one row per run: future, strategy, uncertain values, measure, deserted.",
-              "- `summaries/`, `timeseries/`: every run's summary and time series (Parquet parts); "
-              "`points.parquet`: the design; `sweep.json`: scenario, seeds, versions.", ""]
+              ("- `summaries/`, `timeseries/`: every run's summary and time series (Parquet parts); "
+              "`points.parquet`: the design; `sweep.json`: scenario, seeds, versions."), ""]
     return "\n".join(lines)

@@ -47,7 +47,11 @@ from . import sweep_store as store
 from .errors import ScenarioError, SimError
 from .executors import Executor, make_executor
 from .scenario import SCHEDULE_KEYS, Scenario, ShockSchedule, scenario_from_dict
-from .sweep_store import PARAM, SweepFolderError, is_sweep_dir  # noqa: F401  (public re-export)
+from .sweep_store import (
+    PARAM,
+    SweepFolderError,
+    is_sweep_dir,  # noqa: F401 - re-exported for `newpower plot`
+)
 
 #: Scenario tables that describe experiments, not the model; workers drop them.
 DESIGN_TABLES = ("sweep", "uncertain")
@@ -251,7 +255,7 @@ def typed_point(scenario: Scenario, point: Mapping[str, Any]) -> dict[str, Any]:
     out = {}
     for key, value in point.items():
         if isinstance(value, (float, np.floating)) and value_type(scenario, key) is int:
-            value = int(round(float(value)))
+            value = round(float(value))
         elif isinstance(value, np.generic):
             value = value.item()
         out[key] = value
@@ -328,7 +332,7 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
             result = run(scenario, seed=spec.seed)
             outcome = {"ok": True, "summary": result.summary,
                        "timeseries": _timeseries_table(result.timeseries, spec, batch.every)}
-        except Exception as exc:  # a failing run is recorded, and the sweep goes on
+        except Exception as exc:  # noqa: BLE001 - a failing run is recorded, and the sweep goes on
             outcome = {"ok": False, "error": f"{type(exc).__name__}: {exc}",
                        "traceback": traceback.format_exc(limit=20)[-8000:]}
         finally:

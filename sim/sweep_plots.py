@@ -20,7 +20,10 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import sweep_store as store
-from .sweep_store import PARAM, is_sweep_dir  # noqa: F401  (public re-export)
+from .sweep_store import (
+    PARAM,
+    is_sweep_dir,  # noqa: F401 - re-exported for `newpower plot`
+)
 
 FIGURES = "figures"
 DPI = 120

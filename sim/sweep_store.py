@@ -30,7 +30,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
@@ -147,12 +147,12 @@ class SweepStore:
         self._lock_fh = None
         self._next_part = 1
 
-    def __enter__(self) -> SweepStore:
+    def __enter__(self) -> Self:
         if self.folder.exists() and not self.folder.is_dir():
             raise SweepFolderError(f"{self.folder}: not a folder; allowed: a new, empty or sweep folder")
         for sub in (SUMMARIES, TIMESERIES, FAILURES):
             (self.folder / sub).mkdir(parents=True, exist_ok=True)
-        self._lock_fh = open(self.folder / LOCK, "a+")  # noqa: SIM115 - held for the session
+        self._lock_fh = open(self.folder / LOCK, "a+")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -1,0 +1,83 @@
+"""``newpower audit``: every organization's compass position then and now, trend and enabled behaviours."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from helpers import CASTLE
+
+from sim.audit import behaviours, trend
+from sim.cli import main
+
+TINY = ["--set", "network.n=200", "--steps", "10"]
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    ((0.2, 0.15), (0.2, 0.15), "steady"),
+    ((0.2, 0.15), (0.205, 0.16), "steady"),
+    ((0.2, 0.15), (0.6, 0.7), "toward Crowd"),
+    ((0.8, 0.85), (0.1, 0.85), "toward Connector"),   # values drop, model stays open
+    ((0.2, 0.15), (0.45, 0.15), "toward Cheerleader"),  # values rise, model stays closed
+    ((0.2, 0.15), (0.2, 0.4), "toward Connector"),     # model opens, values stay old
+    ((0.8, 0.9), (0.5, 0.6), "toward Castle"),
+    ((0.3, 0.8), (0.6, 0.5), "toward Cheerleader"),
+])
+def test_trend(start, end, expected):
+    """The direction of a move names the quadrant it leads into; tiny moves are steady."""
+    assert trend(start, end) == expected
+
+
+def test_behaviours_named_as_in_the_article():
+    """The behaviours a model enables: every level up to its max_level, named as on the scale."""
+    assert behaviours("CONSUMING") == ["consuming"]
+    assert behaviours("SHAPING") == ["consuming", "sharing", "shaping"]
+    assert behaviours("CO_OWNING") == ["consuming", "sharing", "shaping", "funding", "producing", "co-owning"]
+
+
+def test_audit_end_to_end(capsys, tmp_path):
+    """The audit prints a table and writes audit.json, audit.csv, the compass and a manifest."""
+    folder = tmp_path / "audit"
+    code = main(["audit", str(CASTLE), *TINY, "--seed", "4", "--out", str(folder),
+                 "--set", "organizations.Gazette.strategy=movement_mindset"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "Audit your power" in out
+    header = next(line for line in out.splitlines() if line.startswith("organization"))
+    for column in ("start (values, model)", "end (values, model)", "trend", "enables"):
+        assert column in header
+    gazette = next(line for line in out.splitlines() if line.startswith("Gazette"))
+    for part in ("Castle", "toward", "co-owning", "(was: consuming)"):
+        assert part in gazette, part
+    commons = next(line for line in out.splitlines() if line.startswith("Commons"))
+    assert "Crowd" in commons and "steady" in commons and "producing" in commons
+
+    audit = json.loads((folder / "audit.json").read_text())
+    rows = {r["organization"]: r for r in audit["organizations"]}
+    assert set(rows) == {"Gazette", "Commons"}
+    assert rows["Commons"]["start_quadrant"] == rows["Commons"]["end_quadrant"] == "Crowd"
+    assert rows["Gazette"]["start_values"] == pytest.approx(0.2)
+    assert rows["Gazette"]["start_model"] == pytest.approx(0.15)
+    assert rows["Gazette"]["end_model"] > rows["Gazette"]["start_model"]  # the movement opened its model
+    assert rows["Gazette"]["kind"] == "institution" and rows["Commons"]["kind"] == "platform"
+    table = pd.read_csv(folder / "audit.csv")
+    assert table["organization"].tolist() == ["Gazette", "Commons"]
+    for suffix in (".png", ".svg"):
+        assert (folder / "figures" / f"compass{suffix}").stat().st_size > 1000
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["kind"] == "audit" and manifest["seed"] == 4
+    assert manifest["figures"] == ["figures/compass.png", "figures/compass.svg"]
+
+
+def test_audit_never_overwrites_and_plot_redraws_it(capsys, tmp_path):
+    """A second audit into the same folder is refused without --force; ``plot`` redraws its compass."""
+    folder = tmp_path / "a"
+    assert main(["audit", str(CASTLE), *TINY, "--out", str(folder)]) == 0
+    capsys.readouterr()
+    assert main(["audit", str(CASTLE), *TINY, "--out", str(folder)]) == 2
+    assert "--force" in capsys.readouterr().err
+    (folder / "figures" / "compass.png").unlink()
+    assert main(["plot", str(folder)]) == 0
+    assert (folder / "figures" / "compass.png").stat().st_size > 1000
+    assert main(["audit", str(CASTLE), *TINY, "--out", str(folder), "--force"]) == 0

@@ -1,0 +1,235 @@
+"""Results folders and replications: atomic writes, Parquet and JSON, folder rules, seeds, 95% intervals."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from scipy import stats
+
+from sim import results
+from sim.layout import fit_unit_disk, induced_edges, network_layout
+from sim.replicate import aggregate_summaries, aggregate_timeseries, interval, replication_seeds, stack
+from sim.results import ResultsError, atomic_write, create_folder, load_results, write_json, write_parquet
+
+#: t(0.975, 2), the 95% two-sided quantile of Student's t with 2 degrees of freedom (tables: 4.303).
+T_975_2 = 4.302652729911275
+
+
+# ------------------------------------------------------------------ atomic writes
+
+def test_atomic_write_replaces_whole_files(tmp_path):
+    """The final name appears only once the file is complete; the temporary name is gone."""
+    path = tmp_path / "data.txt"
+    atomic_write(path, lambda tmp: tmp.write_text("first"))
+    atomic_write(path, lambda tmp: tmp.write_text("second"))
+    assert path.read_text() == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["data.txt"]
+
+
+def test_killed_writer_leaves_no_file_that_looks_complete(tmp_path):
+    """A writer that dies half way leaves neither a final file nor its temporary file."""
+    path = tmp_path / "timeseries.parquet"
+
+    def dies(tmp):
+        tmp.write_bytes(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atomic_write(path, dies)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_failed_rewrite_keeps_the_old_file(tmp_path):
+    """When a rewrite fails, the previous complete file is still there, unchanged."""
+    path = tmp_path / "summary.json"
+    write_json({"a": 1}, path)
+    with pytest.raises(RuntimeError):
+        atomic_write(path, lambda tmp: (tmp.write_text("{"), (_ for _ in ()).throw(RuntimeError("disk"))))
+    assert json.loads(path.read_text()) == {"a": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]
+
+
+def test_parquet_round_trip_without_float_dictionaries(tmp_path):
+    """Parquet reads back equal; float columns are not dictionary-encoded, text columns are."""
+    frame = pd.DataFrame({"step": np.arange(50), "x": np.linspace(0, 1, 50), "quadrant": ["Castle"] * 50})
+    path = write_parquet(frame, tmp_path / "t.parquet")
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame, check_dtype=False)
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    encodings = {meta.column(i).path_in_schema: meta.column(i).encodings for i in range(meta.num_columns)}
+    assert not any("DICTIONARY" in e for e in encodings["x"])
+    assert any("DICTIONARY" in e for e in encodings["quadrant"])
+
+
+def test_json_is_strict(tmp_path):
+    """NaN and infinities are written as null; NumPy scalars and tuples as plain JSON."""
+    path = write_json({"a": math.nan, "b": np.int64(3), "c": (1.5, math.inf), "d": np.float32(0.5)},
+                      tmp_path / "x.json")
+    assert json.loads(path.read_text()) == {"a": None, "b": 3, "c": [1.5, None], "d": 0.5}
+
+
+# ------------------------------------------------------------------ folders
+
+def test_default_folders_never_collide(tmp_path, monkeypatch):
+    """Default folders are results/<name>-<stamp>, then -2, -3 when the stamp repeats."""
+    monkeypatch.setattr("sim.results.time.strftime", lambda fmt, *a: "20250101-000000")
+    made = [create_folder("my scenario/x", base=tmp_path).name for _ in range(3)]
+    assert made == ["my_scenario_x-20250101-000000", "my_scenario_x-20250101-000000-2",
+                    "my_scenario_x-20250101-000000-3"]
+
+
+def test_out_folder_rules(tmp_path):
+    """--out: new or empty folders are fine; a non-empty one needs force; a file never works."""
+    assert create_folder("s", tmp_path / "new").is_dir()
+    (tmp_path / "empty").mkdir()
+    assert create_folder("s", tmp_path / "empty").is_dir()
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "manifest.json").write_text("{}")
+    (full / "figures").mkdir()
+    (full / "figures" / "compass.png").write_bytes(b"png")
+    (full / "keep.txt").write_text("mine")
+    with pytest.raises(ResultsError, match="--force"):
+        create_folder("s", full)
+    assert (full / "manifest.json").exists()
+    create_folder("s", full, force=True)
+    assert sorted(p.name for p in full.rglob("*")) == ["figures", "keep.txt"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ResultsError, match="file"):
+        create_folder("s", tmp_path / "file", force=True)
+
+
+def test_load_results_refuses_what_is_not_a_results_folder(tmp_path):
+    """No folder, no manifest, or a foreign manifest: a clear ResultsError (a SimError)."""
+    with pytest.raises(ResultsError, match="no such results folder"):
+        load_results(tmp_path / "missing")
+    with pytest.raises(ResultsError, match="manifest.json"):
+        load_results(tmp_path)
+    (tmp_path / "manifest.json").write_text('{"format": "something else"}')
+    with pytest.raises(ResultsError, match="not a newpower results manifest"):
+        load_results(tmp_path)
+    (tmp_path / "manifest.json").write_text("{broken")
+    with pytest.raises(ResultsError, match="unreadable"):
+        load_results(tmp_path)
+
+
+def test_write_and_load_round_trip(tmp_path):
+    """A hand-made results folder reads back: manifest, time series, bands for one run."""
+    frame = pd.DataFrame({"run": 0, "seed": 5, "step": [0, 1, 2], "active_fraction": [0.1, 0.2, 0.3]})
+    write_parquet(frame, tmp_path / results.TIMESERIES)
+    write_json({"runs": [{"run": 0, "seed": 5}]}, tmp_path / results.SUMMARY)
+    results.write_manifest(tmp_path, {"kind": "run", "seeds": [5]})
+    loaded = load_results(tmp_path)
+    assert loaded.n_runs == 1 and loaded.manifest["files"]["timeseries.parquet"] > 0
+    band = loaded.band("active_fraction")
+    assert band["mean"].tolist() == [0.1, 0.2, 0.3] and band["ci_low"].isna().all()
+
+
+def test_git_state_outside_a_repository(tmp_path):
+    """Outside a git work tree there is no commit to record."""
+    assert results.git_state(tmp_path) is None
+
+
+def test_snapshot_period():
+    """About 40 evenly spaced snapshots, at least every step for short runs."""
+    assert results.snapshot_period(10) == 1
+    assert results.snapshot_period(150) == 4
+    assert results.snapshot_period(0) == 1
+
+
+# ------------------------------------------------------------------ seeds and intervals
+
+def test_replication_seeds():
+    """One run uses the root seed; several use distinct, reproducible, non-negative 63-bit seeds."""
+    assert replication_seeds(42, 1) == [42]
+    seeds = replication_seeds(42, 5)
+    assert seeds == replication_seeds(42, 5)
+    assert len(set(seeds)) == 5 and all(0 <= s < 2**63 for s in seeds)
+    assert replication_seeds(43, 5) != seeds
+    assert replication_seeds(42, 6)[:5] == seeds  # adding runs keeps the earlier seeds
+
+
+def test_interval_known_answer():
+    """Values 1, 2, 3: mean 2, sd 1, 95% interval 2 +/- t(0.975, 2) / sqrt(3)."""
+    got = interval([1.0, 2.0, 3.0])
+    half = T_975_2 / math.sqrt(3)
+    assert stats.t.ppf(0.975, 2) == pytest.approx(T_975_2)
+    assert got == pytest.approx({"mean": 2.0, "sd": 1.0, "ci_low": 2 - half, "ci_high": 2 + half, "n": 3})
+    assert got["ci_low"] == pytest.approx(-0.4841, abs=1e-4)
+    assert got["ci_high"] == pytest.approx(4.4841, abs=1e-4)
+
+
+def test_interval_is_nan_safe():
+    """NaN values are left out (n counts the rest); one value has no interval; none has no mean."""
+    assert interval([1.0, math.nan, 3.0])["n"] == 2
+    assert interval([1.0, math.nan, 3.0])["mean"] == 2.0
+    one = interval([4.0])
+    assert one["mean"] == 4.0 and math.isnan(one["sd"]) and math.isnan(one["ci_low"]) and one["n"] == 1
+    none = interval([math.nan])
+    assert math.isnan(none["mean"]) and none["n"] == 0
+
+
+def test_aggregate_timeseries_known_answer():
+    """Three runs whose values at a step are 1, 2, 3 give mean 2 and 2 +/- t/sqrt(3); NaNs are skipped."""
+    frames = [pd.DataFrame({"step": [0, 1], "x": [v, 10.0], "y": [v, math.nan if v == 3 else v],
+                            "quadrant": ["Castle", "Crowd"]}) for v in (1.0, 2.0, 3.0)]
+    stacked = stack(frames, [7, 8, 9])
+    assert stacked.columns[:2].tolist() == ["run", "seed"] and stacked["seed"].tolist() == [7, 7, 8, 8, 9, 9]
+    agg = aggregate_timeseries(stacked).set_index(["measure", "step"])
+    assert set(agg.index.get_level_values("measure")) == {"x", "y"}
+    half = T_975_2 / math.sqrt(3)
+    assert agg.loc[("x", 0), "mean"] == 2.0
+    assert agg.loc[("x", 0), "ci_low"] == pytest.approx(2 - half)
+    assert agg.loc[("x", 0), "ci_high"] == pytest.approx(2 + half)
+    assert agg.loc[("x", 1), "sd"] == 0.0 and agg.loc[("x", 1), "ci_high"] == 10.0
+    assert agg.loc[("y", 1), "n"] == 2 and agg.loc[("y", 1), "mean"] == 1.5
+    half2 = stats.t.ppf(0.975, 1) * np.std([1.0, 2.0], ddof=1) / math.sqrt(2)
+    assert agg.loc[("y", 1), "ci_high"] == pytest.approx(1.5 + half2)
+
+
+def test_aggregate_summaries_numbers_and_text():
+    """Numbers get an interval; text (a quadrant) gets counts; NaN (as None) is left out."""
+    runs = [{"a": 1.0, "q": "Crowd", "h": None}, {"a": 2.0, "q": "Crowd", "h": 4.0},
+            {"a": 3.0, "q": "Castle", "h": 6.0}]
+    agg = aggregate_summaries(runs)
+    assert agg["a"]["mean"] == 2.0 and agg["a"]["ci_high"] == pytest.approx(2 + T_975_2 / math.sqrt(3))
+    assert agg["q"] == {"counts": {"Crowd": 2, "Castle": 1}, "n": 3}
+    assert agg["h"]["n"] == 2 and agg["h"]["mean"] == 5.0
+
+
+# ------------------------------------------------------------------ layout
+
+def test_layout_small_graph_whole_and_reproducible():
+    """Small graphs are laid out whole, inside the unit disk, the same way every time."""
+    import networkx as nx
+
+    adjacency = nx.to_scipy_sparse_array(nx.watts_strogatz_graph(120, 4, 0.1, seed=1), format="csr")
+    a, b = network_layout(adjacency), network_layout(adjacency)
+    assert not a.sampled and a.nodes.tolist() == list(range(120))
+    assert np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    assert np.hypot(a.x, a.y).max() <= 1.0 + 1e-12
+
+
+def test_layout_samples_large_graphs():
+    """Large graphs are drawn through a random sample and the ties among its members."""
+    import networkx as nx
+
+    adjacency = nx.to_scipy_sparse_array(nx.fast_gnp_random_graph(600, 0.02, seed=2), format="csr")
+    layout = network_layout(adjacency, max_nodes=300, sample=200)
+    assert layout.sampled and layout.nodes.size == 200 and layout.describe()["n_total"] == 600
+    src, dst = induced_edges(adjacency, layout.nodes)
+    assert np.isin(src, layout.nodes).all() and np.isin(dst, layout.nodes).all()
+    assert all(adjacency[s, d] for s, d in zip(src[:20], dst[:20], strict=True))
+
+
+def test_fit_unit_disk_pulls_in_stragglers():
+    """One far-away node does not shrink the drawing: it is pulled onto the rim."""
+    x = np.r_[np.linspace(-1, 1, 400), 100.0]
+    y = np.r_[np.zeros(400), 0.0]
+    fx, fy = fit_unit_disk(x, y)
+    assert np.hypot(fx, fy).max() == pytest.approx(1.0)
+    assert fx[:400].max() - fx[:400].min() > 1.5
