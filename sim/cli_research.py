@@ -207,7 +207,7 @@ def point_table(folder: Path, max_points: int = 24, n_measures: int = 2) -> str:
     import pandas as pd
 
     from .sweep_plots import headline_measures
-    from .sweep_store import POINTS_SUMMARY, PARAM
+    from .sweep_store import PARAM, POINTS_SUMMARY
 
     stats = pd.read_parquet(folder / POINTS_SUMMARY)
     if stats.empty:
@@ -322,25 +322,11 @@ def cmd_stress(args: argparse.Namespace) -> int:
 
 # ------------------------------------------------------------------ standalone
 
-def build_parser() -> argparse.ArgumentParser:
-    """A parser with only the research sub-commands (``python -m sim.cli_research``)."""
-    parser = argparse.ArgumentParser(prog="newpower", description="newpower research commands")
-    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse and run one research sub-command; a user error prints one line and returns 2."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
-        parser.print_help()
-        return 0
-    try:
-        return args.handler(args)
-    except SimError as exc:
-        print(f"newpower: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+    """``python -m sim.cli_research ARGS`` is ``newpower ARGS``."""
+    from .cli import main as newpower
+
+    return newpower(argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -106,6 +106,23 @@ def numeric_measures(frame: pd.DataFrame) -> list[str]:
             and not pd.api.types.is_bool_dtype(frame[c])]
 
 
+def add_intervals(stats_frame: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
+    """Add ``ci_low``/``ci_high`` (t-interval of the mean) to a frame with ``mean``, ``sd``, ``n``.
+
+    One replicate has no spread: its ``sd`` and interval are NaN.
+    """
+    out = stats_frame.copy()
+    n = out["n"].to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.where(n > 1, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
+        half = t * out["sd"].to_numpy() / np.sqrt(n)
+    out["sd"] = np.where(n > 1, out["sd"], np.nan)
+    out["ci_low"] = out["mean"] - half
+    out["ci_high"] = out["mean"] + half
+    out["n"] = out["n"].astype(np.int64)
+    return out
+
+
 def aggregate_timeseries(stacked: pd.DataFrame) -> pd.DataFrame:
     """Per step and numeric measure: mean, sd, 95% interval and n over runs (long format).
 
@@ -119,15 +136,7 @@ def aggregate_timeseries(stacked: pd.DataFrame) -> pd.DataFrame:
     long = stacked.melt(id_vars=["step"], value_vars=measures, var_name="measure")
     long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
     groups = long.groupby(["measure", "step"], sort=False)["value"]
-    out = groups.agg(mean="mean", sd="std", n="count").reset_index()
-    n = out["n"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(n > 1, stats.t.ppf(0.5 + CONFIDENCE / 2, np.maximum(n - 1, 1)), np.nan)
-        half = t * out["sd"].to_numpy() / np.sqrt(n)
-    out["sd"] = np.where(n > 1, out["sd"], np.nan)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    out["n"] = out["n"].astype(np.int64)
+    out = add_intervals(groups.agg(mean="mean", sd="std", n="count").reset_index())
     out["rank"] = out["measure"].map({m: i for i, m in enumerate(measures)})
     out = out.sort_values(["rank", "step"])
     return out[["step", "measure", "mean", "sd", "ci_low", "ci_high", "n"]].reset_index(drop=True)

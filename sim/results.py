@@ -266,10 +266,10 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
 
 # ------------------------------------------------------------------ the manifest
 
-def package_versions() -> dict[str, str | None]:
-    """Versions of Python and of the packages a run depends on."""
+def package_versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str | None]:
+    """Versions of Python and of the packages a run depends on (None: not installed)."""
     out: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in packages:
         try:
             out[name] = version(name)
         except PackageNotFoundError:

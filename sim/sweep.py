@@ -46,6 +46,7 @@ import pyarrow as pa
 from . import sweep_store as store
 from .errors import ScenarioError, SimError
 from .executors import Executor, make_executor
+from .results import package_versions
 from .scenario import SCHEDULE_KEYS, Scenario, ShockSchedule, scenario_from_dict
 from .sweep_store import (
     PARAM,
@@ -584,21 +585,8 @@ def _manifest(plan: SweepPlan, identity: dict[str, Any]) -> dict[str, Any]:
         "seeds": "numpy.random.SeedSequence(root_seed, spawn_key=(seed_index, replicate)), "
                  "first 64-bit word >> 1",
         "extra": plan.extra, "identity": identity, "base_scenario": plan.base_raw,
-        "python": platform.python_version(), "versions": package_versions(),
+        "python": platform.python_version(), "versions": package_versions(PACKAGES),
     }
-
-
-def package_versions() -> dict[str, str | None]:
-    """Installed versions of the packages a sweep's results depend on."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    out: dict[str, str | None] = {}
-    for name in PACKAGES:
-        try:
-            out[name] = version(name)
-        except PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def load_sweep(folder: str | Path) -> dict[str, Any]:

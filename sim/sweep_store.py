@@ -26,7 +26,6 @@ from __future__ import annotations
 import fcntl
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -38,6 +37,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from .errors import SimError
+from .replicate import add_intervals
+from .results import atomic_write  # noqa: F401  (used by sweep_plots, stress, sensitivity)
 
 FORMAT = "newpower-sweep"
 FORMAT_VERSION = 1
@@ -57,19 +58,6 @@ class SweepFolderError(SimError):
 
 
 # ------------------------------------------------------------------ writing
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(tmp)`` on a temporary name next to ``path``, flush it to disk, rename it into place."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
 
 def write_table(table: pa.Table, path: Path) -> None:
     """Write a Parquet file atomically; floats without dictionary encoding, with ``BYTE_STREAM_SPLIT``."""
@@ -324,7 +312,6 @@ def point_statistics(summaries: pd.DataFrame, confidence: float = 0.95) -> pd.Da
     NaN values (a measure a run does not define) are left out; sd and the
     interval are NaN when fewer than two runs define the value.
     """
-    from scipy import stats
 
     measures = measure_columns(summaries)
     params = param_columns(summaries)
@@ -332,16 +319,8 @@ def point_statistics(summaries: pd.DataFrame, confidence: float = 0.95) -> pd.Da
         return pd.DataFrame(columns=["point_id", *params, "measure", "mean", "sd", "ci_low", "ci_high", "n"])
     long = summaries.melt(id_vars=["point_id"], value_vars=measures, var_name="measure")
     long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
-    out = long.groupby(["point_id", "measure"], sort=True)["value"].agg(
-        mean="mean", sd="std", n="count").reset_index()
-    n = out["n"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(n > 1, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
-        half = t * out["sd"].to_numpy() / np.sqrt(n)
-    out["sd"] = np.where(n > 1, out["sd"], np.nan)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    out["n"] = out["n"].astype(np.int64)
+    out = add_intervals(long.groupby(["point_id", "measure"], sort=True)["value"].agg(
+        mean="mean", sd="std", n="count").reset_index(), confidence)
     design = summaries[["point_id", *params]].drop_duplicates("point_id")
     out = design.merge(out, on="point_id", how="right")
     return out[["point_id", *params, "measure", "mean", "sd", "ci_low", "ci_high", "n"]]
