@@ -101,6 +101,18 @@ def enrol_members(state: ParticipantState, orgs: list[OrganizationSpec], caps: l
         state.commitment[chosen] = commitment
 
 
+def choose_participants(pool: np.ndarray, k: int, how: str, degree: np.ndarray,
+                        rng: np.random.Generator) -> np.ndarray:
+    """Up to ``k`` participants from ``pool``: uniformly at random, or the best connected first ("hubs")."""
+    k = min(k, pool.size)
+    if k == 0:
+        return pool[:0]
+    if how == "hubs":
+        order = np.lexsort((rng.random(pool.size), -degree[pool]))  # ties broken at random
+        return pool[order[:k]]
+    return rng.choice(pool, size=k, replace=False)
+
+
 def seed_trigger(state: ParticipantState, spec: TriggerSpec, degree: np.ndarray, group: int,
                  caps: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Set the trigger's seed participants in motion; return their indices.
@@ -109,14 +121,9 @@ def seed_trigger(state: ParticipantState, spec: TriggerSpec, degree: np.ndarray,
     by group) with full commitment (the spark of a surge).
     """
     pool = np.flatnonzero(state.group == group) if group else np.arange(state.size)
-    k = min(spec.n_seeds, pool.size)
-    if k == 0:
-        return pool[:0]
-    if spec.choose == "hubs":
-        order = np.lexsort((rng.random(pool.size), -degree[pool]))  # ties broken at random
-        seeds = pool[order[:k]]
-    else:
-        seeds = rng.choice(pool, size=k, replace=False)
+    seeds = choose_participants(pool, spec.n_seeds, spec.choose, degree, rng)
+    if seeds.size == 0:
+        return seeds
     state.level[seeds] = np.minimum(int(Level.parse(spec.level)), caps[state.group[seeds]])
     state.commitment[seeds] = 1.0
     return seeds

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import rules
 from .errors import ScenarioError, SimError
+from .population import choose_participants
 from .spec import Registry, build, param
 from .states import ACTIVE_LEVEL, Level, OrgKind
 
@@ -116,12 +117,8 @@ class ViralMoment(Shock):
         s = model.state
         pool = (np.flatnonzero(s.group == _organization(model, self.organization, self.kind).group)
                 if self.organization else np.arange(s.size))
-        k = min(self.n_participants, pool.size)
-        if self.choose == "hubs":
-            order = np.lexsort((model.rng.random(pool.size), -model.counter.degree[pool]))
-            chosen = pool[order[:k]]
-        else:
-            chosen = model.rng.choice(pool, size=k, replace=False)
+        chosen = choose_participants(pool, self.n_participants, self.choose, model.counter.degree, model.rng)
+        k = chosen.size
         cap = model.table.max_level[s.group[chosen]]  # never above what their model enables
         s.level[chosen] = np.maximum(s.level[chosen], np.minimum(int(Level.parse(self.level)), cap))
         s.commitment[chosen] = 1.0
