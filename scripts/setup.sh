@@ -2,6 +2,7 @@
 # One entry point for a fresh machine or an existing checkout:
 #   bash scripts/setup.sh run    create/reuse .venv, install newpower, run the flagship scenario
 #   bash scripts/setup.sh test   create/reuse .venv, install newpower with test tools, run all tests
+#   bash scripts/setup.sh ui     create/reuse .venv, install the teaching page, serve it (args go to newpower ui)
 # Extra arguments after the sub-command go to `newpower run` or to pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -47,8 +48,15 @@ case "$cmd" in
         ;;
     test)
         ensure_venv test
+        bash scripts/install_browser.sh "$VENV"     # Chromium (Debian package) for tests/test_app.py
+        bash scripts/install_ui_assets.sh "$VENV"   # the teaching page's browser files, served locally
         exec "$VENV/bin/python" -m pytest -n 2 "$@"
         ;;
+    ui)
+        ensure_venv test
+        bash scripts/install_ui_assets.sh "$VENV"
+        exec "$VENV/bin/newpower" ui "$@"
+        ;;
     *)
-        echo "usage: bash scripts/setup.sh [run|test] [args...]" >&2; exit 2 ;;
+        echo "usage: bash scripts/setup.sh [run|test|ui] [args...]" >&2; exit 2 ;;
 esac

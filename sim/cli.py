@@ -108,9 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--verbose", "-v", action="store_true",
                          help="also list each strategy's and shock's parameters")
     listing.set_defaults(handler=cmd_list)
-    from . import cli_research  # sweep, sensitivity, stress
+    from . import cli_research, cli_ui  # sweep, sensitivity, stress; the teaching page
 
     cli_research.register(sub)
+    cli_ui.register(sub)
     return parser
 
 
