@@ -384,7 +384,8 @@ def write_report(results: dict[str, dict[str, list[dict[str, Any]]]], out: Path,
         f"The first claim of each strategy is the article's; the others are what else the model "
         f"should show, including trade-offs the article does not mention. Values are mean "
         f"[95% interval]. No rule of the model reads a strategy's name: strategies only set an "
-        f"organization's levers (docs/ODD.md). Generated in {elapsed:.0f} s.",
+        f"organization's levers (docs/ODD.md). Generated in {elapsed:.0f} s. To write your own "
+        f"strategy, see [custom_strategies.md](custom_strategies.md).",
         "",
         "| strategy | claim | verdict |",
         "|---|---|---|",
