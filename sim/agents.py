@@ -267,4 +267,3 @@ class Platform(Organization):
     kind = OrgKind.PLATFORM
 
 
-default_max_level = enabled_level  # old name, kept while tests move to states.enabled_level

@@ -10,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import Level, Quadrant, rules
-from sim.agents import default_max_level
 from sim.scenario import DynamicsSpec
 from sim.states import enabled_level
 
@@ -353,10 +352,8 @@ def test_quadrant_of(openness, values, quadrant):
     ],
 )
 def test_enabled_level_bands(openness, level):
-    """A model's default top level cuts the openness axis into six equal bands (closed: consuming only);
-    ``sim.agents.default_max_level`` (the name docs/ODD.md uses) gives the same."""
+    """A model's default top level cuts the openness axis into six equal bands (closed: consuming only)."""
     assert enabled_level(openness) is level
-    assert default_max_level(openness) is level
 
 
 def test_enabled_level_monotone():
