@@ -149,13 +149,14 @@ class CascadeTracker:
         self._steps: list[tuple[np.ndarray, np.ndarray]] = []  # (who left, the group they left)
         self._largest: int | None = None
 
-    def update(self, left: np.ndarray) -> None:
+    def update(self, left: np.ndarray, who: np.ndarray | None = None) -> None:
         """Record one step's exits.
 
         Args:
             left: per participant, the group left this step (0: stayed).
+            who: the participants who left, if already known (``flatnonzero(left)``).
         """
-        who = np.flatnonzero(left)
+        who = np.flatnonzero(left) if who is None else who
         self._steps.append((who, left[who].astype(np.int64)))
         self._largest = None
 

@@ -23,7 +23,7 @@ import mesa
 import numpy as np
 from mesa.discrete_space import Network
 
-from . import metrics, rules, vectorized
+from . import kernels, metrics, rules, vectorized
 from .agents import Institution, Organization, Participant, Platform
 from .errors import SimError
 from .network import NeighbourCounter, adjacency, build_graph
@@ -121,7 +121,7 @@ class PowerModel(mesa.Model):
         self.tally()
         for org in self.organizations:
             org.step()
-        self.cascades.update(self.state.left)
+        self.cascades.update(self.state.left, who=self.movers[self.state.left[self.movers] > 0])
         self.recorder.collect(self)
 
     def fire(self, shock: Shock) -> dict[str, Any]:
@@ -225,15 +225,15 @@ class PowerModel(mesa.Model):
     def tally(self) -> None:
         """Count each organization's community (members, active, sums) in one pass."""
         s, n_groups = self.state, len(self.organizations) + 1
-        group = s.group
-        by_level = np.bincount(group * N_LEVELS + s.level, minlength=n_groups * N_LEVELS)
-        by_level = by_level.reshape(n_groups, N_LEVELS)
+        by_level = np.zeros((n_groups, N_LEVELS), dtype=np.int64)
+        grievance, participation = np.zeros(n_groups), np.zeros(n_groups)
+        exits, joins = np.zeros(n_groups, dtype=np.int64), np.zeros(n_groups, dtype=np.int64)
+        movers = np.empty(s.size, dtype=np.int64)
+        k = kernels.tally_groups(s.group, s.level, s.grievance, s.commitment, s.left, s.joined,
+                                 by_level, grievance, participation, exits, joins, movers)
+        self.movers = movers[:k].copy()  # who left or joined in the last step
+        participation /= TOP_LEVEL
         self.level_counts = by_level.sum(axis=0)
-        grievance = np.bincount(group, weights=s.grievance, minlength=n_groups)
-        participation = np.bincount(group, weights=s.level * s.commitment, minlength=n_groups) / TOP_LEVEL
-        leavers = np.flatnonzero(s.left)
-        exits = np.bincount(s.left[leavers], minlength=n_groups)
-        joins = np.bincount(s.group[s.joined], minlength=n_groups)
         levels = np.arange(N_LEVELS)
         for org in self.organizations:
             g = org.group

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import kernels
+
 from .scenario import DynamicsSpec
 from .states import N_LEVELS, TOP_LEVEL, enabled_level
 
@@ -51,9 +53,8 @@ class OrgTable:
 
 
 _LEVELS = np.arange(N_LEVELS, dtype=np.float64)
-#: Per level: level / 5 (share of the scale climbed) and (level + 1) / 6 (consumption counts 1/6).
+#: Per level: level / 5, the share of the scale climbed.
 _CLIMBED = _LEVELS / TOP_LEVEL
-_ENGAGED = (_LEVELS + 1.0) / N_LEVELS
 
 # ------------------------------------------------------------- perception
 
@@ -107,10 +108,8 @@ def climb(level, cap, threshold, above_share, pull, align, u, p: DynamicsSpec):
     its threshold. Higher rungs need more pressure; the organization's model
     caps the climb ("which participation behaviours you are enabling").
     """
-    drive = align * (p.peer_influence * above_share + pull)
-    need = threshold * (1.0 + p.rung_difficulty * _LEVELS)[level]  # 1 + difficulty * level, by lookup
-    up = (level < cap) & (drive > 0.0) & (drive >= need) & (u < p.climb_prob)
-    return level + up  # int8 + bool stays int8
+    return kernels.climb(level, cap, threshold, above_share, pull, align, u,
+                         p.peer_influence, p.rung_difficulty, p.climb_prob)
 
 
 def fade_rate(values, p: DynamicsSpec):
@@ -124,16 +123,12 @@ def renew(commitment, level, peer_share, pull, align, fade, p: DynamicsSpec):
     Even consumption renews a little (level 0 counts 1/6): "a magazine asks
     readers to renew their subscriptions".
     """
-    support = np.minimum(0.5 * (_ENGAGED[level] + peer_share) + pull * align, 1.0)
-    grown = commitment + p.renewal_rate * support * (1.0 - commitment) - fade * commitment
-    return np.clip(grown, 0.0, 1.0)
+    return kernels.renew(commitment, level, peer_share, pull, align, fade, p.renewal_rate)
 
 
 def slip(level, cap, commitment, p: DynamicsSpec):
     """Slip one rung when commitment no longer holds the current level; never above the cap."""
-    need = p.commitment_per_level * _CLIMBED[level]
-    down = (level > 0) & (commitment < need)
-    return np.minimum(level - down, cap)  # int8 - bool and int8 caps stay int8
+    return kernels.slip(level, cap, commitment, p.commitment_per_level)
 
 
 def aggrieve(grievance, gap_seen, take, level, p: DynamicsSpec):
@@ -141,15 +136,13 @@ def aggrieve(grievance, gap_seen, take, level, p: DynamicsSpec):
 
     For the unaffiliated both are zero (row 0 of the organization table), so it only fades.
     """
-    load = gap_seen + take * _CLIMBED[level]
-    grown = grievance + p.grievance_rate * load - p.grievance_decay * grievance
-    return np.clip(grown, 0.0, 1.0)
+    return kernels.aggrieve(grievance, gap_seen, take, level, p.grievance_rate, p.grievance_decay)
 
 
 def leaves(affiliated, grievance, exit_share, commitment, threshold, p: DynamicsSpec):
     """Exit when grievance plus peers' exits, less commitment, reach the threshold (a desertion cascade)."""
-    drive = grievance + p.exit_contagion * exit_share - p.loyalty * commitment
-    return affiliated & (drive > 0.0) & (drive >= threshold)
+    return kernels.leaves(affiliated, grievance, exit_share, commitment, threshold,
+                          p.exit_contagion, p.loyalty)
 
 
 def best_rival(values, group, table: OrgTable):

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import rules
+from . import kernels, rules
 from .network import pick_neighbour
 from .population import ParticipantState
 from .states import ACTIVE_LEVEL, N_LEVELS
@@ -53,16 +53,17 @@ def perceive(model: PowerModel, prev: ParticipantState) -> tuple[np.ndarray, np.
     """Shares of neighbours above one's level, who just left one's group, and active in it."""
     n_groups = model.table.n_groups
     counter = model.counter
-    key = prev.group * n_groups + prev.left
-    key += prev.level * (n_groups * n_groups)
+    key = kernels.state_keys(prev.level, prev.group, prev.left, n_groups)
     packed = counter.count_keys(key, field_table(n_groups))
     degree = counter.safe_degree
     left_fields = tuple(range(FIELD_LEFT, FIELD_LEFT + n_groups))
     peer_fields = tuple(range(field_peers(n_groups), field_peers(n_groups) + n_groups))
     if len(packed.words) == 1:  # the usual case: every field fits one int64 word
-        above = packed.shifted(counter.shifts(tuple(range(N_LEVELS)))[prev.level])
-        left = packed.shifted(counter.shifts(left_fields)[prev.group])
-        peers = packed.shifted(counter.shifts(peer_fields)[prev.group])
+        shares = np.empty((3, prev.size))
+        kernels.unpack_shares(packed.words[0], prev.level, prev.group, counter.shifts(tuple(range(N_LEVELS))),
+                              counter.shifts(left_fields), counter.shifts(peer_fields),
+                              np.int64((1 << counter.bits) - 1), degree, shares[0], shares[1], shares[2])
+        return shares[0], shares[1], shares[2]
     else:
         above = packed.field(prev.level.astype(np.int64))
         left = packed.field(FIELD_LEFT + prev.group)
@@ -75,19 +76,21 @@ def step_participants(model: PowerModel) -> ParticipantState:
     """Apply every participant rule to all participants; return the new state."""
     prev, table, p = model.prev, model.table, model.dynamics
     above, exited_share, peers = perceive(model, prev)
-    cap, align, pull, gap_seen, take = model.views.get(prev, table)
-    level = rules.climb(prev.level, cap, prev.threshold, above, pull, align, model.climb_draws, p)
-    commitment = rules.renew(prev.commitment, level, peers, pull, align, model.fade, p)
-    level = rules.slip(level, cap, commitment, p)
-    affiliated = prev.group > 0
-    grievance = rules.aggrieve(prev.grievance, gap_seen, take, level, p)
+    cap, align, pull, gap_seen, take = model.views.get(prev, table, moved=model.movers)
+    # climb, renew, slip, aggrieve and leave (rules.py), fused into one pass (kernels.py)
+    level, commitment, grievance, leave = kernels.empty_like_state(prev.size)
+    kernels.update_participants(
+        prev.level, prev.commitment, prev.grievance, prev.threshold, model.fade, prev.group, above,
+        exited_share, peers, cap, align, pull, gap_seen, take, model.climb_draws,
+        (p.peer_influence, p.rung_difficulty, p.climb_prob, p.renewal_rate, p.commitment_per_level,
+         p.grievance_rate, p.grievance_decay, p.exit_contagion, p.loyalty),
+        level, commitment, grievance, leave)
     model.state = ParticipantState(
         level=level, group=prev.group.copy(), values=prev.values, threshold=prev.threshold,
         commitment=commitment, grievance=grievance,
         left=np.zeros(prev.size, dtype=np.intp), joined=np.zeros(prev.size, dtype=bool))
 
-    leavers = np.flatnonzero(rules.leaves(affiliated, grievance, exited_share, commitment,
-                                          prev.threshold, p))
+    leavers = np.flatnonzero(leave)
     if leavers.size:
         rival, align_rival = rules.best_rival(prev.values[leavers], prev.group[leavers], table)
         model.move(leavers, rules.destination(align[leavers], rival, align_rival, p), leaving=True)
@@ -110,12 +113,16 @@ class MemberViews:
         self._table: rules.OrgTable | None = None
         self._views: tuple[np.ndarray, ...] = ()
 
-    def get(self, prev: ParticipantState, table: rules.OrgTable) -> tuple[np.ndarray, ...]:
-        """``(cap, align, pull, gap_seen, take)`` for every participant, from ``prev``."""
+    def get(self, prev: ParticipantState, table: rules.OrgTable,
+            moved: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+        """``(cap, align, pull, gap_seen, take)`` for every participant, from ``prev``.
+
+        ``moved``: who left or joined in the last step, if already known.
+        """
         if self._table is None or not _same_table(self._table, table):
             self._views = tuple(np.asarray(v) for v in rules.member_view(prev.group, prev.values, table))
         else:
-            moved = np.flatnonzero(prev.left | prev.joined)
+            moved = np.flatnonzero(prev.left | prev.joined) if moved is None else moved
             if moved.size:
                 fresh = rules.member_view(prev.group[moved], prev.values[moved], table)
                 for view, values in zip(self._views, fresh, strict=True):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import math
 
 import networkx as nx
@@ -23,18 +22,11 @@ def track(graph: nx.Graph, steps: list[dict[int, int]]) -> CascadeTracker:
     """Feed a tracker a sequence of steps, each ``{participant: group it left}``."""
     n = graph.number_of_nodes()
     tracker = CascadeTracker(adjacency(graph))
-    # ``update`` takes, per participant, the group left this step (0: stayed); an earlier version
-    # took (exited, group before the step) - support both while sim/ changes under the suite
-    one_array = len(inspect.signature(tracker.update).parameters) == 1
-    for exits in steps:
+    for exits in steps:  # ``update`` takes, per participant, the group left this step (0: stayed)
         left = np.zeros(n, dtype=np.int16)
         for who, group in exits.items():
             left[who] = group
-        if one_array:
-            tracker.update(left)
-        else:
-            before = np.where(left > 0, left, 1).astype(np.int16)  # stayers sit in group 1
-            tracker.update(left > 0, before)
+        tracker.update(left)
     return tracker
 
 
