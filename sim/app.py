@@ -30,8 +30,8 @@ from mesa.visualization import SolaraViz
 from mesa.visualization import solara_viz as _solara_viz
 from mesa.visualization.utils import force_update
 
-from sim.scenario import load_scenario
 from sim.app_views import views_of
+from sim.scenario import load_scenario
 from sim.teaching import (
     SHOCK_BUTTONS,
     TeachingModel,

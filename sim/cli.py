@@ -25,7 +25,7 @@ from typing import Any
 from . import __version__
 from .errors import ScenarioError, SimError
 from .model import DRIVERS
-from .scenario import Scenario, load_scenario
+from .scenario import Scenario, load_scenario, parse_value
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -52,10 +52,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
         if not sep or not key:
             raise ScenarioError("an override must look like key=value", source="--set", key=item,
                                 allowed="e.g. --set network.mean_degree=3.5")
-        try:
-            out[key] = tomllib.loads(f"v = {text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            out[key] = text.strip()
+        out[key] = parse_value(text)
     return out
 
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from .errors import ScenarioError, SimError
+from .scenario import parse_value
 
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
@@ -97,14 +97,6 @@ def _common(parser: argparse.ArgumentParser, every: int) -> None:
 
 # ------------------------------------------------------------------ parsing values
 
-def _value(text: str) -> Any:
-    text = text.strip()
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
-
-
 def parse_factors(items: Sequence[str]) -> dict[str, list[Any]]:
     """``["dynamics.fickleness=0.05,0.1"]`` -> ``{"dynamics.fickleness": [0.05, 0.1]}`` (TOML arrays work too)."""
     out: dict[str, list[Any]] = {}
@@ -113,7 +105,7 @@ def parse_factors(items: Sequence[str]) -> dict[str, list[Any]]:
         if not sep or not key.strip() or not text.strip():
             raise ScenarioError("a factor must look like KEY=V1,V2,...", source="--factor", key=item,
                                 allowed="e.g. --factor dynamics.fickleness=0.05,0.1,0.2")
-        value = _value(text) if text.strip().startswith("[") else [_value(v) for v in text.split(",")]
+        value = parse_value(text) if text.strip().startswith("[") else [parse_value(v) for v in text.split(",")]
         out[key.strip()] = value if isinstance(value, list) else [value]
     return out
 
@@ -124,7 +116,7 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
     for item in items:
         key, sep, text = item.partition("=")
         text = text.strip()
-        bounds = _value(text) if text.startswith("[") else [_value(v) for v in text.split(":")]
+        bounds = parse_value(text) if text.startswith("[") else [parse_value(v) for v in text.split(":")]
         if not sep or not key.strip() or not isinstance(bounds, list) or len(bounds) != 2:
             raise ScenarioError("a range must look like KEY=LOW:HIGH", source="--range", key=item,
                                 allowed="e.g. --range shocks.0.size=0:0.4")

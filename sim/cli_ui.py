@@ -106,8 +106,8 @@ def cmd_ui(args: argparse.Namespace) -> int:
                        "install it with: pip install -e '.[viz]'") from None
     if not 0 < args.port < 65536:
         raise SimError(f"--port {args.port} is not a port number; allowed: 1-65535")
-    from .teaching import DEFAULT_SCENARIO, TeachingModel, focus_name
     from .scenario import load_scenario
+    from .teaching import DEFAULT_SCENARIO, TeachingModel, focus_name
 
     path = Path(args.scenario) if args.scenario else DEFAULT_SCENARIO
     scenario = load_scenario(path)  # a bad file stops here with one clear message

@@ -114,11 +114,6 @@ class PackedCounts:
     bits: int
     per_word: int
 
-    def shifted(self, shift: np.ndarray, word: int = 0) -> np.ndarray:
-        """Counts read with precomputed shifts (all fields in one word): ``(word >> shift) & mask``."""
-        out = np.right_shift(self.words[word], shift)
-        return np.bitwise_and(out, (1 << self.bits) - 1, out=out)
-
     def field(self, index: np.ndarray | int) -> np.ndarray:
         """Per participant, the neighbour count in field ``index[i]`` (or one field for all)."""
         mask = (1 << self.bits) - 1

@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from .replicate import interval, replication_seeds
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -242,12 +244,6 @@ EXPERIMENTS: tuple[Experiment, ...] = (
 
 # ------------------------------------------------------------------ running
 
-def seeds_for(root: int, n: int) -> list[int]:
-    """``n`` independent seeds spawned from one root seed (NumPy ``SeedSequence``)."""
-    return [int(s.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-            for s in np.random.SeedSequence(root).spawn(n)]
-
-
 def _run_one(task: tuple[str, str, dict[str, Any], int, str]) -> dict[str, Any]:
     """Worker: one run of one arm (top level, so it pickles)."""
     from .runner import run
@@ -267,18 +263,9 @@ def _run_one(task: tuple[str, str, dict[str, Any], int, str]) -> dict[str, Any]:
 
 
 def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval, ignoring NaN."""
-    from scipy import stats
-
-    values = np.asarray(values, dtype=float)
-    values = values[~np.isnan(values)]
-    if values.size == 0:
-        return (float("nan"),) * 3
-    mean = float(values.mean())
-    if values.size < 2:
-        return mean, float("nan"), float("nan")
-    half = float(stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / np.sqrt(values.size))
-    return mean, mean - half, mean + half
+    """Mean and 95% t-interval, ignoring NaN (``replicate.interval`` as a tuple)."""
+    stats = interval(values)
+    return stats["mean"], stats["ci_low"], stats["ci_high"]
 
 
 def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
@@ -310,7 +297,7 @@ def verdict(diff: tuple[float, float, float], direction: int) -> str:
 def run_experiments(n_seeds: int, workers: int, root_seed: int = 2014,
                     only: tuple[str, ...] = ()) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Run every arm of every experiment on the same seeds; return runs by experiment and arm."""
-    seeds = seeds_for(root_seed, n_seeds)
+    seeds = replication_seeds(root_seed, n_seeds)
     tasks, keys = [], []
     for exp in EXPERIMENTS:
         if only and exp.strategy not in only:

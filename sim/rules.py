@@ -18,7 +18,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import kernels
-
 from .scenario import DynamicsSpec
 from .states import N_LEVELS, TOP_LEVEL, enabled_level
 

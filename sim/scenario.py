@@ -217,6 +217,16 @@ class Scenario:
         return out
 
 
+def parse_value(text: str) -> Any:
+    """An override value typed on a command line, read as a TOML value (numbers, booleans,
+    quoted strings, arrays); anything that is not valid TOML is taken as a plain string."""
+    text = text.strip()
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
 def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
     """Read a TOML scenario, apply dotted-key overrides, and validate everything.
 

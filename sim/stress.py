@@ -30,6 +30,7 @@ import pyarrow as pa
 from . import sweep_store as store
 from .discovery import Box, discover
 from .errors import ScenarioError, SimError
+from .replicate import interval
 from .scenario import Scenario
 from .sweep import Point, SweepPlan, load_sweep, sample_ranges
 
@@ -216,16 +217,8 @@ def analyze_stress(folder: str | Path) -> StressResult:
 
 def _mean_interval(diff: np.ndarray) -> tuple[float, tuple[float, float]]:
     """Mean of paired differences and its 95% t-interval."""
-    from scipy import stats
-
-    n = len(diff)
-    if n == 0:
-        return math.nan, (math.nan, math.nan)
-    mean = float(diff.mean())
-    if n < 2 or diff.std() == 0:
-        return mean, (mean, mean)
-    half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / math.sqrt(n))
-    return mean, (mean - half, mean + half)
+    stats = interval(diff)
+    return stats["mean"], (stats["ci_low"], stats["ci_high"])
 
 
 # ------------------------------------------------------------------ words

@@ -20,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import sweep_store as store
+from .replicate import interval
 from .sweep_store import (
     PARAM,
     is_sweep_dir,  # noqa: F401 - re-exported for `newpower plot`
@@ -46,18 +47,8 @@ def headline_measures(columns: list[str] | pd.Index) -> list[str]:
 
 def mean_band(values: np.ndarray) -> tuple[float, float, float, int]:
     """Mean, 95% t-interval bounds and n of the finite values."""
-    from scipy import stats
-
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    if n == 0:
-        return math.nan, math.nan, math.nan, 0
-    mean = float(x.mean())
-    if n < 2:
-        return mean, math.nan, math.nan, n
-    half = float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / math.sqrt(n))
-    return mean, mean - half, mean + half, n
+    stats = interval(values)
+    return stats["mean"], stats["ci_low"], stats["ci_high"], stats["n"]
 
 
 def response(frame: pd.DataFrame, factor: str, measure: str) -> pd.DataFrame:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim import playbook
+from sim.replicate import replication_seeds
 from sim.strategies import STRATEGIES
 
 
@@ -34,8 +35,8 @@ def test_interval_math_and_verdicts():
 
 def test_seeds_are_independent_and_reproducible():
     """Seeds spawned from one root are distinct and the same every time."""
-    seeds = playbook.seeds_for(7, 5)
-    assert len(set(seeds)) == 5 and seeds == playbook.seeds_for(7, 5)
+    seeds = replication_seeds(7, 5)  # the playbook's seeds (sim.replicate)
+    assert len(set(seeds)) == 5 and seeds == replication_seeds(7, 5)
 
 
 def test_report_writes_markdown_and_figures(tmp_path):
