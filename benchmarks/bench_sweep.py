@@ -42,7 +42,8 @@ TARGET_RATIO = 1.7
 def warm_up(executor, workers: int) -> None:
     """Make every worker import ``sim`` and run one tiny model."""
     from sim import load_scenario
-    from sim.sweep import Batch, RunSpec, run_batch
+    from sim.sweep_plan import RunSpec
+    from sim.sweep import Batch, run_batch
 
     tiny = load_scenario(ROOT / "scenarios" / "uber_fee_hike.toml", {"network.n": 100, "steps": 3})
     raw = dict(tiny.raw)
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sim import load_scenario
     from sim.executors import DaskExecutor, LocalExecutor
-    from sim.sweep import plan_sweep
+    from sim.sweep_plan import plan_sweep
 
     scenario = load_scenario(ROOT / "scenarios" / "uber_fee_hike.toml", {
         "network.n": args.n, "steps": args.steps, "shocks.0.step": args.steps // 3,

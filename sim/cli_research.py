@@ -230,7 +230,7 @@ def point_table(folder: Path, max_points: int = 24, n_measures: int = 2) -> str:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``newpower sweep``: run a design into a Parquet dataset, resumably; draw response curves."""
-    from .sweep import plan_sweep
+    from .sweep_plan import plan_sweep
 
     _check_counts(args)
     table: dict[str, Any] = {}

@@ -36,7 +36,8 @@ import pyarrow as pa
 from . import sweep_store as store
 from .errors import ScenarioError, SimError
 from .scenario import Scenario
-from .sweep import Point, SweepPlan, load_sweep, typed_point
+from .sweep_plan import Point, SweepPlan, typed_point
+from .sweep import load_sweep
 from .sweep_plots import headline_measures
 
 METHODS = ("sobol", "morris")

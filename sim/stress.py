@@ -32,7 +32,8 @@ from .discovery import Box, discover
 from .errors import ScenarioError, SimError
 from .replicate import interval
 from .scenario import Scenario
-from .sweep import Point, SweepPlan, load_sweep, sample_ranges
+from .sweep_plan import Point, SweepPlan, sample_ranges
+from .sweep import load_sweep
 
 REPORT = "report.md"
 #: Scenario discovery needs at least this many futures that desert, and that do not.

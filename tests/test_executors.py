@@ -9,7 +9,8 @@ from test_sweep import comparable
 
 from sim import scenario_from_dict
 from sim.executors import DaskExecutor, ExecutorError, InlineExecutor, LocalExecutor, make_executor
-from sim.sweep import plan_sweep, run_sweep
+from sim.sweep_plan import plan_sweep
+from sim.sweep import run_sweep
 
 SWEEP = {"design": "latin_hypercube", "samples": 5, "replications": 2, "ranges": {"shocks.0.size": [0.0, 0.4]}}
 

@@ -21,7 +21,8 @@ from sim import load_scenario, run, scenario_from_dict
 from sim import sweep_store as store
 from sim.cli_research import main, parse_factors, parse_ranges
 from sim.errors import ScenarioError
-from sim.sweep import plan_sweep, run_id, run_seed, run_sweep
+from sim.sweep_plan import plan_sweep, run_id, run_seed
+from sim.sweep import run_sweep
 from sim.sweep_plots import is_sweep_dir, plot_sweep
 
 FACTORIAL = {"design": "factorial", "replications": 2,
