@@ -192,13 +192,22 @@ class Organization(Agent):
         self.current = 0.0
         self.funded = 1.0
         self.n_members = self.n_active = self.n_joins = self.n_exits = self.peak_members = 0
-        self.mean_level = self.mean_grievance = 0.0
         self.level_sum = self.grievance_sum = self.participation_sum = 0.0
 
     @property
     def quadrant(self) -> Quadrant:
         """Where it sits on the New Power Compass."""
         return Quadrant.of(self.openness, self.values)
+
+    @property
+    def mean_level(self) -> float:
+        """Members' mean participation level (0 with no members)."""
+        return self.level_sum / self.n_members if self.n_members else 0.0
+
+    @property
+    def mean_grievance(self) -> float:
+        """Members' mean grievance (0 with no members)."""
+        return self.grievance_sum / self.n_members if self.n_members else 0.0
 
     @property
     def visibility(self) -> float:

@@ -243,8 +243,6 @@ class PowerModel(mesa.Model):
             org.level_sum = float(by_level[g] @ levels)
             org.grievance_sum = float(grievance[g])
             org.participation_sum = float(participation[g])
-            org.mean_level = org.level_sum / org.n_members if org.n_members else 0.0
-            org.mean_grievance = org.grievance_sum / org.n_members if org.n_members else 0.0
             org.current = float(rules.current(org.participation_sum, self.n_participants))
             org.n_exits, org.n_joins = int(exits[g]), int(joins[g])
 
