@@ -21,7 +21,7 @@ grievance, exits, joins, the organization phase and data collection, on the
 flagship scenario (``scenarios/castle_vs_crowd.toml``: a Castle and a Crowd,
 trigger seeds about 1% of N) with its network set to Watts-Strogatz, mean degree 10.
 
-Only the public API is used (``sim.scenario_from_dict``, ``sim.model.PowerModel``,
+Only the public API is used (``sim.scenario_from_dict``, ``sim.model.power_model.PowerModel``,
 ``model.step()``, ``model.adjacency``), so the script measures whatever ``sim/``
 currently is.
 
@@ -65,10 +65,10 @@ DEFAULT_SCENARIO = REPO / "scenarios" / "castle_vs_crowd.toml"
 MEAN_DEGREE = 10
 
 # Targets from the project issue.
-T1_N, T1_MAX_RATIO = 100_000, 5.0          # vectorized step <= 5 x bare A @ x
-T2_N, T2_MIN_SPEEDUP = 10_000, 100.0       # agents step >= 100 x vectorized step
+T1_N, T1_MAX_RATIO = 100_000, 5.0  # vectorized step <= 5 x bare A @ x
+T2_N, T2_MIN_SPEEDUP = 10_000, 100.0  # agents step >= 100 x vectorized step
 T3_N, T3_STEPS = 1_000_000, 100
-T3_LIMIT_BYTES = 4 * 10**9                 # "4 GB", read conservatively as 4e9 bytes (3815 MiB)
+T3_LIMIT_BYTES = 4 * 10**9  # "4 GB", read conservatively as 4e9 bytes (3815 MiB)
 
 MIB = 2**20
 GB = 10**9
@@ -139,8 +139,7 @@ def make_scenario(base: dict[str, Any], n: int):
     raw = json.loads(json.dumps(base))  # deep copy of plain TOML data
     network = raw.setdefault("network", {})
     rewire = network.get("rewire_prob", 0.1) if network.get("kind") == "watts_strogatz" else 0.1
-    raw["network"] = {"kind": "watts_strogatz", "n": n, "mean_degree": MEAN_DEGREE,
-                      "rewire_prob": rewire}
+    raw["network"] = {"kind": "watts_strogatz", "n": n, "mean_degree": MEAN_DEGREE, "rewire_prob": rewire}
     raw.setdefault("trigger", {})["n_seeds"] = max(1, round(n / 100))
     return scenario_from_dict(raw, source="<benchmark>")
 
@@ -176,8 +175,11 @@ def time_products(adj, reps: int, seed: int) -> dict[str, float]:
     out = {}
     for name, dtype in (("float64", np.float64), ("float32", np.float32), ("as_built", None)):
         m = a if dtype is None else a.astype(dtype)
-        x = rng.random(n).astype(m.dtype) if dtype is not None else \
-            rng.integers(0, 1 << 20, n).astype(m.dtype)
+        x = (
+            rng.random(n).astype(m.dtype)
+            if dtype is not None
+            else rng.integers(0, 1 << 20, n).astype(m.dtype)
+        )
         m @ x  # warm-up
         times = []
         for _ in range(reps):
@@ -192,8 +194,13 @@ def time_products(adj, reps: int, seed: int) -> dict[str, float]:
 
 
 def summary_stats(times: list[float]) -> dict[str, float]:
-    return {"median_s": statistics.median(times), "mean_s": statistics.fmean(times),
-            "min_s": min(times), "max_s": max(times), "n": len(times)}
+    return {
+        "median_s": statistics.median(times),
+        "mean_s": statistics.fmean(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "n": len(times),
+    }
 
 
 def progress(msg: str) -> None:
@@ -202,10 +209,22 @@ def progress(msg: str) -> None:
 
 def git_state() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
-                              text=True, timeout=10, check=False).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "sim"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10, check=False).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "sim"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        ).stdout.strip()
         return f"{head}{' + uncommitted changes in sim/' if dirty else ''}" if head else "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -238,12 +257,18 @@ def machine_info() -> dict[str, Any]:
     except AttributeError:
         usable = os.cpu_count()
     return {
-        "cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable,
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "usable_cores": usable,
         "memory_total_bytes": mem_total,
         "load_average_at_start": os.getloadavg() if hasattr(os, "getloadavg") else None,
-        "python": platform.python_version(), "numpy": np.__version__, "scipy": scipy.__version__,
-        "networkx": networkx.__version__, "mesa": mesa.__version__,
-        "platform": platform.platform(), "git": git_state(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "networkx": networkx.__version__,
+        "mesa": mesa.__version__,
+        "platform": platform.platform(),
+        "git": git_state(),
     }
 
 
@@ -251,16 +276,16 @@ def machine_info() -> dict[str, Any]:
 class BuildTimeline:
     """Times and memory of each phase of ``PowerModel.__init__``, without copying its code.
 
-    The functions and classes the constructor calls (looked up in ``sim.model``'s
+    The functions and classes the constructor calls (looked up in ``sim.model.power_model``'s
     namespace, plus a few NetworkX generators) are wrapped while the model is
     built; whatever happens between two wrapped calls is reported as
     "(other ...)", so the phases always add up to the whole build. Names that
     no longer exist in ``sim`` are simply not wrapped.
     """
 
-    MODEL_NAMES = (  # name in sim.model -> phase label
-        ("build_graph", "graph generation (sim.network.build_graph)"),
-        ("adjacency", "CSR adjacency (sim.network.adjacency)"),
+    MODEL_NAMES = (  # name in sim.model.power_model -> phase label
+        ("build_graph", "graph generation (sim.model.network.build_graph)"),
+        ("adjacency", "CSR adjacency (sim.model.network.adjacency)"),
         ("NeighbourCounter", "NeighbourCounter"),
         ("Network", "Mesa Network cells (mesa.discrete_space.Network)"),
         ("draw_population", "population arrays (draw_population)"),
@@ -293,10 +318,18 @@ class BuildTimeline:
         if b is not None and "end_mem" not in b:
             mem = proc_memory()
             b["end_mem"] = mem
-            self.spans.append({"label": b["label"], "depth": b["depth"], "start": b["start"],
-                               "end": b["end"], "rss_before": b["start_mem"]["rss"],
-                               "rss_after": mem["rss"], "peak_after": mem["peak"],
-                               "calls": b["count"]})
+            self.spans.append(
+                {
+                    "label": b["label"],
+                    "depth": b["depth"],
+                    "start": b["start"],
+                    "end": b["end"],
+                    "rss_before": b["start_mem"]["rss"],
+                    "rss_after": mem["rss"],
+                    "peak_after": mem["peak"],
+                    "calls": b["count"],
+                }
+            )
             self._bulk = None
 
     def wrap(self, fn, label: str):
@@ -340,8 +373,13 @@ class BuildTimeline:
             if b is None or b["label"] != label:
                 timeline._close_bulk()
                 start, mem = timeline._mark()
-                b = timeline._bulk = {"label": label, "depth": timeline.depth, "start": start,
-                                      "start_mem": mem, "count": 0}
+                b = timeline._bulk = {
+                    "label": label,
+                    "depth": timeline.depth,
+                    "start": start,
+                    "start_mem": mem,
+                    "count": 0,
+                }
             original(agent, *args, **kwargs)
             b["count"] += 1
             b["end"] = time.perf_counter() - timeline.t0
@@ -353,17 +391,17 @@ class BuildTimeline:
         import mesa
         import networkx
 
-        import sim.metrics
-        import sim.model
+        import sim.model.metrics
+        import sim.model.power_model
 
         self._patch(mesa.Model, "__init__", "mesa.Model.__init__")
         for name, label in self.MODEL_NAMES:
-            self._patch(sim.model, name, label)
+            self._patch(sim.model.power_model, name, label)
         for name, label in self.NX_NAMES:
             self._patch(networkx, name, label)
         for name, label in self.METRICS_NAMES:
-            self._patch(sim.metrics, name, label)
-        participant = getattr(sim.model, "Participant", None)
+            self._patch(sim.model.metrics, name, label)
+        participant = getattr(sim.model.power_model, "Participant", None)
         if isinstance(participant, type):
             self._patch_agent_init(participant, "Participant agents (CellAgent per node)")
 
@@ -382,23 +420,45 @@ class BuildTimeline:
             if s["depth"] == 0:
                 gap = s["start"] - cursor
                 if gap > 1e-3:
-                    out.append({"label": f"(other, after {last_label})", "depth": 0, "seconds": gap,
-                                "rss_delta": (s["rss_before"] - cursor_rss) if cursor_rss is not None else None,
-                                "rss_after": s["rss_before"], "peak_after": None})
+                    out.append(
+                        {
+                            "label": f"(other, after {last_label})",
+                            "depth": 0,
+                            "seconds": gap,
+                            "rss_delta": (s["rss_before"] - cursor_rss) if cursor_rss is not None else None,
+                            "rss_after": s["rss_before"],
+                            "peak_after": None,
+                        }
+                    )
                 cursor, cursor_rss, last_label = s["end"], s["rss_after"], s["label"].split(" (")[0]
-            out.append({"label": s["label"], "depth": s["depth"], "seconds": s["end"] - s["start"],
-                        "rss_delta": s["rss_after"] - s["rss_before"], "rss_after": s["rss_after"],
-                        "peak_after": s["peak_after"], "calls": s.get("calls")})
+            out.append(
+                {
+                    "label": s["label"],
+                    "depth": s["depth"],
+                    "seconds": s["end"] - s["start"],
+                    "rss_delta": s["rss_after"] - s["rss_before"],
+                    "rss_after": s["rss_after"],
+                    "peak_after": s["peak_after"],
+                    "calls": s.get("calls"),
+                }
+            )
         if total_end - cursor > 1e-3:
-            out.append({"label": f"(other, after {last_label})", "depth": 0, "seconds": total_end - cursor,
-                        "rss_delta": (total_mem["rss"] - cursor_rss) if cursor_rss is not None else None,
-                        "rss_after": total_mem["rss"], "peak_after": total_mem["peak"]})
+            out.append(
+                {
+                    "label": f"(other, after {last_label})",
+                    "depth": 0,
+                    "seconds": total_end - cursor,
+                    "rss_delta": (total_mem["rss"] - cursor_rss) if cursor_rss is not None else None,
+                    "rss_after": total_mem["rss"],
+                    "peak_after": total_mem["peak"],
+                }
+            )
         return out
 
 
 def profiled_build(scenario, seed: int, driver: str = "vectorized"):
     """Build a PowerModel with every constructor phase timed; return (model, report)."""
-    from sim.model import PowerModel
+    from sim.model.power_model import PowerModel
 
     gc.collect()
     mem0 = proc_memory()
@@ -412,15 +472,24 @@ def profiled_build(scenario, seed: int, driver: str = "vectorized"):
     finally:
         timeline.uninstall()
     mem1 = proc_memory()
-    return model, {"seconds": total, "rss_before": mem0["rss"], "rss_after": mem1["rss"],
-                   "peak_after": mem1["peak"], "phases": timeline.phases(total, mem1)}
+    return model, {
+        "seconds": total,
+        "rss_before": mem0["rss"],
+        "rss_after": mem1["rss"],
+        "peak_after": mem1["peak"],
+        "phases": timeline.phases(total, mem1),
+    }
 
 
 def format_build(report: dict[str, Any], n: int) -> str:
-    lines = [(f"Build of PowerModel at N = {n:,}: {report['seconds']:.1f} s; resident "
-              f"{report['rss_before'] / MIB:,.0f} -> {report['rss_after'] / MIB:,.0f} MiB "
-              f"(peak so far {report['peak_after'] / MIB:,.0f} MiB)"),
-             f"  {'phase':<62} {'seconds':>8} {'share':>6} {'RSS delta':>11} {'RSS after':>10} {'peak after':>10}"]
+    lines = [
+        (
+            f"Build of PowerModel at N = {n:,}: {report['seconds']:.1f} s; resident "
+            f"{report['rss_before'] / MIB:,.0f} -> {report['rss_after'] / MIB:,.0f} MiB "
+            f"(peak so far {report['peak_after'] / MIB:,.0f} MiB)"
+        ),
+        f"  {'phase':<62} {'seconds':>8} {'share':>6} {'RSS delta':>11} {'RSS after':>10} {'peak after':>10}",
+    ]
     for p in report["phases"]:
         label = ("  " * p["depth"]) + p["label"]
         if p.get("calls"):
@@ -428,8 +497,10 @@ def format_build(report: dict[str, Any], n: int) -> str:
         delta = f"{p['rss_delta'] / MIB:+,.0f} MiB" if p["rss_delta"] is not None else "?"
         peak = f"{p['peak_after'] / MIB:,.0f} MiB" if p.get("peak_after") else ""
         share = f"{100 * p['seconds'] / report['seconds']:.0f}%" if report["seconds"] else ""
-        lines.append(f"  {label:<62} {p['seconds']:8.2f} {share:>6} {delta:>11} "
-                     f"{p['rss_after'] / MIB:>6,.0f} MiB {peak:>10}")
+        lines.append(
+            f"  {label:<62} {p['seconds']:8.2f} {share:>6} {delta:>11} "
+            f"{p['rss_after'] / MIB:>6,.0f} MiB {peak:>10}"
+        )
     lines.append("  (nested rows, indented, are part of the row above them; RSS = resident set)")
     return "\n".join(lines)
 
@@ -444,8 +515,10 @@ def big_run(n: int, steps: int, seed: int, scenario_path: Path, product_reps: in
     mem_start = proc_memory()
     progress(f"[N={n:,}] building (vectorized driver) ...")
     model, build = profiled_build(scenario, seed)
-    progress(f"[N={n:,}] built in {build['seconds']:.1f} s, resident {build['rss_after'] / MIB:,.0f} MiB; "
-             f"running {steps} steps ...")
+    progress(
+        f"[N={n:,}] built in {build['seconds']:.1f} s, resident {build['rss_after'] / MIB:,.0f} MiB; "
+        f"running {steps} steps ..."
+    )
     times = []
     t_all = time.perf_counter()
     for i in range(steps):
@@ -457,35 +530,59 @@ def big_run(n: int, steps: int, seed: int, scenario_path: Path, product_reps: in
     run_seconds = time.perf_counter() - t_all
     mem_end = proc_memory()  # the peak that the target is about: build + steps
     ru_peak = ru_maxrss_bytes()
-    state = {"active_fraction": float(model.active_fraction),
-             "members": {o.name: int(o.n_members) for o in model.organizations}}
+    state = {
+        "active_fraction": float(model.active_fraction),
+        "members": {o.name: int(o.n_members) for o in model.organizations},
+    }
     # For information only, after the peak has been read: the bare product at this size.
     products = time_products(model.adjacency, product_reps, seed)
     return {
-        "n": n, "steps": steps, "seed": seed,
+        "n": n,
+        "steps": steps,
+        "seed": seed,
         "imports_rss_bytes": mem_start["rss"],
         "build": build,
-        "step": summary_stats(times), "step_times_s": times,
+        "step": summary_stats(times),
+        "step_times_s": times,
         "run_seconds": run_seconds,
         "total_seconds": build["seconds"] + run_seconds,
-        "peak_rss_bytes": mem_end["peak"], "rss_end_bytes": mem_end["rss"],
+        "peak_rss_bytes": mem_end["peak"],
+        "rss_end_bytes": mem_end["rss"],
         "ru_maxrss_bytes": ru_peak,
-        "products": products, "final_state": state,
+        "products": products,
+        "final_state": state,
     }
 
 
 def run_big_in_child(n: int, steps: int, seed: int, scenario_path: Path, product_reps: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "big.json"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--_child-big", str(n),
-               "--_child-steps", str(steps), "--seed", str(seed), "--scenario", str(scenario_path),
-               "--_child-reps", str(product_reps), "--_child-out", str(out)]
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--_child-big",
+            str(n),
+            "--_child-steps",
+            str(steps),
+            "--seed",
+            str(seed),
+            "--scenario",
+            str(scenario_path),
+            "--_child-reps",
+            str(product_reps),
+            "--_child-out",
+            str(out),
+        ]
         t0 = time.perf_counter()
         proc = subprocess.run(cmd, cwd=REPO, check=False)
         wall = time.perf_counter() - t0
         if proc.returncode != 0 or not out.exists():
-            return {"n": n, "steps": steps, "error": f"child process exited with code {proc.returncode}",
-                    "wall_seconds": wall}
+            return {
+                "n": n,
+                "steps": steps,
+                "error": f"child process exited with code {proc.returncode}",
+                "wall_seconds": wall,
+            }
         result = json.loads(out.read_text())
         result["wall_seconds"] = wall
         return result
@@ -494,7 +591,7 @@ def run_big_in_child(n: int, steps: int, seed: int, scenario_path: Path, product
 # ---------------------------------------------------------------------------- the comparison sizes
 def measure_size(n: int, base: dict[str, Any], seed: int, cfg: dict[str, int]) -> dict[str, Any]:
     """Both drivers and the bare products on one graph of n nodes."""
-    from sim.model import PowerModel
+    from sim.model.power_model import PowerModel
 
     scenario = make_scenario(base, n)
     res: dict[str, Any] = {"n": n}
@@ -532,7 +629,9 @@ def measure_size(n: int, base: dict[str, Any], seed: int, cfg: dict[str, int]) -
     warm_times = time_steps(model, 0, warm)
     per_step = statistics.median(warm_times)
     steps = max(cfg["agents_min_steps"], min(cfg["agents_max_steps"], int(cfg["agents_budget_s"] / per_step)))
-    progress(f"[N={n:,}] per-agent: {warm} warm-up steps took {per_step:.2f} s each; timing {steps} steps ...")
+    progress(
+        f"[N={n:,}] per-agent: {warm} warm-up steps took {per_step:.2f} s each; timing {steps} steps ..."
+    )
     res["agents"] = summary_stats(time_steps(model, 0, steps, label="per-agent"))
     res["agents"]["warmup"] = warm
     del model
@@ -555,42 +654,63 @@ def evaluate_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     by_n = {r["n"]: r for r in results["sizes"]}
     targets = []
     r = by_n.get(T1_N)
-    t1 = {"id": "T1", "what": f"vectorized step <= {T1_MAX_RATIO:g} x bare A@x (float64) at N={T1_N:,}",
-          "target": f"<= {T1_MAX_RATIO:g}"}
+    t1 = {
+        "id": "T1",
+        "what": f"vectorized step <= {T1_MAX_RATIO:g} x bare A@x (float64) at N={T1_N:,}",
+        "target": f"<= {T1_MAX_RATIO:g}",
+    }
     if r:
         ratio = r["ratio_vectorized_over_product_f64"]
-        t1.update(value=ratio, shown=f"{ratio:.1f} x ({ms(r['vectorized']['median_s'])} / "
-                  f"{ms(r['products']['float64'])} ms)", status="PASS" if ratio <= T1_MAX_RATIO else "FAIL")
+        t1.update(
+            value=ratio,
+            shown=f"{ratio:.1f} x ({ms(r['vectorized']['median_s'])} / {ms(r['products']['float64'])} ms)",
+            status="PASS" if ratio <= T1_MAX_RATIO else "FAIL",
+        )
     else:
         t1.update(value=None, shown="not measured", status="N/A")
     targets.append(t1)
 
     r = by_n.get(T2_N)
-    t2 = {"id": "T2", "what": f"vectorized >= {T2_MIN_SPEEDUP:g} x faster than per-agent at N={T2_N:,}",
-          "target": f">= {T2_MIN_SPEEDUP:g}"}
+    t2 = {
+        "id": "T2",
+        "what": f"vectorized >= {T2_MIN_SPEEDUP:g} x faster than per-agent at N={T2_N:,}",
+        "target": f">= {T2_MIN_SPEEDUP:g}",
+    }
     if r:
         sp_ = r["speedup_agents_over_vectorized"]
-        t2.update(value=sp_, shown=f"{sp_:.0f} x ({ms(r['agents']['median_s'])} / "
-                  f"{ms(r['vectorized']['median_s'])} ms)", status="PASS" if sp_ >= T2_MIN_SPEEDUP else "FAIL")
+        t2.update(
+            value=sp_,
+            shown=f"{sp_:.0f} x ({ms(r['agents']['median_s'])} / {ms(r['vectorized']['median_s'])} ms)",
+            status="PASS" if sp_ >= T2_MIN_SPEEDUP else "FAIL",
+        )
     else:
         t2.update(value=None, shown="not measured", status="N/A")
     targets.append(t2)
 
     big = results.get("big")
-    t3 = {"id": "T3", "what": f"{T3_N:,} participants run {T3_STEPS} steps within 4 GB (peak RSS)",
-          "target": f"< {T3_LIMIT_BYTES / GB:g} GB"}
+    t3 = {
+        "id": "T3",
+        "what": f"{T3_N:,} participants run {T3_STEPS} steps within 4 GB (peak RSS)",
+        "target": f"< {T3_LIMIT_BYTES / GB:g} GB",
+    }
     if not big:
         t3.update(value=None, shown="not measured (--skip-million)", status="N/A")
     elif "error" in big:
         t3.update(value=None, shown=big["error"], status="FAIL")
     elif big["n"] != T3_N or big["steps"] < T3_STEPS:
-        t3.update(value=big["peak_rss_bytes"], status="N/A",
-                  shown=f"ran N={big['n']:,}, {big['steps']} steps: peak {big['peak_rss_bytes'] / GB:.2f} GB")
+        t3.update(
+            value=big["peak_rss_bytes"],
+            status="N/A",
+            shown=f"ran N={big['n']:,}, {big['steps']} steps: peak {big['peak_rss_bytes'] / GB:.2f} GB",
+        )
     else:
         peak = big["peak_rss_bytes"]
-        t3.update(value=peak, shown=f"{peak / GB:.2f} GB ({peak / MIB:,.0f} MiB), "
-                  f"{big['steps']} steps in {big['total_seconds']:.0f} s",
-                  status="PASS" if peak < T3_LIMIT_BYTES else "FAIL")
+        t3.update(
+            value=peak,
+            shown=f"{peak / GB:.2f} GB ({peak / MIB:,.0f} MiB), "
+            f"{big['steps']} steps in {big['total_seconds']:.0f} s",
+            status="PASS" if peak < T3_LIMIT_BYTES else "FAIL",
+        )
     targets.append(t3)
     return targets
 
@@ -601,12 +721,18 @@ def format_report(results: dict[str, Any]) -> str:
     lines = [
         "",
         "=" * 100,
-        ("newpower step benchmark: Watts-Strogatz graph, mean degree 10, scenario "
-         f"{results['scenario']}, seed {results['seed']}"),
-        (f"machine: {m['cpu']}; {m['cores']} cores ({m['usable_cores']} usable)"
-         + (f"; RAM {m['memory_total_bytes'] / GB:.1f} GB" if m.get("memory_total_bytes") else "")),
-        (f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, networkx {m['networkx']}, "
-         f"mesa {m['mesa']}; sim at {m['git']}"),
+        (
+            "newpower step benchmark: Watts-Strogatz graph, mean degree 10, scenario "
+            f"{results['scenario']}, seed {results['seed']}"
+        ),
+        (
+            f"machine: {m['cpu']}; {m['cores']} cores ({m['usable_cores']} usable)"
+            + (f"; RAM {m['memory_total_bytes'] / GB:.1f} GB" if m.get("memory_total_bytes") else "")
+        ),
+        (
+            f"python {m['python']}, numpy {m['numpy']}, scipy {m['scipy']}, networkx {m['networkx']}, "
+            f"mesa {m['mesa']}; sim at {m['git']}"
+        ),
         f"load average at start: {', '.join(f'{x:.2f}' for x in la)}" if la else "",
         "-" * 100,
         f"{'N':>11}  {'measurement':<44} {'ms':>10}  {'detail'}",
@@ -615,19 +741,43 @@ def format_report(results: dict[str, Any]) -> str:
         n = r["n"]
         v, a, p = r["vectorized"], r["agents"], r["products"]
         rows = [
-            ("vectorized step (median)", ms(v["median_s"]),
-             (f"{v['n']} steps after {v['warmup']} warm-up; min {ms(v['min_s'])}, max {ms(v['max_s'])}; "
-              f"build {r['build_vectorized_s']:.1f} s")),
-            ("per-agent step (median)", ms(a["median_s"]),
-             (f"{a['n']} steps after {a['warmup']} warm-up; min {ms(a['min_s'])}, max {ms(a['max_s'])}; "
-              f"build {r['build_agents_s']:.1f} s")),
-            ("bare A @ x, float64 (median)", ms(p["float64"]), f"{p['reps']} repetitions; {r['edges']:,} edges"),
+            (
+                "vectorized step (median)",
+                ms(v["median_s"]),
+                (
+                    f"{v['n']} steps after {v['warmup']} warm-up; min {ms(v['min_s'])}, max {ms(v['max_s'])}; "
+                    f"build {r['build_vectorized_s']:.1f} s"
+                ),
+            ),
+            (
+                "per-agent step (median)",
+                ms(a["median_s"]),
+                (
+                    f"{a['n']} steps after {a['warmup']} warm-up; min {ms(a['min_s'])}, max {ms(a['max_s'])}; "
+                    f"build {r['build_agents_s']:.1f} s"
+                ),
+            ),
+            (
+                "bare A @ x, float64 (median)",
+                ms(p["float64"]),
+                f"{p['reps']} repetitions; {r['edges']:,} edges",
+            ),
             ("bare A @ x, float32 (info)", ms(p["float32"]), ""),
-            (f"bare A @ x, {p['as_built_dtype']} as built (info)", ms(p["as_built"]), "model.adjacency as is"),
-            ("ratio vectorized / A@x float64", f"{r['ratio_vectorized_over_product_f64']:.1f} x",
-             f"vs float32: {r['ratio_vectorized_over_product_f32']:.1f} x"),
-            ("ratio per-agent / vectorized", f"{r['speedup_agents_over_vectorized']:.0f} x",
-             "same graph" if r["same_graph"] else "WARNING: graphs differ"),
+            (
+                f"bare A @ x, {p['as_built_dtype']} as built (info)",
+                ms(p["as_built"]),
+                "model.adjacency as is",
+            ),
+            (
+                "ratio vectorized / A@x float64",
+                f"{r['ratio_vectorized_over_product_f64']:.1f} x",
+                f"vs float32: {r['ratio_vectorized_over_product_f32']:.1f} x",
+            ),
+            (
+                "ratio per-agent / vectorized",
+                f"{r['speedup_agents_over_vectorized']:.0f} x",
+                "same graph" if r["same_graph"] else "WARNING: graphs differ",
+            ),
         ]
         for i, (what, val, detail) in enumerate(rows):
             lines.append(f"{f'{n:,}' if i == 0 else '':>11}  {what:<44} {val:>10}  {detail}")
@@ -639,19 +789,39 @@ def format_report(results: dict[str, Any]) -> str:
         b = big["build"]
         build_phases = sorted((p for p in b["phases"] if p["depth"] == 0), key=lambda p: -p["seconds"])[:3]
         rows = [
-            ("build (PowerModel constructor)", f"{b['seconds']:.1f} s",
-             "largest phases: " + "; ".join(f"{p['label'].split(' (')[0]} {p['seconds']:.1f} s" for p in build_phases)),
-            ("vectorized step (median)", ms(s["median_s"]),
-             f"{s['n']} steps; mean {ms(s['mean_s'])}, min {ms(s['min_s'])}, max {ms(s['max_s'])}"),
-            (f"{big['steps']} steps, total", f"{big['run_seconds']:.2f} s",
-             f"build + steps {big['total_seconds']:.1f} s; process wall time {big['wall_seconds']:.1f} s"),
-            ("peak resident memory (VmHWM)", f"{big['peak_rss_bytes'] / GB:.2f} GB",
-             (f"{big['peak_rss_bytes'] / MIB:,.0f} MiB; after build {b['rss_after'] / MIB:,.0f} MiB; "
-              f"imports alone {big['imports_rss_bytes'] / MIB:,.0f} MiB; "
-              f"ru_maxrss {big['ru_maxrss_bytes'] / MIB:,.0f} MiB")),
-            ("bare A @ x, float64 (info)", ms(big["products"]["float64"]),
-             (f"float32 {ms(big['products']['float32'])} ms; ratio step / float64 "
-              f"{s['median_s'] / big['products']['float64']:.1f} x")),
+            (
+                "build (PowerModel constructor)",
+                f"{b['seconds']:.1f} s",
+                "largest phases: "
+                + "; ".join(f"{p['label'].split(' (')[0]} {p['seconds']:.1f} s" for p in build_phases),
+            ),
+            (
+                "vectorized step (median)",
+                ms(s["median_s"]),
+                f"{s['n']} steps; mean {ms(s['mean_s'])}, min {ms(s['min_s'])}, max {ms(s['max_s'])}",
+            ),
+            (
+                f"{big['steps']} steps, total",
+                f"{big['run_seconds']:.2f} s",
+                f"build + steps {big['total_seconds']:.1f} s; process wall time {big['wall_seconds']:.1f} s",
+            ),
+            (
+                "peak resident memory (VmHWM)",
+                f"{big['peak_rss_bytes'] / GB:.2f} GB",
+                (
+                    f"{big['peak_rss_bytes'] / MIB:,.0f} MiB; after build {b['rss_after'] / MIB:,.0f} MiB; "
+                    f"imports alone {big['imports_rss_bytes'] / MIB:,.0f} MiB; "
+                    f"ru_maxrss {big['ru_maxrss_bytes'] / MIB:,.0f} MiB"
+                ),
+            ),
+            (
+                "bare A @ x, float64 (info)",
+                ms(big["products"]["float64"]),
+                (
+                    f"float32 {ms(big['products']['float32'])} ms; ratio step / float64 "
+                    f"{s['median_s'] / big['products']['float64']:.1f} x"
+                ),
+            ),
         ]
         for i, (what, val, detail) in enumerate(rows):
             lines.append(f"{f'{n:,}' if i == 0 else '':>11}  {what:<44} {val:>10}  {detail}")
@@ -669,7 +839,7 @@ def format_report(results: dict[str, Any]) -> str:
 
 # ---------------------------------------------------------------------------- diagnostic modes
 def profile_steps(n: int, base: dict[str, Any], seed: int, steps: int, top: int) -> None:
-    from sim.model import PowerModel
+    from sim.model.power_model import PowerModel
 
     scenario = make_scenario(base, n)
     progress(f"[N={n:,}] building vectorized model ...")
@@ -686,32 +856,59 @@ def profile_steps(n: int, base: dict[str, Any], seed: int, steps: int, top: int)
     buf = io.StringIO()
     stats = pstats.Stats(prof, stream=buf)
     stats.sort_stats("tottime").print_stats(top)
-    print(f"cProfile of {steps} vectorized steps at N = {n:,} (after 3 warm-up steps): "
-          f"{1e3 * wall / steps:.2f} ms per step under the profiler")
+    print(
+        f"cProfile of {steps} vectorized steps at N = {n:,} (after 3 warm-up steps): "
+        f"{1e3 * wall / steps:.2f} ms per step under the profiler"
+    )
     print(buf.getvalue())
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter,
-                                 epilog="Targets: T1 vectorized step <= 5 x bare A@x at 100,000; "
-                                        "T2 >= 100 x faster than per-agent at 10,000; "
-                                        "T3 1,000,000 participants, 100 steps, < 4 GB.")
-    ap.add_argument("--sizes", nargs="+", type=parse_n, default=[10_000, 100_000], metavar="N",
-                    help="sizes where both drivers and the bare product are measured (default: 10000 100000)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Targets: T1 vectorized step <= 5 x bare A@x at 100,000; "
+        "T2 >= 100 x faster than per-agent at 10,000; "
+        "T3 1,000,000 participants, 100 steps, < 4 GB.",
+    )
+    ap.add_argument(
+        "--sizes",
+        nargs="+",
+        type=parse_n,
+        default=[10_000, 100_000],
+        metavar="N",
+        help="sizes where both drivers and the bare product are measured (default: 10000 100000)",
+    )
     ap.add_argument("--skip-million", action="store_true", help="skip the 1,000,000-participant run")
-    ap.add_argument("--big-n", type=parse_n, default=T3_N, metavar="N",
-                    help="size of the vectorized-only memory run (default: 1000000)")
+    ap.add_argument(
+        "--big-n",
+        type=parse_n,
+        default=T3_N,
+        metavar="N",
+        help="size of the vectorized-only memory run (default: 1000000)",
+    )
     ap.add_argument("--big-steps", type=int, default=T3_STEPS, help="steps of that run (default: 100)")
     ap.add_argument("--quick", action="store_true", help="fewer timed steps and repetitions (noisier)")
     ap.add_argument("--seed", type=int, default=1, help="model seed (default: 1)")
-    ap.add_argument("--scenario", type=Path, default=DEFAULT_SCENARIO,
-                    help="base scenario file (network and trigger size are overridden)")
+    ap.add_argument(
+        "--scenario",
+        type=Path,
+        default=DEFAULT_SCENARIO,
+        help="base scenario file (network and trigger size are overridden)",
+    )
     ap.add_argument("--json", type=Path, metavar="PATH", help="also write all results as JSON here")
-    ap.add_argument("--profile-build", type=parse_n, metavar="N",
-                    help="diagnostic: time and measure each phase of building a model of N participants")
-    ap.add_argument("--profile-steps", type=parse_n, metavar="N",
-                    help="diagnostic: cProfile of a few vectorized steps at N, top functions by tottime")
+    ap.add_argument(
+        "--profile-build",
+        type=parse_n,
+        metavar="N",
+        help="diagnostic: time and measure each phase of building a model of N participants",
+    )
+    ap.add_argument(
+        "--profile-steps",
+        type=parse_n,
+        metavar="N",
+        help="diagnostic: cProfile of a few vectorized steps at N, top functions by tottime",
+    )
     ap.add_argument("--profile-count", type=int, default=10, help="steps profiled by --profile-steps")
     ap.add_argument("--_child-big", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_child-steps", type=int, help=argparse.SUPPRESS)
@@ -736,8 +933,10 @@ def main(argv: list[str] | None = None) -> int:
         print(format_build(report, n))
         times = time_steps(model, 1, 5)
         mem = proc_memory()
-        print(f"then 5 vectorized steps (after 1 warm-up): median {ms(statistics.median(times))} ms; "
-              f"resident {mem['rss'] / MIB:,.0f} MiB, peak {mem['peak'] / MIB:,.0f} MiB")
+        print(
+            f"then 5 vectorized steps (after 1 warm-up): median {ms(statistics.median(times))} ms; "
+            f"resident {mem['rss'] / MIB:,.0f} MiB, peak {mem['peak'] / MIB:,.0f} MiB"
+        )
         return 0
 
     if args.profile_steps:
@@ -745,19 +944,37 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.quick:
-        cfg = {"vec_warmup": 2, "vec_steps": 10, "agents_warmup": 1, "agents_min_steps": 1,
-               "agents_max_steps": 3, "agents_budget_s": 3.0, "product_budget_s": 0.2,
-               "product_max_reps": 100}
+        cfg = {
+            "vec_warmup": 2,
+            "vec_steps": 10,
+            "agents_warmup": 1,
+            "agents_min_steps": 1,
+            "agents_max_steps": 3,
+            "agents_budget_s": 3.0,
+            "product_budget_s": 0.2,
+            "product_max_reps": 100,
+        }
         big_reps = 5
     else:
-        cfg = {"vec_warmup": 5, "vec_steps": 50, "agents_warmup": 2, "agents_min_steps": 3,
-               "agents_max_steps": 20, "agents_budget_s": 30.0, "product_budget_s": 1.0,
-               "product_max_reps": 500}
+        cfg = {
+            "vec_warmup": 5,
+            "vec_steps": 50,
+            "agents_warmup": 2,
+            "agents_min_steps": 3,
+            "agents_max_steps": 20,
+            "agents_budget_s": 30.0,
+            "product_budget_s": 1.0,
+            "product_max_reps": 500,
+        }
         big_reps = 20
 
     results: dict[str, Any] = {
-        "scenario": args.scenario.name, "seed": args.seed, "mean_degree": MEAN_DEGREE,
-        "quick": args.quick, "machine": machine_info(), "sizes": [],
+        "scenario": args.scenario.name,
+        "seed": args.seed,
+        "mean_degree": MEAN_DEGREE,
+        "quick": args.quick,
+        "machine": machine_info(),
+        "sizes": [],
         "started": time.strftime("%Y-%m-%d %H:%M:%S"),
     }
     t_start = time.perf_counter()

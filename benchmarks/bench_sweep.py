@@ -3,7 +3,7 @@
 One sweep (a Latin hypercube over the Uber fee-hike case, ``scenarios/uber_fee_hike.toml``
 with ``network.n`` and ``steps`` scaled down so a run takes a fraction of a second)
 is run into a fresh folder by each executor, through the same code path
-(:func:`sim.sweep.run_sweep`, which also writes the Parquet dataset as runs complete):
+(:func:`sim.research.sweep.run_sweep`, which also writes the Parquet dataset as runs complete):
 
 * ``local-1``: a process pool of 1 worker;
 * ``local-2``: a process pool of 2 workers;
@@ -42,18 +42,20 @@ TARGET_RATIO = 1.7
 def warm_up(executor, workers: int) -> None:
     """Make every worker import ``sim`` and run one tiny model."""
     from sim import load_scenario
-    from sim.sweep_plan import RunSpec
-    from sim.sweep import Batch, run_batch
+    from sim.research.plan import RunSpec
+    from sim.research.sweep import Batch, run_batch
 
     tiny = load_scenario(ROOT / "scenarios" / "uber_fee_hike.toml", {"network.n": 100, "steps": 3})
     raw = dict(tiny.raw)
-    batches = [Batch(raw, f"warm-{i}", tiny.source, 1, [RunSpec(f"w{i}", 0, 0, i, {})]) for i in range(2 * workers)]
+    batches = [
+        Batch(raw, f"warm-{i}", tiny.source, 1, [RunSpec(f"w{i}", 0, 0, i, {})]) for i in range(2 * workers)
+    ]
     list(executor.map_unordered(run_batch, batches))
 
 
 def measure(name: str, plan, make, workers: int, folder: Path) -> dict:
     """Start and warm an executor, then time the sweep into ``folder``."""
-    from sim.sweep import run_sweep
+    from sim.research.sweep import run_sweep
 
     start = time.perf_counter()
     executor = make()
@@ -65,20 +67,34 @@ def measure(name: str, plan, make, workers: int, folder: Path) -> dict:
         executor.close()
     assert report.n_failed == 0 and report.n_done == plan.n_runs, report
     rate = report.n_done / report.seconds
-    print(f"  {name:<8} {report.n_done} runs in {report.seconds:6.2f} s = {rate:6.2f} runs/s "
-          f"(start-up and warm-up {startup:.2f} s; {report.executor})", file=sys.stderr)
-    return {"name": name, "runs": report.n_done, "seconds": report.seconds, "runs_per_second": rate,
-            "startup_seconds": startup, "executor": report.executor}
+    print(
+        f"  {name:<8} {report.n_done} runs in {report.seconds:6.2f} s = {rate:6.2f} runs/s "
+        f"(start-up and warm-up {startup:.2f} s; {report.executor})",
+        file=sys.stderr,
+    )
+    return {
+        "name": name,
+        "runs": report.n_done,
+        "seconds": report.seconds,
+        "runs_per_second": rate,
+        "startup_seconds": startup,
+        "executor": report.executor,
+    }
 
 
 def identical(folders: list[Path]) -> bool:
     """Whether the datasets hold the same summaries and time series (sorted by run)."""
     import pandas as pd
 
-    from sim import sweep_store as store
+    from sim.storage import sweep_store as store
 
     def load(folder: Path):
-        s = store.read_summaries(folder).drop(columns="run_seconds").sort_values("run_id").reset_index(drop=True)
+        s = (
+            store.read_summaries(folder)
+            .drop(columns="run_seconds")
+            .sort_values("run_id")
+            .reset_index(drop=True)
+        )
         t = store.read_timeseries(folder).sort_values(["run_id", "step"]).reset_index(drop=True)
         return s, t
 
@@ -98,23 +114,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1500, help="participants per run (default 1500)")
     parser.add_argument("--steps", type=int, default=100, help="steps per run (default 100)")
     parser.add_argument("--seed", type=int, default=1, help="root seed (default 1)")
-    parser.add_argument("--repeat", type=int, default=2,
-                        help="measurements per executor, interleaved; the best is kept (default 2)")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=2,
+        help="measurements per executor, interleaved; the best is kept (default 2)",
+    )
     parser.add_argument("--skip-dask", action="store_true", help="measure local workers only")
     parser.add_argument("--json", type=Path, default=None, help="also write the numbers as JSON")
     args = parser.parse_args(argv)
 
     from sim import load_scenario
-    from sim.executors import DaskExecutor, LocalExecutor
-    from sim.sweep_plan import plan_sweep
+    from sim.research.executors import DaskExecutor, LocalExecutor
+    from sim.research.plan import plan_sweep
 
-    scenario = load_scenario(ROOT / "scenarios" / "uber_fee_hike.toml", {
-        "network.n": args.n, "steps": args.steps, "shocks.0.step": args.steps // 3,
-        "sweep.design": "latin_hypercube", "sweep.samples": args.runs,
-        "sweep.ranges": {"shocks.0.size": [0.0, 0.3], "dynamics.fickleness": [0.02, 0.3]}})
+    scenario = load_scenario(
+        ROOT / "scenarios" / "uber_fee_hike.toml",
+        {
+            "network.n": args.n,
+            "steps": args.steps,
+            "shocks.0.step": args.steps // 3,
+            "sweep.design": "latin_hypercube",
+            "sweep.samples": args.runs,
+            "sweep.ranges": {"shocks.0.size": [0.0, 0.3], "dynamics.fickleness": [0.02, 0.3]},
+        },
+    )
     plan = plan_sweep(scenario, root_seed=args.seed)
-    print(f"bench_sweep: {plan.n_runs} runs of uber_fee_hike (n={args.n}, {args.steps} steps), "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}", file=sys.stderr)
+    print(
+        f"bench_sweep: {plan.n_runs} runs of uber_fee_hike (n={args.n}, {args.steps} steps), "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}",
+        file=sys.stderr,
+    )
     configs = [("local-1", lambda: LocalExecutor(1), 1), ("local-2", lambda: LocalExecutor(2), 2)]
     if not args.skip_dask:
         configs.append(("dask-2", lambda: DaskExecutor("local", 2), 2))
@@ -127,25 +157,45 @@ def main(argv: list[str] | None = None) -> int:
                 trials[name].append(measure(name, plan, make, workers, folder))
                 folders.append(folder)
         same = identical(folders)
-    results = [max(runs, key=lambda r: r["runs_per_second"]) | {"all_runs_per_second": [
-        r["runs_per_second"] for r in runs]} for runs in trials.values()]
+    results = [
+        max(runs, key=lambda r: r["runs_per_second"])
+        | {"all_runs_per_second": [r["runs_per_second"] for r in runs]}
+        for runs in trials.values()
+    ]
     by_name = {r["name"]: r for r in results}
     ratio = by_name["local-2"]["runs_per_second"] / by_name["local-1"]["runs_per_second"]
     verdict = "PASS" if ratio >= TARGET_RATIO else "FAIL"
     print(f"\n{'executor':<10} {'runs/s':>8} {'seconds':>8} {'start-up s':>11}   every trial (runs/s)")
     for r in results:
-        print(f"{r['name']:<10} {r['runs_per_second']:8.2f} {r['seconds']:8.2f} {r['startup_seconds']:11.2f}   "
-              + ", ".join(f"{x:.2f}" for x in r["all_runs_per_second"]))
+        print(
+            f"{r['name']:<10} {r['runs_per_second']:8.2f} {r['seconds']:8.2f} {r['startup_seconds']:11.2f}   "
+            + ", ".join(f"{x:.2f}" for x in r["all_runs_per_second"])
+        )
     print(f"\nspeed-up of 2 local workers over 1: {ratio:.2f}x (target >= {TARGET_RATIO}x): {verdict}")
     if "dask-2" in by_name:
-        print(f"Dask LocalCluster (2 workers) over 1 local worker: "
-              f"{by_name['dask-2']['runs_per_second'] / by_name['local-1']['runs_per_second']:.2f}x")
+        print(
+            f"Dask LocalCluster (2 workers) over 1 local worker: "
+            f"{by_name['dask-2']['runs_per_second'] / by_name['local-1']['runs_per_second']:.2f}x"
+        )
     print(f"identical datasets from every executor: {'yes' if same else 'NO'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"results": results, "ratio_2_over_1": ratio, "target": TARGET_RATIO,
-                                         "verdict": verdict, "identical": same, "runs": plan.n_runs,
-                                         "n": args.n, "steps": args.steps, "cpus": os.cpu_count()}, indent=2))
+        args.json.write_text(
+            json.dumps(
+                {
+                    "results": results,
+                    "ratio_2_over_1": ratio,
+                    "target": TARGET_RATIO,
+                    "verdict": verdict,
+                    "identical": same,
+                    "runs": plan.n_runs,
+                    "n": args.n,
+                    "steps": args.steps,
+                    "cpus": os.cpu_count(),
+                },
+                indent=2,
+            )
+        )
     return 0 if verdict == "PASS" and same else 1
 
 

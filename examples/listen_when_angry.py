@@ -15,9 +15,9 @@ class is imported, and its parameters are validated like any other.
 from dataclasses import dataclass
 from typing import ClassVar
 
-from sim.levers import Levers, Observation
-from sim.spec import param
-from sim.strategies import Strategy, toward
+from sim.config.spec import param
+from sim.model.levers import Levers, Observation
+from sim.model.strategies import Strategy, toward
 
 
 @dataclass

@@ -3,9 +3,9 @@
 #
 # Solara loads its JavaScript and CSS from a public CDN unless they are in
 # <venv>/share/solara/cdn/<package>@<version>/ (its proxy cache). This fills that folder from
-# the npm registry with exactly the packages the page (sim/app.py) asks for: the Solara app
+# the npm registry with exactly the packages the page (sim/faces/teaching/app.py) asks for: the Solara app
 # shell, the grid layout SolaraViz uses, RequireJS and Font Awesome (about 70 MB). The versions
-# are read from the installed Solara (sim.cli_ui.required_assets). The page draws its figures
+# are read from the installed Solara (sim.faces.cli.ui.required_assets). The page draws its figures
 # with matplotlib and its notice as HTML, so no Vega/Altair, KaTeX or Mermaid files are needed.
 #
 # Idempotent: a package whose folder carries a ".newpower-complete" stamp is skipped, so a
@@ -27,7 +27,7 @@ CDN=$("$VENV/bin/python" -c 'import solara.server.settings as s; print(s.assets.
     exit 1
 }
 # package@version, as the installed Solara requests them.
-mapfile -t PACKAGES < <("$VENV/bin/python" -c 'from sim.cli_ui import required_assets; print("\n".join(required_assets()))')
+mapfile -t PACKAGES < <("$VENV/bin/python" -c 'from sim.faces.cli.ui import required_assets; print("\n".join(required_assets()))')
 
 fetch() {  # fetch NAME VERSION FILE: download the package tarball from the npm registry
     local name="$1" version="$2" out="$3"

@@ -48,9 +48,12 @@ def digest(name: str, driver: str) -> str:
     """The digest of one library scenario's run (time series, campaigns, events, summary)."""
     scenario = load_scenario(LIBRARY / f"{name}.toml", overrides={"network.n": N})
     result = run(scenario, seed=SEED, steps=STEPS, driver=driver)
-    parts = [_frame_digest(result.timeseries), _frame_digest(result.campaigns),
-             _frame_digest(result.events),
-             json.dumps({k: repr(v) for k, v in result.summary.items()}, sort_keys=True)]
+    parts = [
+        _frame_digest(result.timeseries),
+        _frame_digest(result.campaigns),
+        _frame_digest(result.events),
+        json.dumps({k: repr(v) for k, v in result.summary.items()}, sort_keys=True),
+    ]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:20]
 
 

@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 from hypothesis import strategies as st
 
-from sim.states import Level
-from sim.strategies import STRATEGIES
+from sim.model.strategies import STRATEGIES
+from sim.vocabulary import Level
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"

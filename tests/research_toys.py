@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from sim.levers import Levers, Observation
-from sim.spec import param
-from sim.strategies import Strategy
+from sim.config.spec import param
+from sim.model.levers import Levers, Observation
+from sim.model.strategies import Strategy
 
 TOY: dict[str, Any] = {
     "name": "toy_fee_hike",
@@ -27,14 +27,26 @@ TOY: dict[str, Any] = {
     "network": {"kind": "erdos_renyi", "n": 150, "mean_degree": 8},
     "population": {"values_mean": 0.6, "values_sd": 0.1, "initial_commitment": 0.6},
     "dynamics": {"grievance_rate": 0.16, "grievance_decay": 0.1, "exit_contagion": 2.0, "fickleness": 0.05},
-    "organizations": [{"name": "Hub", "kind": "platform", "openness": 0.7, "values": 0.6, "take_rate": 0.05,
-                       "transparency": 0.8, "initial_share": 0.9, "initial_level": "PRODUCING"}],
+    "organizations": [
+        {
+            "name": "Hub",
+            "kind": "platform",
+            "openness": 0.7,
+            "values": 0.6,
+            "take_rate": 0.05,
+            "transparency": 0.8,
+            "initial_share": 0.9,
+            "initial_level": "PRODUCING",
+        }
+    ],
     "shocks": [{"kind": "fee_hike", "step": 2, "target": "Hub", "size": 0.1}],
 }
 
 #: The stress test the toy was built for: desertion iff the fee hike is above about 0.2.
-TOY_STRESS = {"uncertain": {"shocks.0.size": [0.0, 0.4], "dynamics.ads_cost": [0.0, 1.0]},
-              "desertion": {"organization": "Hub", "measure": "desertion_share", "above": 0.5}}
+TOY_STRESS = {
+    "uncertain": {"shocks.0.size": [0.0, 0.4], "dynamics.ads_cost": [0.0, 1.0]},
+    "desertion": {"organization": "Hub", "measure": "desertion_share", "above": 0.5},
+}
 
 CITATION = "# Heimans & Timms (2014): a test toy, not an article case."
 

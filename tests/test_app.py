@@ -26,20 +26,33 @@ import pytest
 from helpers import ROOT
 
 CHROMIUM = Path(os.environ.get("NEWPOWER_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1600, "height": 1000}
 SERVER_TIMEOUT = 120  # seconds for the server to answer (6-13 s measured on 2 cores)
 WAIT_MS = 30_000  # per browser wait
 SHOTS = ROOT / "results" / "ui-screenshots"
 DOCS_IMG = ROOT / "docs" / "img"
 FIGURES = ("np-network", "np-levels", "np-community")  # redrawn at every step of a surge
-#: What the class panel's last-event line says after each shock button (sim.teaching.describe_event).
-EVENT_WORDS = {"Viral moment": "Viral moment at", "Leak": "Leak at", "Rival enters": "entered at",
-               "Fee hike": "Fee hike at", "Campaign": "Campaign at"}
+#: What the class panel's last-event line says after each shock button (sim.faces.teaching.lesson.describe_event).
+EVENT_WORDS = {
+    "Viral moment": "Viral moment at",
+    "Leak": "Leak at",
+    "Rival enters": "entered at",
+    "Fee hike": "Fee hike at",
+    "Campaign": "Campaign at",
+}
 
 
 # ---------------------------------------------------------------- the server and the browser
+
 
 def _free_port() -> int:
     with socket.socket() as sock:
@@ -53,45 +66,59 @@ def _requirements() -> None:
         import playwright.sync_api  # noqa: F401
         import solara  # noqa: F401
     except ImportError as exc:
-        pytest.fail(f"the browser tests need {exc.name}: install with `pip install -e '.[viz,test]'` "
-                    "(bash scripts/setup.sh test does it)", pytrace=False)
+        pytest.fail(
+            f"the browser tests need {exc.name}: install with `pip install -e '.[viz,test]'` "
+            "(bash scripts/setup.sh test does it)",
+            pytrace=False,
+        )
     if not CHROMIUM.exists():
-        pytest.fail(f"Chromium not found at {CHROMIUM}: run `bash scripts/install_browser.sh` "
-                    "(apt-get install chromium chromium-driver; bash scripts/setup.sh test does it), or set "
-                    "NEWPOWER_CHROMIUM to a Chromium binary. Never `playwright install`.", pytrace=False)
-    from sim.cli_ui import missing_assets
+        pytest.fail(
+            f"Chromium not found at {CHROMIUM}: run `bash scripts/install_browser.sh` "
+            "(apt-get install chromium chromium-driver; bash scripts/setup.sh test does it), or set "
+            "NEWPOWER_CHROMIUM to a Chromium binary. Never `playwright install`.",
+            pytrace=False,
+        )
+    from sim.faces.cli.ui import missing_assets
 
     missing = missing_assets()
     if missing:
-        pytest.fail(f"the page's browser files are not served locally ({', '.join(missing)}): "
-                    "run `bash scripts/install_ui_assets.sh`", pytrace=False)
+        pytest.fail(
+            f"the page's browser files are not served locally ({', '.join(missing)}): "
+            "run `bash scripts/install_ui_assets.sh`",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The page's server (the command `newpower ui --no-open` runs) on a free port; its URL."""
     _requirements()
-    from sim.cli_ui import server_command
+    from sim.faces.cli.ui import server_command
 
     port = _free_port()
     args = argparse.Namespace(scenario=None, host="127.0.0.1", port=port, organization="", no_open=True)
     command, env = server_command(args)
     log = open(tmp_path_factory.mktemp("ui-server") / "server.log", "w")  # noqa: SIM115  (closed at teardown)
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     url = f"http://127.0.0.1:{port}/"
     try:
         while True:
             if proc.poll() is not None:
-                pytest.fail(f"the page's server exited with code {proc.returncode}; see {log.name}", pytrace=False)
+                pytest.fail(
+                    f"the page's server exited with code {proc.returncode}; see {log.name}", pytrace=False
+                )
             try:
                 urllib.request.urlopen(url, timeout=2).close()
                 break
             except OSError:
                 if time.perf_counter() - started > SERVER_TIMEOUT:
-                    pytest.fail(f"the page's server did not answer within {SERVER_TIMEOUT} s; see {log.name}",
-                                pytrace=False)
+                    pytest.fail(
+                        f"the page's server did not answer within {SERVER_TIMEOUT} s; see {log.name}",
+                        pytrace=False,
+                    )
                 time.sleep(0.25)
         print(f"\nteaching page server up in {time.perf_counter() - started:.1f} s at {url}")
         yield url
@@ -114,7 +141,9 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         yield chromium
         chromium.close()
 
@@ -146,22 +175,28 @@ class Tab:
     def figure_sources(self, figures: tuple[str, ...] = FIGURES) -> list[str]:
         return self.page.evaluate(
             "(names) => names.map(n => { const e = document.querySelector('img.' + n); return e ? e.src : ''; })",
-            list(figures))
+            list(figures),
+        )
 
     def click(self, name: str) -> None:
         self.page.get_by_role("button", name=name, exact=True).click()
 
     def wait_for_text(self, name: str, words: str) -> str:
         """Wait until the element ``.np-<name>`` contains ``words``; return its text."""
-        self.page.wait_for_function("([sel, words]) => { const e = document.querySelector(sel); "
-                                    "return e && e.textContent.includes(words); }", arg=[f".np-{name}", words],
-                                    timeout=WAIT_MS)
+        self.page.wait_for_function(
+            "([sel, words]) => { const e = document.querySelector(sel); "
+            "return e && e.textContent.includes(words); }",
+            arg=[f".np-{name}", words],
+            timeout=WAIT_MS,
+        )
         return self.text(name)
 
     def wait_text_change(self, name: str, old: str) -> str:
-        self.page.wait_for_function("([sel, old]) => { const e = document.querySelector(sel); "
-                                    "return e && e.textContent !== old; }", arg=[f".np-{name}", old],
-                                    timeout=WAIT_MS)
+        self.page.wait_for_function(
+            "([sel, old]) => { const e = document.querySelector(sel); return e && e.textContent !== old; }",
+            arg=[f".np-{name}", old],
+            timeout=WAIT_MS,
+        )
         return self.text(name)
 
     def step_once(self, figures: tuple[str, ...] = ("np-network",)) -> float:
@@ -177,7 +212,10 @@ class Tab:
         self.wait_text_change("step", step)
         self.page.wait_for_function(
             "([names, before]) => names.every((n, i) => { const e = document.querySelector('img.' + n); "
-            "return e && e.src !== before[i]; })", arg=[list(figures), sources], timeout=WAIT_MS)
+            "return e && e.src !== before[i]; })",
+            arg=[list(figures), sources],
+            timeout=WAIT_MS,
+        )
         return time.perf_counter() - started
 
     def advance_to(self, step: int) -> None:
@@ -190,12 +228,17 @@ class Tab:
         """Press a shock button; wait until ``counter`` changed and the last-event line names the shock."""
         old = self.text(counter) if self.page.query_selector(f".np-{counter}") else ""
         self.page.get_by_role("button", name=label, exact=True).click()
-        self.page.wait_for_function("([sel, old]) => { const e = document.querySelector(sel); "
-                                    "return e && e.textContent !== old; }", arg=[f".np-{counter}", old],
-                                    timeout=WAIT_MS)
-        self.page.wait_for_function("(words) => { const e = document.querySelector('.np-last-event'); "
-                                    "return e && e.textContent.includes(words); }", arg=EVENT_WORDS[label],
-                                    timeout=WAIT_MS)
+        self.page.wait_for_function(
+            "([sel, old]) => { const e = document.querySelector(sel); return e && e.textContent !== old; }",
+            arg=[f".np-{counter}", old],
+            timeout=WAIT_MS,
+        )
+        self.page.wait_for_function(
+            "(words) => { const e = document.querySelector('.np-last-event'); "
+            "return e && e.textContent.includes(words); }",
+            arg=EVENT_WORDS[label],
+            timeout=WAIT_MS,
+        )
 
     def reset(self) -> None:
         """Press Reset and wait for a fresh model (step 0 and a new network figure)."""
@@ -204,7 +247,10 @@ class Tab:
         self.page.wait_for_function(
             "(before) => { const e = document.querySelector('img.np-network'); "
             "const s = document.querySelector('.np-step'); "
-            "return e && s && e.src !== before && s.textContent === '0'; }", arg=sources[0], timeout=WAIT_MS)
+            "return e && s && e.src !== before && s.textContent === '0'; }",
+            arg=sources[0],
+            timeout=WAIT_MS,
+        )
 
     def choose(self, label: str, option: str) -> None:
         """Pick ``option`` in the select called ``label`` (a Vuetify v-select)."""
@@ -232,6 +278,7 @@ def tab(browser, server):
 
 # ---------------------------------------------------------------- the page
 
+
 def test_page_renders_with_local_assets_only(tab, server):
     """Title, counters, every control and figure render, and every file comes from the page's own server."""
     page = tab.page
@@ -241,9 +288,14 @@ def test_page_renders_with_local_assets_only(tab, server):
     assert tab.text("members") == "1,200"
     for name in ("Reset", "Step", "\u25b6", "Viral moment", "Leak", "Rival enters", "Fee hike", "Campaign"):
         assert page.get_by_role("button", name=name, exact=True).is_visible(), name
-    for label in ("Fickleness (how fast commitment fades)", "Peer influence", "Participants (network size)",
-                  "Hive: values (old \u2192 new power)", "Hive: model (old \u2192 new power)",
-                  "Run number (another random draw)"):
+    for label in (
+        "Fickleness (how fast commitment fades)",
+        "Peer influence",
+        "Participants (network size)",
+        "Hive: values (old \u2192 new power)",
+        "Hive: model (old \u2192 new power)",
+        "Run number (another random draw)",
+    ):
         assert page.get_by_role("slider", name=label).count() == 1, label
     for label in ("Network kind", "Hive: strategy"):
         assert page.locator(".v-input", has_text=label).count() == 1, label
@@ -295,8 +347,9 @@ def test_each_shock_button_visibly_changes_the_state(tab):
 def test_play_runs_and_pauses(tab):
     """Play steps the model by itself until paused."""
     tab.click("\u25b6")
-    tab.page.wait_for_function("() => Number(document.querySelector('.np-step').textContent) >= 3",
-                               timeout=WAIT_MS)
+    tab.page.wait_for_function(
+        "() => Number(document.querySelector('.np-step').textContent) >= 3", timeout=WAIT_MS
+    )
     tab.click("\u275a\u275a")
     tab.page.wait_for_timeout(1000)
     paused = tab.step
@@ -341,6 +394,7 @@ def test_two_tabs_have_their_own_models(browser, server):
 
 
 # ---------------------------------------------------------------- the lessons (docs/teaching.md)
+
 
 def test_lesson_one_a_surge_and_its_fade(tab):
     """Lesson 1: a viral moment, a surge that spreads along ties, and its fade."""

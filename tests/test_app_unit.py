@@ -12,10 +12,12 @@ import pytest
 from helpers import ROOT
 from mesa.visualization import solara_viz  # needs the viz extra (pip install -e '.[viz]'): fails, never skips
 
-from sim import app, teaching
-from sim.app import GRID_LAYOUT, markdown_bold
-from sim.app_views import ring_layout, views_of
-from sim.teaching import (
+from sim.config.scenario import load_scenario
+from sim.errors import SimError
+from sim.faces.teaching import app
+from sim.faces.teaching import lesson as teaching
+from sim.faces.teaching.app import GRID_LAYOUT, markdown_bold
+from sim.faces.teaching.lesson import (
     SHOCK_BUTTONS,
     TeachingModel,
     can_fire,
@@ -24,11 +26,10 @@ from sim.teaching import (
     model_params,
     notice_text,
 )
-from sim.errors import SimError
-from sim.scenario import load_scenario
-from sim.strategies import STRATEGIES
+from sim.faces.teaching.views import ring_layout, views_of
+from sim.model.strategies import STRATEGIES
 
-TEACHING = ROOT / "scenarios" / "teaching_surge.toml"
+TEACHING = ROOT / "sim" / "scenarios" / "teaching_surge.toml"
 SMALL = {"n_participants": 400}
 
 
@@ -44,6 +45,7 @@ def small_model(**kwargs) -> TeachingModel:
 
 # ---------------------------------------------------------------- the model behind the sliders
 
+
 def test_default_model_is_the_teaching_scenario():
     """With no arguments the page opens the teaching scenario, 2,000 people, sliders on Hive."""
     model = TeachingModel()
@@ -55,8 +57,15 @@ def test_default_model_is_the_teaching_scenario():
 
 def test_sliders_set_the_scenario():
     """Every slider reaches the scenario it builds from."""
-    model = TeachingModel(fickleness=0.3, peer_influence=2.0, network_kind="barabasi_albert",
-                          n_participants=300, org_values=0.2, org_openness=0.4, strategy="go_bilingual")
+    model = TeachingModel(
+        fickleness=0.3,
+        peer_influence=2.0,
+        network_kind="barabasi_albert",
+        n_participants=300,
+        org_values=0.2,
+        org_openness=0.4,
+        strategy="go_bilingual",
+    )
     assert model.dynamics.fickleness == 0.3
     assert model.dynamics.peer_influence == 2.0
     assert model.spec.network.kind == "barabasi_albert"
@@ -108,6 +117,7 @@ def test_scenario_and_organization_come_from_the_environment(monkeypatch):
 
 # ---------------------------------------------------------------- the shock buttons
 
+
 def test_every_shock_button_changes_what_the_class_sees():
     """Each button changes a counter of the class panel (or its last-event line)."""
     model = small_model()
@@ -149,10 +159,14 @@ def test_viral_moment_is_sized_to_the_network():
     model = small_model()
     record = fire(model, "viral_moment")
     assert record["participants"] == 20
-    assert TeachingModel().n_participants // 20 == teaching.shock_params(TeachingModel(), "viral_moment")["n_participants"]
+    assert (
+        TeachingModel().n_participants // 20
+        == teaching.shock_params(TeachingModel(), "viral_moment")["n_participants"]
+    )
 
 
 # ---------------------------------------------------------------- what the class reads
+
 
 def test_notice_follows_the_last_event():
     """The notice starts by saying nothing happened, then speaks of the last shock."""
@@ -160,8 +174,12 @@ def test_notice_follows_the_last_event():
     assert "Nothing has happened yet" in notice_text(model)
     fire(model, "viral_moment")
     assert "surge is spreading" in notice_text(model)
-    for kind, words in [("fee_hike", "the Man"), ("leak", "leak"), ("rival_entry", "Rival entered"),
-                        ("campaign", "show up")]:
+    for kind, words in [
+        ("fee_hike", "the Man"),
+        ("leak", "leak"),
+        ("rival_entry", "Rival entered"),
+        ("campaign", "show up"),
+    ]:
         fire(model, kind)
         assert words in notice_text(model)
 
@@ -183,6 +201,7 @@ def test_desertions_are_counted():
 
 
 # ---------------------------------------------------------------- the lessons' claims, fast
+
 
 def _run(model: TeachingModel, plan: dict[int, list[str]], steps: int) -> np.ndarray:
     active = []
@@ -210,8 +229,10 @@ def test_lesson_two_a_fee_hike_sets_off_a_desertion_cascade():
     plain, hiked = TeachingModel(), TeachingModel()
     _run(plain, {0: ["viral_moment"]}, 26)
     _run(hiked, {0: ["viral_moment"], 14: ["fee_hike", "fee_hike"]}, 26)
-    exits = {name: max(row["Hive.exits"] for row in m.recorder.rows) for name, m in
-             (("plain", plain), ("hiked", hiked))}
+    exits = {
+        name: max(row["Hive.exits"] for row in m.recorder.rows)
+        for name, m in (("plain", plain), ("hiked", hiked))
+    }
     assert exits["hiked"] > 2 * exits["plain"]
     assert hiked.cascades.largest > 1.5 * plain.cascades.largest
     assert hiked.focus_org.n_members < 0.2 * plain.focus_org.n_members
@@ -228,6 +249,7 @@ def test_lesson_three_strategies_differ_in_a_campaign():
 
 
 # ---------------------------------------------------------------- the figures
+
 
 def test_network_layout_is_computed_once_and_kept():
     """One set of figures per model; the layout and the ties stay put between steps."""
@@ -294,8 +316,9 @@ def test_the_page_uses_its_own_grid():
 
 # ---------------------------------------------------------------- newpower ui
 
+
 def ui_parser() -> argparse.ArgumentParser:
-    from sim.cli_ui import register
+    from sim.faces.cli.ui import register
 
     parser = argparse.ArgumentParser(prog="newpower")
     register(parser.add_subparsers(dest="command"))
@@ -304,11 +327,11 @@ def ui_parser() -> argparse.ArgumentParser:
 
 def test_ui_defaults_to_this_machine_and_the_teaching_scenario():
     """``newpower ui`` serves on 127.0.0.1:8765 the teaching scenario, Solara in production mode."""
-    from sim.cli_ui import server_command
+    from sim.faces.cli.ui import server_command
 
     args = ui_parser().parse_args(["ui", "--no-open"])
     command, env = server_command(args)
-    assert command[1:3] == ["run", str(ROOT / "sim" / "app.py")]
+    assert command[1:3] == ["run", str(ROOT / "sim" / "faces" / "teaching" / "app.py")]
     assert command[command.index("--host") + 1] == "127.0.0.1"
     assert command[command.index("--port") + 1] == "8765"
     assert "--production" in command and "--no-open" in command
@@ -318,10 +341,20 @@ def test_ui_defaults_to_this_machine_and_the_teaching_scenario():
 
 def test_ui_host_port_and_scenario_flags():
     """``--host`` exposes the page deliberately; ``--port`` and a scenario file are passed on."""
-    from sim.cli_ui import server_command
+    from sim.faces.cli.ui import server_command
 
-    args = ui_parser().parse_args(["ui", "scenarios/go_bilingual.toml", "--host", "0.0.0.0", "--port", "9000",
-                                   "--organization", "Times"])
+    args = ui_parser().parse_args(
+        [
+            "ui",
+            "scenarios/go_bilingual.toml",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            "9000",
+            "--organization",
+            "Times",
+        ]
+    )
     command, env = server_command(args)
     assert command[command.index("--host") + 1] == "0.0.0.0"
     assert command[command.index("--port") + 1] == "9000"
@@ -332,7 +365,7 @@ def test_ui_host_port_and_scenario_flags():
 
 def test_ui_stops_on_a_bad_scenario_before_serving(tmp_path):
     """A bad scenario file stops ``newpower ui`` with the usual one-line error, before any server starts."""
-    from sim.cli_ui import cmd_ui
+    from sim.faces.cli.ui import cmd_ui
 
     bad = tmp_path / "bad.toml"
     bad.write_text('name = "x"\n[network]\nn = -5\n')

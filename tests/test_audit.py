@@ -8,22 +8,25 @@ import pandas as pd
 import pytest
 from helpers import CASTLE
 
-from sim.audit import behaviours, trend
-from sim.cli import main
+from sim.faces.cli.main import main
+from sim.figures.audit import behaviours, trend
 
 TINY = ["--set", "network.n=200", "--steps", "10"]
 
 
-@pytest.mark.parametrize("start, end, expected", [
-    ((0.2, 0.15), (0.2, 0.15), "steady"),
-    ((0.2, 0.15), (0.205, 0.16), "steady"),
-    ((0.2, 0.15), (0.6, 0.7), "toward Crowd"),
-    ((0.8, 0.85), (0.1, 0.85), "toward Connector"),   # values drop, model stays open
-    ((0.2, 0.15), (0.45, 0.15), "toward Cheerleader"),  # values rise, model stays closed
-    ((0.2, 0.15), (0.2, 0.4), "toward Connector"),     # model opens, values stay old
-    ((0.8, 0.9), (0.5, 0.6), "toward Castle"),
-    ((0.3, 0.8), (0.6, 0.5), "toward Cheerleader"),
-])
+@pytest.mark.parametrize(
+    "start, end, expected",
+    [
+        ((0.2, 0.15), (0.2, 0.15), "steady"),
+        ((0.2, 0.15), (0.205, 0.16), "steady"),
+        ((0.2, 0.15), (0.6, 0.7), "toward Crowd"),
+        ((0.8, 0.85), (0.1, 0.85), "toward Connector"),  # values drop, model stays open
+        ((0.2, 0.15), (0.45, 0.15), "toward Cheerleader"),  # values rise, model stays closed
+        ((0.2, 0.15), (0.2, 0.4), "toward Connector"),  # model opens, values stay old
+        ((0.8, 0.9), (0.5, 0.6), "toward Castle"),
+        ((0.3, 0.8), (0.6, 0.5), "toward Cheerleader"),
+    ],
+)
 def test_trend(start, end, expected):
     """The direction of a move names the quadrant it leads into; tiny moves are steady."""
     assert trend(start, end) == expected
@@ -39,8 +42,19 @@ def test_behaviours_named_as_in_the_article():
 def test_audit_end_to_end(capsys, tmp_path):
     """The audit prints a table and writes audit.json, audit.csv, the compass and a manifest."""
     folder = tmp_path / "audit"
-    code = main(["audit", str(CASTLE), *TINY, "--seed", "4", "--out", str(folder),
-                 "--set", "organizations.Gazette.strategy=movement_mindset"])
+    code = main(
+        [
+            "audit",
+            str(CASTLE),
+            *TINY,
+            "--seed",
+            "4",
+            "--out",
+            str(folder),
+            "--set",
+            "organizations.Gazette.strategy=movement_mindset",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "Audit your power" in out

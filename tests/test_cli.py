@@ -10,7 +10,7 @@ import pytest
 from helpers import CASTLE, ROOT, WATTS
 
 import sim
-from sim.cli import main, parse_overrides
+from sim.faces.cli.main import main, parse_overrides
 
 TINY = ["--set", "network.n=200", "--steps", "5"]
 

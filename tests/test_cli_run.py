@@ -21,17 +21,28 @@ from helpers import CASTLE, ROOT, WATTS
 from scipy import stats
 
 from sim import load_scenario, run
-from sim.cli import main
-from sim.metrics import ORGANIZATION_REPORTERS, SUMMARY_MEASURES
-from sim.replicate import replication_seeds
-from sim.results import jsonable
-from sim.shocks import SHOCKS
-from sim.strategies import STRATEGIES
+from sim.faces.cli.main import main
+from sim.model.metrics import ORGANIZATION_REPORTERS, SUMMARY_MEASURES
+from sim.model.shocks import SHOCKS
+from sim.model.strategies import STRATEGIES
+from sim.runs.replicate import replication_seeds
+from sim.storage.results import jsonable
 
 TINY = ["--set", "network.n=200", "--steps", "10"]
 ORGS = ("Gazette", "Commons")
-POPULATION_COLUMNS = ["run", "seed", "step", "n_consuming", "n_sharing", "n_shaping", "n_funding",
-                      "n_producing", "n_co_owning", "active_fraction", "n_unaffiliated"]
+POPULATION_COLUMNS = [
+    "run",
+    "seed",
+    "step",
+    "n_consuming",
+    "n_sharing",
+    "n_shaping",
+    "n_funding",
+    "n_producing",
+    "n_co_owning",
+    "active_fraction",
+    "n_unaffiliated",
+]
 FIGURES = ("participation", "compass", "power", "community", "network")
 
 
@@ -71,11 +82,18 @@ def replicated(tmp_path_factory) -> Path:
 
 # ------------------------------------------------------------------ run: the files
 
+
 def test_every_file_exists(single):
     """A run leaves its data files, a manifest and every figure as PNG and SVG; no temporary files."""
     folder = single
-    for name in ("timeseries.parquet", "summary.json", "manifest.json", "network.parquet", "layout.parquet",
-                 "snapshots.parquet"):
+    for name in (
+        "timeseries.parquet",
+        "summary.json",
+        "manifest.json",
+        "network.parquet",
+        "layout.parquet",
+        "snapshots.parquet",
+    ):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     for stem in FIGURES:
         for suffix in (".png", ".svg"):
@@ -171,9 +189,8 @@ def test_printed_summary(capsys, tmp_path):
     assert err == ""  # no progress bar when stderr is not a terminal
 
 
-
-
 # ------------------------------------------------------------------ replications
+
 
 def test_replications_keep_every_run(replicated):
     """Three runs, each with its spawned seed, all kept in the time series and the summary."""
@@ -223,8 +240,20 @@ def test_per_step_intervals(replicated):
 
 def test_replications_print_mean_and_interval_and_progress(capsys, tmp_path):
     """With R > 1 the table shows mean and 95% interval; ``--progress`` forces a bar over all steps."""
-    code, out, err = cli(capsys, "run", WATTS, "--set", "network.n=100", "--steps", "4", "-r", "2",
-                         "--progress", "--out", tmp_path / "r")
+    code, out, err = cli(
+        capsys,
+        "run",
+        WATTS,
+        "--set",
+        "network.n=100",
+        "--steps",
+        "4",
+        "-r",
+        "2",
+        "--progress",
+        "--out",
+        tmp_path / "r",
+    )
     assert code == 0
     assert "/8" in err and "step" in err  # one tqdm bar over 2 runs x 4 steps, on stderr
     assert "2 runs" in out.splitlines()[1]
@@ -234,6 +263,7 @@ def test_replications_print_mean_and_interval_and_progress(capsys, tmp_path):
 
 
 # ------------------------------------------------------------------ never overwrite
+
 
 def test_refuses_to_overwrite(capsys, single):
     """An --out folder that exists and is not empty is refused, and left untouched."""
@@ -251,8 +281,9 @@ def test_force_replaces_results_only(capsys, tmp_path):
     for name in ("manifest.json", "aggregate.parquet", "figures/power.png"):  # an earlier two-run result
         (folder / name).write_text("old")
     (folder / "notes.txt").write_text("mine")
-    code, _, err = cli(capsys, "run", WATTS, "--set", "network.n=100", "--steps", "3", "--out", folder,
-                       "--force")
+    code, _, err = cli(
+        capsys, "run", WATTS, "--set", "network.n=100", "--steps", "3", "--out", folder, "--force"
+    )
     assert code == 0, err
     assert (folder / "notes.txt").read_text() == "mine"
     assert not (folder / "aggregate.parquet").exists() and not (folder / "figures" / "power.png").exists()
@@ -262,7 +293,7 @@ def test_force_replaces_results_only(capsys, tmp_path):
 def test_default_folder_is_new_each_time(capsys, tmp_path, monkeypatch):
     """Without --out a run gets a new results/<scenario>-<time> folder (-2 if that name is taken)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("sim.results.time.strftime", lambda fmt, *a: "20250101-120000")
+    monkeypatch.setattr("sim.storage.results.time.strftime", lambda fmt, *a: "20250101-120000")
     (tmp_path / "results" / "watts_cascade-20250101-120000").mkdir(parents=True)
     code, out, _ = cli(capsys, "run", WATTS, "--set", "network.n=60", "--steps", "1")
     assert code == 0
@@ -274,6 +305,7 @@ def test_default_folder_is_new_each_time(capsys, tmp_path, monkeypatch):
 
 # ------------------------------------------------------------------ plot, animate, list
 
+
 def test_plot_redraws_from_files_alone(capsys, single, tmp_path, monkeypatch):
     """Delete the figures, forbid running the model, ``plot``: every figure comes back."""
     folder = tmp_path / "copy"
@@ -283,9 +315,9 @@ def test_plot_redraws_from_files_alone(capsys, single, tmp_path, monkeypatch):
     def forbidden(*args, **kwargs):
         raise AssertionError("plot must not run the model")
 
-    monkeypatch.setattr("sim.runner.run", forbidden)
-    monkeypatch.setattr("sim.replicate.run", forbidden)
-    monkeypatch.setattr("sim.model.PowerModel.__init__", forbidden)
+    monkeypatch.setattr("sim.runs.runner.run", forbidden)
+    monkeypatch.setattr("sim.runs.replicate.run", forbidden)
+    monkeypatch.setattr("sim.model.power_model.PowerModel.__init__", forbidden)
     code, out, err = cli(capsys, "plot", folder)
     assert code == 0, err
     for stem in FIGURES:
@@ -300,7 +332,7 @@ def test_animate_writes_gif(capsys, single, tmp_path, monkeypatch):
 
     folder = tmp_path / "anim"
     shutil.copytree(single, folder)
-    monkeypatch.setattr("sim.animate.shutil.which", lambda name: None)
+    monkeypatch.setattr("sim.figures.animate.shutil.which", lambda name: None)
     code, out, err = cli(capsys, "animate", folder, "--fps", "8")
     assert code == 0, err
     gif = folder / "animation.gif"
@@ -325,24 +357,42 @@ def test_list(capsys):
 
 # ------------------------------------------------------------------ user mistakes
 
-@pytest.mark.parametrize("argv, parts", [
-    (["run", "no/such/file.toml"], ["no/such/file.toml", "not found"]),
-    (["run", WATTS, "--set", "network.nodes=5"], ["network.nodes", "unknown key", "allowed"]),
-    (["run", WATTS, "--set", "network.n=1"], ["network.n", "2 to 1e+07"]),
-    (["run", WATTS, "--set", "network.n"], ["--set", "key=value"]),
-    (["run", CASTLE, "--set", "organizations.Herald.openness=0.5"], ["Herald", "Gazette, Commons"]),
-    (["run", WATTS, "--replications", "0"], ["--replications", ">= 1", "0"]),
-    (["run", WATTS, "--steps", "-1"], ["steps", "-1"]),
-    (["run", WATTS, "--seed", "-3"], ["seed", "-3"]),
-    (["plot", ROOT / "scenarios"], ["scenarios", "manifest.json"]),
-    (["plot", "no/such/results"], ["no/such/results", "no such results folder"]),
-    (["animate", ROOT], ["manifest.json"]),
-    (["audit", WATTS], ["watts_cascade.toml", "organizations"]),
-    (["audit", "missing.toml"], ["missing.toml", "not found"]),
-    (["list", "--scenarios", "no/such/dir"], ["no/such/dir"]),
-], ids=["missing_file", "bad_key", "bad_value", "bad_override", "unknown_org", "zero_replications",
-        "negative_steps", "negative_seed", "not_results_dir", "missing_results_dir", "animate_not_results",
-        "audit_no_orgs", "audit_missing_file", "list_missing_dir"])
+
+@pytest.mark.parametrize(
+    "argv, parts",
+    [
+        (["run", "no/such/file.toml"], ["no/such/file.toml", "not found"]),
+        (["run", WATTS, "--set", "network.nodes=5"], ["network.nodes", "unknown key", "allowed"]),
+        (["run", WATTS, "--set", "network.n=1"], ["network.n", "2 to 1e+07"]),
+        (["run", WATTS, "--set", "network.n"], ["--set", "key=value"]),
+        (["run", CASTLE, "--set", "organizations.Herald.openness=0.5"], ["Herald", "Gazette, Commons"]),
+        (["run", WATTS, "--replications", "0"], ["--replications", ">= 1", "0"]),
+        (["run", WATTS, "--steps", "-1"], ["steps", "-1"]),
+        (["run", WATTS, "--seed", "-3"], ["seed", "-3"]),
+        (["plot", ROOT / "scenarios"], ["scenarios", "manifest.json"]),
+        (["plot", "no/such/results"], ["no/such/results", "no such results folder"]),
+        (["animate", ROOT], ["manifest.json"]),
+        (["audit", WATTS], ["watts_cascade.toml", "organizations"]),
+        (["audit", "missing.toml"], ["missing.toml", "not found"]),
+        (["list", "--scenarios", "no/such/dir"], ["no/such/dir"]),
+    ],
+    ids=[
+        "missing_file",
+        "bad_key",
+        "bad_value",
+        "bad_override",
+        "unknown_org",
+        "zero_replications",
+        "negative_steps",
+        "negative_seed",
+        "not_results_dir",
+        "missing_results_dir",
+        "animate_not_results",
+        "audit_no_orgs",
+        "audit_missing_file",
+        "list_missing_dir",
+    ],
+)
 def test_user_errors(capsys, argv, parts):
     """Each mistake: exit code 2, one ``newpower: error:`` line naming what is wrong."""
     code, out, err = cli(capsys, *argv)
@@ -373,10 +423,15 @@ def test_animate_refuses_an_audit_folder(capsys, tmp_path):
     assert_one_line_error(code, out, err, "snapshots")
 
 
-@pytest.mark.parametrize("argv", [["run", str(WATTS), "--steps", "abc"],
-                                  ["run", str(WATTS), "--replications", "many"],
-                                  ["run", str(WATTS), "--driver", "turbo"],
-                                  ["plot"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", str(WATTS), "--steps", "abc"],
+        ["run", str(WATTS), "--replications", "many"],
+        ["run", str(WATTS), "--driver", "turbo"],
+        ["plot"],
+    ],
+)
 def test_bad_option_values_are_one_line(capsys, argv):
     """Option values argparse rejects are also one ``newpower: error:`` line with exit code 2."""
     with pytest.raises(SystemExit) as info:
@@ -390,8 +445,9 @@ def test_bad_option_values_are_one_line(capsys, argv):
 def test_console_script_error_has_no_traceback(tmp_path):
     """Through the installed console script: exit status 2, one line, no traceback."""
     script = Path(sys.executable).parent / "newpower"
-    proc = subprocess.run([str(script), "plot", str(tmp_path)], capture_output=True, text=True, timeout=120,
-                          check=False)
+    proc = subprocess.run(
+        [str(script), "plot", str(tmp_path)], capture_output=True, text=True, timeout=120, check=False
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("newpower: error: ") and len(proc.stderr.strip().splitlines()) == 1

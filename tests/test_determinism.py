@@ -67,7 +67,7 @@ def test_global_random_state_untouched(path, driver):
     scenario = load_scenario(path, overrides={"network.n": 200})
     saved_np, saved_py = np.random.get_state(), random.getstate()
     try:
-        np.random.seed(12345)  # noqa: NPY002 - setting the global state is the point of this test
+        np.random.seed(12345)
         random.seed(12345)
         before_np, before_py = np.random.get_state(), random.getstate()
         run(scenario, seed=4, steps=10, driver=driver)
@@ -82,10 +82,10 @@ def test_global_random_state_does_not_matter(scenario):
     """Reseeding the global generators between runs does not change a seeded run."""
     saved_np, saved_py = np.random.get_state(), random.getstate()
     try:
-        np.random.seed(1)  # noqa: NPY002
+        np.random.seed(1)
         random.seed(1)
         a = run(scenario, seed=7, steps=15)
-        np.random.seed(2)  # noqa: NPY002
+        np.random.seed(2)
         random.seed(2)
         b = run(scenario, seed=7, steps=15)
     finally:

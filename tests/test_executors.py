@@ -8,11 +8,16 @@ from research_toys import toy
 from test_sweep import comparable
 
 from sim import scenario_from_dict
-from sim.executors import DaskExecutor, ExecutorError, InlineExecutor, LocalExecutor, make_executor
-from sim.sweep_plan import plan_sweep
-from sim.sweep import run_sweep
+from sim.research.executors import DaskExecutor, ExecutorError, InlineExecutor, LocalExecutor, make_executor
+from sim.research.plan import plan_sweep
+from sim.research.sweep import run_sweep
 
-SWEEP = {"design": "latin_hypercube", "samples": 5, "replications": 2, "ranges": {"shocks.0.size": [0.0, 0.4]}}
+SWEEP = {
+    "design": "latin_hypercube",
+    "samples": 5,
+    "replications": 2,
+    "ranges": {"shocks.0.size": [0.0, 0.4]},
+}
 
 
 def _square(x: int) -> int:
@@ -22,8 +27,11 @@ def _square(x: int) -> int:
 def test_same_root_seed_same_results_whatever_the_executor(tmp_path):
     """1 worker, 2 workers, 2 workers with other task sizes, and a Dask LocalCluster write identical datasets."""
     plan = plan_sweep(scenario_from_dict(toy(sweep=SWEEP, steps=10)))
-    runs = [("one", {"workers": 1}), ("two", {"workers": 2, "runs_per_task": 3}),
-            ("dask", {"dask": "local", "workers": 2})]
+    runs = [
+        ("one", {"workers": 1}),
+        ("two", {"workers": 2, "runs_per_task": 3}),
+        ("dask", {"dask": "local", "workers": 2}),
+    ]
     folders = {}
     for name, options in runs:
         report = run_sweep(plan, tmp_path / name, progress=False, **options)

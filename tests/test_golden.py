@@ -2,9 +2,8 @@
 
 import json
 
-import pytest
-
 import golden_runs
+import pytest
 
 EXPECTED = json.loads(golden_runs.HASHES.read_text())
 
@@ -14,7 +13,8 @@ def test_golden_hash(key):
     name, driver = key.split("/")
     assert golden_runs.digest(name, driver) == EXPECTED[key], (
         f"{key}: the run changed; if intended, regenerate with "
-        "`.venv/bin/python -m tests.golden_runs --write` and say why in the commit")
+        "`.venv/bin/python -m tests.golden_runs --write` and say why in the commit"
+    )
 
 
 def test_every_library_scenario_has_a_golden_hash():

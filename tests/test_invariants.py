@@ -7,9 +7,10 @@ from helpers import scenario_dicts
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import metrics, scenario_from_dict
-from sim.model import PowerModel
-from sim.states import Level
+from sim import scenario_from_dict
+from sim.model import metrics
+from sim.model.power_model import PowerModel
+from sim.vocabulary import Level
 
 
 def caps_of(model: PowerModel) -> np.ndarray:

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from scipy.sparse.csgraph import connected_components
 
 from sim import Quadrant
-from sim.metrics import CascadeTracker, half_life
-from sim.network import adjacency
-from sim.states import Level
+from sim.model.metrics import CascadeTracker, half_life
+from sim.model.network import adjacency
+from sim.vocabulary import Level
 
 
 def track(graph: nx.Graph, steps: list[dict[int, int]]) -> CascadeTracker:

@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim import InputError, SimError, load_scenario, run, scenario_from_dict
-from sim.model import PowerModel
-from sim.network import NeighbourCounter, adjacency, build_graph, neighbour_order, pick_neighbour
-from sim.scenario import NetworkSpec
+from sim.config.scenario import NetworkSpec
+from sim.model.network import NeighbourCounter, adjacency, build_graph, neighbour_order, pick_neighbour
+from sim.model.power_model import PowerModel
 
 
 def naive_counts(graph_adj, keys: np.ndarray, table: np.ndarray) -> np.ndarray:

@@ -16,9 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from sim import rules
-from sim.metrics import MODEL_REPORTERS, ORGANIZATION_REPORTERS
-from sim.scenario import (
+from sim.config.scenario import (
     KIND_DEFAULTS,
     DesertionSpec,
     DynamicsSpec,
@@ -30,9 +28,11 @@ from sim.scenario import (
     SweepSpec,
     TriggerSpec,
 )
-from sim.shocks import SHOCKS
-from sim.spec import describe
-from sim.strategies import STRATEGIES
+from sim.config.spec import describe
+from sim.model import rules
+from sim.model.metrics import MODEL_REPORTERS, ORGANIZATION_REPORTERS
+from sim.model.shocks import SHOCKS
+from sim.model.strategies import STRATEGIES
 
 ODD = Path(__file__).resolve().parent.parent / "docs" / "ODD.md"
 
@@ -88,7 +88,7 @@ def table_after(text: str, heading: str) -> list[list[str]]:
     """The rows (header and separator excluded) of the first table after ``heading``."""
     start = text.find(heading)
     assert start >= 0, f"{heading} not found in {ODD.name}"
-    lines = text[start + len(heading):].splitlines()
+    lines = text[start + len(heading) :].splitlines()
     first = next(i for i, line in enumerate(lines) if line.startswith("|"))
     rows = []
     for line in lines[first:]:
@@ -119,16 +119,20 @@ def test_every_parameter_is_documented_with_its_default(odd, cls):
     assert not missing, f"{cls.__name__}: not in the ODD's table: {missing}"
     stale = sorted(set(rows) - set(declared))
     assert not stale, f"{cls.__name__}: documented but no longer declared: {stale}"
-    wrong = {name: (rows[name][1], fmt(default)) for name, default in declared.items()
-             if rows[name][1] != fmt(default)}
+    wrong = {
+        name: (rows[name][1], fmt(default))
+        for name, default in declared.items()
+        if rows[name][1] != fmt(default)
+    }
     assert not wrong, f"{cls.__name__}: (documented, actual) defaults differ: {wrong}"
 
 
 def test_kind_defaults_are_documented(odd):
-    """The KIND_DEFAULTS table lists each kind's defaults as in ``sim/scenario.py``."""
+    """The KIND_DEFAULTS table lists each kind's defaults as in ``sim/config/scenario.py``."""
     text = section(odd, "7.15")
-    header = cells(next(line for line in text.split("**`KIND_DEFAULTS`**", 1)[1].splitlines()
-                        if line.startswith("|")))
+    header = cells(
+        next(line for line in text.split("**`KIND_DEFAULTS`**", 1)[1].splitlines() if line.startswith("|"))
+    )
     rows = {row[0]: dict(zip(header, row, strict=True)) for row in table_after(text, "**`KIND_DEFAULTS`**")}
     assert set(rows) == set(KIND_DEFAULTS)
     for kind, defaults in KIND_DEFAULTS.items():
@@ -155,7 +159,8 @@ def _check_entries(registry, rows: dict[str, str], where: str) -> None:
         for param_name, default, _, _ in describe(cls):
             pattern = re.escape(f"`{param_name}` ({fmt(default)}") + r"[;)]"
             assert re.search(pattern, rows[name]), (
-                f"{where}, {name}: parameter `{param_name}` with default {fmt(default)} not documented")
+                f"{where}, {name}: parameter `{param_name}` with default {fmt(default)} not documented"
+            )
 
 
 def test_every_strategy_has_an_entry(odd):
@@ -169,9 +174,10 @@ def test_every_shock_kind_has_an_entry(odd):
 
 
 def test_every_rule_function_is_mentioned(odd):
-    """Every function defined in ``sim/rules.py`` is named (as ``rules.<name>``) somewhere in the ODD."""
-    defined = [name for name, fn in inspect.getmembers(rules, inspect.isfunction)
-               if fn.__module__ == rules.__name__]
+    """Every function defined in ``sim/model/rules.py`` is named (as ``rules.<name>``) somewhere in the ODD."""
+    defined = [
+        name for name, fn in inspect.getmembers(rules, inspect.isfunction) if fn.__module__ == rules.__name__
+    ]
     assert defined
     missing = [name for name in defined if not re.search(rf"\brules\.{name}\b", odd)]
     assert not missing, f"rule functions not mentioned in {ODD.name}: {missing}"
@@ -189,8 +195,8 @@ def test_every_reporter_is_documented(odd):
 
 
 def test_lever_names_match_the_document(odd):
-    """The organization-state table (2.3) lists every lever of ``sim.levers.Levers``."""
-    from sim.levers import Levers
+    """The organization-state table (2.3) lists every lever of ``sim.model.levers.Levers``."""
+    from sim.model.levers import Levers
 
     state = section(odd, "2.3")
     missing = [f.name for f in dataclasses.fields(Levers) if f"`{f.name}`" not in state]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim import playbook
-from sim.replicate import replication_seeds
-from sim.strategies import STRATEGIES
+from sim.model.strategies import STRATEGIES
+from sim.research import playbook
+from sim.runs.replicate import replication_seeds
 
 
 def test_every_strategy_has_an_experiment():
@@ -35,7 +35,7 @@ def test_interval_math_and_verdicts():
 
 def test_seeds_are_independent_and_reproducible():
     """Seeds spawned from one root are distinct and the same every time."""
-    seeds = replication_seeds(7, 5)  # the playbook's seeds (sim.replicate)
+    seeds = replication_seeds(7, 5)  # the playbook's seeds (sim.runs.replicate)
     assert len(set(seeds)) == 5 and seeds == replication_seeds(7, 5)
 
 

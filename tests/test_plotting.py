@@ -9,9 +9,9 @@ import pytest
 from helpers import CASTLE
 from PIL import Image
 
-from sim import plotting
-from sim.cli import main
-from sim.results import load_results
+from sim.faces.cli.main import main
+from sim.figures import plotting
+from sim.storage.results import load_results
 
 TINY = ["--set", "network.n=200", "--steps", "10"]
 
@@ -20,10 +20,25 @@ TINY = ["--set", "network.n=200", "--steps", "10"]
 def two_runs(tmp_path_factory) -> Path:
     """Two tiny replications in which the Gazette opens up (so its compass position moves)."""
     folder = tmp_path_factory.mktemp("plots") / "out"
-    code = main(["run", str(CASTLE), *TINY, "-r", "2", "--seed", "5", "--out", str(folder),
-                 "--set", "organizations.Gazette.strategy=occupy_yourself",
-                 "--set", "organizations.Gazette.strategy_params.introspection_steps=2",
-                 "--set", "organizations.Gazette.strategy_params.rate=0.1"])
+    code = main(
+        [
+            "run",
+            str(CASTLE),
+            *TINY,
+            "-r",
+            "2",
+            "--seed",
+            "5",
+            "--out",
+            str(folder),
+            "--set",
+            "organizations.Gazette.strategy=occupy_yourself",
+            "--set",
+            "organizations.Gazette.strategy_params.introspection_steps=2",
+            "--set",
+            "organizations.Gazette.strategy_params.rate=0.1",
+        ]
+    )
     assert code == 0
     return folder
 

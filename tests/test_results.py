@@ -11,16 +11,24 @@ import pyarrow.parquet as pq
 import pytest
 from scipy import stats
 
-from sim import results
-from sim.layout import fit_unit_disk, induced_edges, network_layout
-from sim.replicate import aggregate_summaries, aggregate_timeseries, interval, replication_seeds, stack
-from sim.results import ResultsError, atomic_write, create_folder, load_results, write_json, write_parquet
+from sim.figures.layout import fit_unit_disk, induced_edges, network_layout
+from sim.runs.replicate import aggregate_summaries, aggregate_timeseries, interval, replication_seeds, stack
+from sim.storage import results
+from sim.storage.results import (
+    ResultsError,
+    atomic_write,
+    create_folder,
+    load_results,
+    write_json,
+    write_parquet,
+)
 
 #: t(0.975, 2), the 95% two-sided quantile of Student's t with 2 degrees of freedom (tables: 4.303).
 T_975_2 = 4.302652729911275
 
 
 # ------------------------------------------------------------------ atomic writes
+
 
 def test_atomic_write_replaces_whole_files(tmp_path):
     """The final name appears only once the file is complete; the temporary name is gone."""
@@ -67,19 +75,24 @@ def test_parquet_round_trip_without_float_dictionaries(tmp_path):
 
 def test_json_is_strict(tmp_path):
     """NaN and infinities are written as null; NumPy scalars and tuples as plain JSON."""
-    path = write_json({"a": math.nan, "b": np.int64(3), "c": (1.5, math.inf), "d": np.float32(0.5)},
-                      tmp_path / "x.json")
+    path = write_json(
+        {"a": math.nan, "b": np.int64(3), "c": (1.5, math.inf), "d": np.float32(0.5)}, tmp_path / "x.json"
+    )
     assert json.loads(path.read_text()) == {"a": None, "b": 3, "c": [1.5, None], "d": 0.5}
 
 
 # ------------------------------------------------------------------ folders
 
+
 def test_default_folders_never_collide(tmp_path, monkeypatch):
     """Default folders are results/<name>-<stamp>, then -2, -3 when the stamp repeats."""
-    monkeypatch.setattr("sim.results.time.strftime", lambda fmt, *a: "20250101-000000")
+    monkeypatch.setattr("sim.storage.results.time.strftime", lambda fmt, *a: "20250101-000000")
     made = [create_folder("my scenario/x", base=tmp_path).name for _ in range(3)]
-    assert made == ["my_scenario_x-20250101-000000", "my_scenario_x-20250101-000000-2",
-                    "my_scenario_x-20250101-000000-3"]
+    assert made == [
+        "my_scenario_x-20250101-000000",
+        "my_scenario_x-20250101-000000-2",
+        "my_scenario_x-20250101-000000-3",
+    ]
 
 
 def test_out_folder_rules(tmp_path):
@@ -143,6 +156,7 @@ def test_snapshot_period():
 
 # ------------------------------------------------------------------ seeds and intervals
 
+
 def test_replication_seeds():
     """One run uses the root seed; several use distinct, reproducible, non-negative 63-bit seeds."""
     assert replication_seeds(42, 1) == [42]
@@ -175,8 +189,17 @@ def test_interval_is_nan_safe():
 
 def test_aggregate_timeseries_known_answer():
     """Three runs whose values at a step are 1, 2, 3 give mean 2 and 2 +/- t/sqrt(3); NaNs are skipped."""
-    frames = [pd.DataFrame({"step": [0, 1], "x": [v, 10.0], "y": [v, math.nan if v == 3 else v],
-                            "quadrant": ["Castle", "Crowd"]}) for v in (1.0, 2.0, 3.0)]
+    frames = [
+        pd.DataFrame(
+            {
+                "step": [0, 1],
+                "x": [v, 10.0],
+                "y": [v, math.nan if v == 3 else v],
+                "quadrant": ["Castle", "Crowd"],
+            }
+        )
+        for v in (1.0, 2.0, 3.0)
+    ]
     stacked = stack(frames, [7, 8, 9])
     assert stacked.columns[:2].tolist() == ["run", "seed"] and stacked["seed"].tolist() == [7, 7, 8, 8, 9, 9]
     agg = aggregate_timeseries(stacked).set_index(["measure", "step"])
@@ -193,8 +216,11 @@ def test_aggregate_timeseries_known_answer():
 
 def test_aggregate_summaries_numbers_and_text():
     """Numbers get an interval; text (a quadrant) gets counts; NaN (as None) is left out."""
-    runs = [{"a": 1.0, "q": "Crowd", "h": None}, {"a": 2.0, "q": "Crowd", "h": 4.0},
-            {"a": 3.0, "q": "Castle", "h": 6.0}]
+    runs = [
+        {"a": 1.0, "q": "Crowd", "h": None},
+        {"a": 2.0, "q": "Crowd", "h": 4.0},
+        {"a": 3.0, "q": "Castle", "h": 6.0},
+    ]
     agg = aggregate_summaries(runs)
     assert agg["a"]["mean"] == 2.0 and agg["a"]["ci_high"] == pytest.approx(2 + T_975_2 / math.sqrt(3))
     assert agg["q"] == {"counts": {"Crowd": 2, "Castle": 1}, "n": 3}
@@ -202,6 +228,7 @@ def test_aggregate_summaries_numbers_and_text():
 
 
 # ------------------------------------------------------------------ layout
+
 
 def test_layout_small_graph_whole_and_reproducible():
     """Small graphs are laid out whole, inside the unit disk, the same way every time."""

@@ -1,4 +1,4 @@
-"""Unit tests of the behavioural rules (``sim/rules.py``), the compass and the enabled levels."""
+"""Unit tests of the behavioural rules (``sim/model/rules.py``), the compass and the enabled levels."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim import Level, Quadrant, rules
-from sim.scenario import DynamicsSpec
-from sim.states import enabled_level
+from sim import Level, Quadrant
+from sim.config.scenario import DynamicsSpec
+from sim.model import rules
+from sim.vocabulary import enabled_level
 
 P = DynamicsSpec()
 

@@ -11,7 +11,7 @@ import pytest
 from helpers import CASTLE, SCENARIOS, WATTS
 
 from sim import Scenario, ScenarioError, SimError, load_scenario, scenario_from_dict
-from sim.model import PowerModel
+from sim.model.power_model import PowerModel
 
 CASTLE_TEXT = CASTLE.read_text()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 import pytest
-
 from helpers import ROOT
+
 from sim import load_scenario, run
 
 LIBRARY = sorted((ROOT / "scenarios").glob("*.toml"))
@@ -16,8 +16,18 @@ def test_library_has_the_article_cases():
     """At least eight scenarios drawn from the article, plus the Watts validation limit."""
     names = {p.stem for p in LIBRARY}
     assert len(names) >= 9
-    assert {"castle_vs_crowd", "newspaper_comments", "facebook_rival", "uber_fee_hike", "ted_opening",
-            "sopa_blackout", "kickstarter_surge", "go_bilingual", "occupy_yourself", "watts_cascade"} <= names
+    assert {
+        "castle_vs_crowd",
+        "newspaper_comments",
+        "facebook_rival",
+        "uber_fee_hike",
+        "ted_opening",
+        "sopa_blackout",
+        "kickstarter_surge",
+        "go_bilingual",
+        "occupy_yourself",
+        "watts_cascade",
+    } <= names
 
 
 @pytest.mark.parametrize("path", LIBRARY, ids=lambda p: p.stem)

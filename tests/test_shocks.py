@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from helpers import CASTLE
+
 from sim import ScenarioError, SimError, load_scenario, run
-from sim.model import PowerModel
-from sim.shocks import SHOCKS, make_shock
-from sim.states import Level
+from sim.model.power_model import PowerModel
+from sim.model.shocks import SHOCKS, make_shock
+from sim.vocabulary import Level
 
 
 @pytest.fixture
@@ -30,8 +30,10 @@ def test_leak_hurts_opaque_organizations_more(model):
     model.fire(make_shock("leak", target="Gazette"))
     jump = model.state.grievance[members["Gazette"]] - before[members["Gazette"]]
     gap = np.abs(model.state.values[members["Gazette"]] - gazette.values)
-    expected = np.clip(before[members["Gazette"]] + gap * (1 - gazette.transparency), 0, 1) \
+    expected = (
+        np.clip(before[members["Gazette"]] + gap * (1 - gazette.transparency), 0, 1)
         - before[members["Gazette"]]
+    )
     np.testing.assert_allclose(jump, expected)
     assert gazette.exposure == 1.0 and gazette.legitimacy < legit
     untouched = np.setdiff1d(np.arange(model.n_participants), members["Gazette"])
@@ -45,8 +47,9 @@ def test_leak_hurts_opaque_organizations_more(model):
 def test_viral_moment_raises_levels(model):
     """The chosen participants jump to the level (never down, never above their model's cap)."""
     commons = model.organization("Commons")
-    record = model.fire(make_shock("viral_moment", n_participants=10, level="FUNDING",
-                                   organization="Commons"))
+    record = model.fire(
+        make_shock("viral_moment", n_participants=10, level="FUNDING", organization="Commons")
+    )
     at = (model.state.level >= int(Level.FUNDING)) & (model.state.group == commons.group)
     assert record["participants"] == 10 and at.sum() >= 10
     assert (model.state.commitment[at] == 1.0).sum() >= 10
@@ -89,8 +92,10 @@ def test_campaign_weighs_stock_against_turnout(model):
     assert 0 <= record["b_turnout"] <= record["b_members"]
     assert record["a_turnout"] == 0  # a Castle's consumers never show up
     p = model.dynamics
-    assert record["b_force"] == pytest.approx(p.lobby_weight * record["b_stock_spent"]
-                                              + p.turnout_weight * record["b_turnout"] / model.n_participants)
+    assert record["b_force"] == pytest.approx(
+        p.lobby_weight * record["b_stock_spent"]
+        + p.turnout_weight * record["b_turnout"] / model.n_participants
+    )
     assert record["winner"] in ("Gazette", "Commons") and model.campaigns[-1] is record
 
 
@@ -102,11 +107,23 @@ def test_unknown_target_is_a_clear_error(model):
 
 def test_scheduled_and_recurring_shocks_fire_at_their_steps():
     """``step`` and ``every`` schedule shocks; events and campaigns are in the run's data."""
-    scenario = load_scenario(CASTLE, overrides={
-        "network.n": 200,
-        "shocks": [{"kind": "fee_hike", "step": 3, "target": "Commons", "size": 0.1},
-                   {"kind": "campaign", "step": 4, "every": 5, "until": 15,
-                    "side_a": "Gazette", "side_b": "Commons"}]})
+    scenario = load_scenario(
+        CASTLE,
+        overrides={
+            "network.n": 200,
+            "shocks": [
+                {"kind": "fee_hike", "step": 3, "target": "Commons", "size": 0.1},
+                {
+                    "kind": "campaign",
+                    "step": 4,
+                    "every": 5,
+                    "until": 15,
+                    "side_a": "Gazette",
+                    "side_b": "Commons",
+                },
+            ],
+        },
+    )
     result = run(scenario, steps=20)
     assert list(result.events["kind"]) == ["fee_hike", "campaign", "campaign", "campaign"]
     assert list(result.campaigns["step"]) == [4, 9, 14]

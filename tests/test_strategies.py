@@ -8,28 +8,58 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import CASTLE, ROOT
 
 import sim
-from helpers import CASTLE, ROOT
 from sim import ScenarioError, load_scenario, run
-from sim.levers import LEVER_NAMES, Levers, Observation
-from sim.model import PowerModel
-from sim.states import Level
-from sim.strategies import STRATEGIES, Strategy, make_strategy
+from sim.model.levers import LEVER_NAMES, Levers, Observation
+from sim.model.power_model import PowerModel
+from sim.model.strategies import STRATEGIES, Strategy, make_strategy
+from sim.vocabulary import Level
 
-DYNAMICS_MODULES = ("rules.py", "vectorized.py", "agents.py", "population.py", "network.py",
-                    "metrics.py", "model.py", "shocks.py")
+DYNAMICS_MODULES = (
+    "rules.py",
+    "vectorized.py",
+    "agents.py",
+    "population.py",
+    "network.py",
+    "metrics.py",
+    "power_model.py",
+    "kernels.py",
+    "shocks.py",
+)
 
 
 def _observation(**changes) -> Observation:
-    base = dict(step=30, n_participants=1000, n_members=300, n_active=120, peak_members=320,
-                mean_level=1.2, mean_grievance=0.3, community_values=0.7, joins=5, exits=9,
-                stock=1.5, current=0.05, legitimacy=0.6)
+    base = dict(
+        step=30,
+        n_participants=1000,
+        n_members=300,
+        n_active=120,
+        peak_members=320,
+        mean_level=1.2,
+        mean_grievance=0.3,
+        community_values=0.7,
+        joins=5,
+        exits=9,
+        stock=1.5,
+        current=0.05,
+        legitimacy=0.6,
+    )
     return Observation(**{**base, **changes})
 
 
-LEVERS = Levers(openness=0.15, values=0.2, max_level=Level.CONSUMING, transparency=0.2,
-                take_rate=0.2, outreach=0.0, ads=0.0, mobilization=0.0, structure=0.0)
+LEVERS = Levers(
+    openness=0.15,
+    values=0.2,
+    max_level=Level.CONSUMING,
+    transparency=0.2,
+    take_rate=0.2,
+    outreach=0.0,
+    ads=0.0,
+    mobilization=0.0,
+    structure=0.0,
+)
 
 
 @pytest.mark.parametrize("name", sorted(STRATEGIES))
@@ -48,8 +78,7 @@ def test_running_a_strategy_changes_only_levers_and_pays_for_reform(name):
     Running the strategy alone (``run_strategy``) may change the levers and, through the
     reform cost, the stock; nothing else of the organization or the participants.
     """
-    scenario = load_scenario(CASTLE, overrides={"network.n": 200,
-                                                 "organizations.Gazette.strategy": name})
+    scenario = load_scenario(CASTLE, overrides={"network.n": 200, "organizations.Gazette.strategy": name})
     model = PowerModel(scenario, rng=1)
     for _ in range(5):
         model.step()
@@ -67,35 +96,47 @@ def test_running_a_strategy_changes_only_levers_and_pays_for_reform(name):
 
 def _string_constants(path: Path) -> set[str]:
     tree = ast.parse(path.read_text())
-    return {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)
-            and isinstance(node.value, str)}
+    return {
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str)
+    }
 
 
 def test_no_dynamic_rule_mentions_a_strategy_name():
     """The dynamics never branch on which strategy runs: no strategy name appears in their code."""
     names = set(STRATEGIES)
     for module in DYNAMICS_MODULES:
-        found = _string_constants(ROOT / "sim" / module) & names
-        assert not found, f"sim/{module} mentions strategy names {found}"
+        found = _string_constants(ROOT / "sim" / "model" / module) & names
+        assert not found, f"sim/model/{module} mentions strategy names {found}"
 
 
 def test_rules_do_not_import_strategies():
     """Rules and the vectorized driver do not even import the strategy module."""
-    for module in ("rules.py", "vectorized.py", "population.py", "network.py"):
-        tree = ast.parse((ROOT / "sim" / module).read_text())
-        imported = {getattr(node, "module", None) or "" for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom)}
-        imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                     for alias in node.names}
+    for module in ("rules.py", "kernels.py", "vectorized.py", "population.py", "network.py"):
+        tree = ast.parse((ROOT / "sim" / "model" / module).read_text())
+        imported = {
+            getattr(node, "module", None) or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        }
+        imported |= {
+            alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names
+        }
         assert not any("strateg" in name for name in imported), (module, imported)
 
 
 def test_same_levers_same_outcome_whatever_the_name():
     """Two differently named strategies that set the same levers give identical runs."""
     scenario = load_scenario(CASTLE, overrides={"network.n": 200})
-    a = run(scenario.with_overrides({"organizations.Gazette.strategy": "get_structural",
-                                     "organizations.Gazette.strategy_params": {"structure": 0.0}}),
-            seed=4, steps=30)
+    a = run(
+        scenario.with_overrides(
+            {
+                "organizations.Gazette.strategy": "get_structural",
+                "organizations.Gazette.strategy_params": {"structure": 0.0},
+            }
+        ),
+        seed=4,
+        steps=30,
+    )
     b = run(scenario.with_overrides({"organizations.Gazette.strategy": "status_quo"}), seed=4, steps=30)
     assert a.timeseries.equals(b.timeseries)
 
@@ -139,8 +180,13 @@ def test_go_bilingual_never_moves_values_toward_old_power():
 def test_strategy_params_are_validated():
     """Unknown or out-of-range strategy parameters name the key and the allowed values."""
     with pytest.raises(ScenarioError, match="strategy_params.drift.*allowed: 0 to 1"):
-        load_scenario(CASTLE, overrides={"organizations.Gazette.strategy": "become_the_man",
-                                         "organizations.Gazette.strategy_params": {"drift": 2}})
+        load_scenario(
+            CASTLE,
+            overrides={
+                "organizations.Gazette.strategy": "become_the_man",
+                "organizations.Gazette.strategy_params": {"drift": 2},
+            },
+        )
     with pytest.raises(ScenarioError, match="unknown key"):
         load_scenario(CASTLE, overrides={"organizations.Gazette.strategy_params": {"speed": 1}})
     with pytest.raises(ScenarioError, match="unknown strategy.*go_bilingual"):
@@ -149,8 +195,9 @@ def test_strategy_params_are_validated():
 
 def test_user_strategy_by_import_path(tmp_path):
     """The worked example in examples/ runs by import path, from any working folder."""
-    scenario = load_scenario(ROOT / "examples" / "listen_when_angry.toml",
-                             overrides={"network.n": 300, "steps": 40})
+    scenario = load_scenario(
+        ROOT / "examples" / "listen_when_angry.toml", overrides={"network.n": 300, "steps": 40}
+    )
     result = run(scenario)
     assert result.model.organization("Platform").strategy.name == "listen_when_angry"
     assert result.summary["Platform.final_values"] > 0.3  # it listened at some point
@@ -161,14 +208,23 @@ def test_bad_import_path_is_a_clear_error():
     with pytest.raises(ScenarioError, match="cannot import strategy"):
         load_scenario(CASTLE, overrides={"organizations.Gazette.strategy": "nowhere.module:Thing"})
     with pytest.raises(ScenarioError, match="not a Strategy"):
-        load_scenario(CASTLE, overrides={"organizations.Gazette.strategy": "sim.levers:Levers"})
+        load_scenario(CASTLE, overrides={"organizations.Gazette.strategy": "sim.model.levers:Levers"})
 
 
 def test_registry_is_complete_and_documented():
     """The article's playbook is all there, each with a one-line summary."""
-    expected = {"status_quo", "window_dressing", "astroturf", "occupy_yourself", "movement_mindset",
-                "go_bilingual", "respect_community", "become_the_man", "get_structural"}
+    expected = {
+        "status_quo",
+        "window_dressing",
+        "astroturf",
+        "occupy_yourself",
+        "movement_mindset",
+        "go_bilingual",
+        "respect_community",
+        "become_the_man",
+        "get_structural",
+    }
     assert expected <= set(STRATEGIES)
     for cls in STRATEGIES.values():
         assert issubclass(cls, Strategy) and cls.summary and cls.__doc__
-    assert sim.strategies.STRATEGIES is STRATEGIES
+    assert sim.model.strategies.STRATEGIES is STRATEGIES

@@ -8,12 +8,12 @@ import pytest
 from research_toys import TOY_STRESS, toy, write_toml
 
 from sim import run, scenario_from_dict
-from sim import sweep_store as store
-from sim.cli_research import main
-from sim.discovery import discover
 from sim.errors import ScenarioError
-from sim.stress import analyze_stress, box_sentence, label, plan_stress, wilson, write_report
-from sim.sweep import run_sweep
+from sim.faces.cli.research import main
+from sim.research.discovery import discover
+from sim.research.stress import analyze_stress, box_sentence, label, plan_stress, wilson, write_report
+from sim.research.sweep import run_sweep
+from sim.storage import sweep_store as store
 
 
 def toy_stress(**tables):
@@ -26,8 +26,9 @@ def test_toy_deserts_iff_fee_hike_above_02(size):
     0.3 or more loses more than half of it, for every seed tried and any ads cost."""
     sc = toy_stress()
     for seed, ads_cost in zip(range(4), (0.0, 0.3, 0.7, 1.0), strict=True):
-        share = run(sc.with_overrides({"shocks.0.size": size, "dynamics.ads_cost": ads_cost}),
-                    seed=seed).summary["Hub.desertion_share"]
+        share = run(
+            sc.with_overrides({"shocks.0.size": size, "dynamics.ads_cost": ads_cost}), seed=seed
+        ).summary["Hub.desertion_share"]
         assert (share > 0.5) == (size > 0.2), (size, seed, share)
 
 
@@ -96,8 +97,19 @@ def test_strategies_run_on_the_same_futures_and_the_report_is_written(tmp_path):
 def test_stress_command_prints_the_answer_and_refuses_a_scenario_without_uncertainty(tmp_path, capsys):
     """``stress`` prints the share in words and the report's path; no [uncertain] table exits 2 in one line."""
     path = write_toml(toy(**TOY_STRESS), tmp_path / "toy.toml")
-    code = main(["stress", str(path), "--samples", "12", "--workers", "0", "--out", str(tmp_path / "out"),
-                 "--no-progress"])
+    code = main(
+        [
+            "stress",
+            str(path),
+            "--samples",
+            "12",
+            "--workers",
+            "0",
+            "--out",
+            str(tmp_path / "out"),
+            "--no-progress",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "Hub loses more than 50% of its peak membership" in out

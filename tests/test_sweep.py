@@ -18,15 +18,18 @@ from helpers import ROOT
 from research_toys import toy, write_toml
 
 from sim import load_scenario, run, scenario_from_dict
-from sim import sweep_store as store
-from sim.cli_research import main, parse_factors, parse_ranges
 from sim.errors import ScenarioError
-from sim.sweep_plan import plan_sweep, run_id, run_seed
-from sim.sweep import run_sweep
-from sim.sweep_plots import is_sweep_dir, plot_sweep
+from sim.faces.cli.research import main, parse_factors, parse_ranges
+from sim.figures.sweep import is_sweep_dir, plot_sweep
+from sim.research.plan import plan_sweep, run_id, run_seed
+from sim.research.sweep import run_sweep
+from sim.storage import sweep_store as store
 
-FACTORIAL = {"design": "factorial", "replications": 2,
-             "factors": {"shocks.0.size": [0.1, 0.3], "dynamics.fickleness": [0.02, 0.1]}}
+FACTORIAL = {
+    "design": "factorial",
+    "replications": 2,
+    "factors": {"shocks.0.size": [0.1, 0.3], "dynamics.fickleness": [0.02, 0.1]},
+}
 
 
 def toy_scenario(tmp_path: Path, **tables) -> Path:
@@ -37,24 +40,31 @@ def comparable(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Summaries and time series sorted by run (and step), without the wall-clock column."""
     summaries = store.read_summaries(folder).drop(columns="run_seconds")
     series = store.read_timeseries(folder)
-    return (summaries.sort_values("run_id").reset_index(drop=True),
-            series.sort_values(["run_id", "step"]).reset_index(drop=True))
+    return (
+        summaries.sort_values("run_id").reset_index(drop=True),
+        series.sort_values(["run_id", "step"]).reset_index(drop=True),
+    )
 
 
 def raw_run_ids(folder: Path) -> list[str]:
     """Every run id in every summary part on disk, duplicates included."""
-    return [rid for path in sorted((folder / "summaries").glob("part-*.parquet"))
-            for rid in pq.read_table(path, columns=["run_id"])["run_id"].to_pylist()]
+    return [
+        rid
+        for path in sorted((folder / "summaries").glob("part-*.parquet"))
+        for rid in pq.read_table(path, columns=["run_id"])["run_id"].to_pylist()
+    ]
 
 
 # ------------------------------------------------------------------ designs and seeds
+
 
 def test_factorial_design_expands_lists_with_independent_recorded_seeds():
     """2 x 2 factors x 2 replications: 8 runs, distinct seeds, each a pure function of (root, point, replicate)."""
     plan = plan_sweep(scenario_from_dict(toy(sweep=FACTORIAL)))
     assert len(plan.points) == 4 and plan.n_runs == 8
     assert {tuple(sorted(p.overrides.items())) for p in plan.points} == {
-        (("dynamics.fickleness", f), ("shocks.0.size", s)) for s in (0.1, 0.3) for f in (0.02, 0.1)}
+        (("dynamics.fickleness", f), ("shocks.0.size", s)) for s in (0.1, 0.3) for f in (0.02, 0.1)
+    }
     runs = list(plan.runs())
     assert len({r.seed for r in runs}) == 8 and len({r.run_id for r in runs}) == 8
     for r in runs:
@@ -67,8 +77,11 @@ def test_factorial_design_expands_lists_with_independent_recorded_seeds():
 @pytest.mark.parametrize("design", ["latin_hypercube", "sobol"])
 def test_sampled_designs_are_seeded_within_ranges_and_round_integer_keys(design):
     """Sampled points stay in their ranges, repeat for the same root seed, and integer keys are ints."""
-    sweep = {"design": design, "samples": 16,
-             "ranges": {"shocks.0.step": [1, 10], "shocks.0.size": [0.0, 0.4], "steps": [10, 20]}}
+    sweep = {
+        "design": design,
+        "samples": 16,
+        "ranges": {"shocks.0.step": [1, 10], "shocks.0.size": [0.0, 0.4], "steps": [10, 20]},
+    }
     sc = scenario_from_dict(toy(sweep=sweep))
     plan = plan_sweep(sc)
     assert len(plan.points) == 16
@@ -84,8 +97,12 @@ def test_sampled_designs_are_seeded_within_ranges_and_round_integer_keys(design)
 
 def test_a_sampled_design_crosses_its_listed_factors():
     """Ranges sampled, lists crossed: every sampled point at every listed value."""
-    sweep = {"design": "latin_hypercube", "samples": 3, "ranges": {"shocks.0.size": [0.0, 0.4]},
-             "factors": {"organizations.Hub.strategy": ["status_quo", "respect_community"]}}
+    sweep = {
+        "design": "latin_hypercube",
+        "samples": 3,
+        "ranges": {"shocks.0.size": [0.0, 0.4]},
+        "factors": {"organizations.Hub.strategy": ["status_quo", "respect_community"]},
+    }
     plan = plan_sweep(scenario_from_dict(toy(sweep=sweep)))
     assert len(plan.points) == 6
     assert len({p.overrides["shocks.0.size"] for p in plan.points}) == 3
@@ -94,7 +111,9 @@ def test_a_sampled_design_crosses_its_listed_factors():
 def test_design_errors_are_clear():
     """A factorial design with ranges, or with nothing to vary, is refused naming the key."""
     with pytest.raises(ScenarioError, match="sweep.ranges"):
-        plan_sweep(scenario_from_dict(toy(sweep={"design": "factorial", "ranges": {"shocks.0.size": [0, 1]}})))
+        plan_sweep(
+            scenario_from_dict(toy(sweep={"design": "factorial", "ranges": {"shocks.0.size": [0, 1]}}))
+        )
     with pytest.raises(ScenarioError, match="nothing to vary"):
         plan_sweep(scenario_from_dict(toy()))
 
@@ -102,13 +121,17 @@ def test_design_errors_are_clear():
 def test_cli_factor_and_range_parsing():
     """--factor takes comma lists or TOML arrays; --range takes LOW:HIGH or [LOW, HIGH]."""
     assert parse_factors(["a.b=0.1,0.2", 'c.d=["x", "y"]', "e.f=3"]) == {
-        "a.b": [0.1, 0.2], "c.d": ["x", "y"], "e.f": [3]}
+        "a.b": [0.1, 0.2],
+        "c.d": ["x", "y"],
+        "e.f": [3],
+    }
     assert parse_ranges(["a.b=0:0.4", "c.d=[1, 2]"]) == {"a.b": [0, 0.4], "c.d": [1, 2]}
     with pytest.raises(ScenarioError):
         parse_ranges(["a.b=0.4"])
 
 
 # ------------------------------------------------------------------ the dataset
+
 
 def test_sweep_writes_one_row_per_run_and_per_run_step_matching_direct_runs(tmp_path):
     """Summaries and time series equal ``run(scenario.with_overrides(point), seed)`` for each recorded seed."""
@@ -190,8 +213,11 @@ def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
     """A user strategy that raises at take rate 0.5 fails those runs only, with their error; retried on resume."""
     data = toy(steps=6)
     data["organizations"][0]["strategy"] = "research_toys:RaiseAboveTakeRate"
-    data["sweep"] = {"design": "factorial", "replications": 2,
-                     "factors": {"organizations.Hub.take_rate": [0.1, 0.5]}}
+    data["sweep"] = {
+        "design": "factorial",
+        "replications": 2,
+        "factors": {"organizations.Hub.take_rate": [0.1, 0.5]},
+    }
     plan = plan_sweep(load_scenario(write_toml(data, tmp_path / "fails.toml")))
     out = tmp_path / "out"
     report = run_sweep(plan, out, workers=2, progress=False)
@@ -220,16 +246,41 @@ def test_response_curves_are_drawn_for_each_factor(tmp_path):
 
 # ------------------------------------------------------------------ SIGKILL
 
+
 def test_sigkill_midway_then_resume_loses_nothing_and_duplicates_nothing(tmp_path):
     """Kill a running 2-worker sweep process with SIGKILL, rerun it: same results as an uninterrupted sweep."""
-    path = toy_scenario(tmp_path, steps=40, network={"kind": "erdos_renyi", "n": 400, "mean_degree": 8},
-                        sweep={"design": "latin_hypercube", "samples": 24, "replications": 2,
-                               "ranges": {"shocks.0.size": [0.0, 0.4]}})
+    path = toy_scenario(
+        tmp_path,
+        steps=40,
+        network={"kind": "erdos_renyi", "n": 400, "mean_degree": 8},
+        sweep={
+            "design": "latin_hypercube",
+            "samples": 24,
+            "replications": 2,
+            "ranges": {"shocks.0.size": [0.0, 0.4]},
+        },
+    )
     out = tmp_path / "killed"
-    argv = [sys.executable, "-m", "sim.cli_research", "sweep", str(path), "--out", str(out), "--workers", "2",
-            "--runs-per-task", "1", "--commit-every", "0", "--no-progress", "--no-plot"]
-    proc = subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    argv = [
+        sys.executable,
+        "-m",
+        "sim.faces.cli.research",
+        "sweep",
+        str(path),
+        "--out",
+        str(out),
+        "--workers",
+        "2",
+        "--runs-per-task",
+        "1",
+        "--commit-every",
+        "0",
+        "--no-progress",
+        "--no-plot",
+    ]
+    proc = subprocess.Popen(
+        argv, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
@@ -253,7 +304,9 @@ def test_sigkill_midway_then_resume_loses_nothing_and_duplicates_nothing(tmp_pat
     assert len(ids) == len(set(ids)) == 48
     assert before <= set(ids)
     reference = tmp_path / "reference"
-    assert main(["sweep", str(path), "--out", str(reference), "--workers", "0", "--no-progress",
-                 "--no-plot"]) == 0
+    assert (
+        main(["sweep", str(path), "--out", str(reference), "--workers", "0", "--no-progress", "--no-plot"])
+        == 0
+    )
     for a, b in zip(comparable(out), comparable(reference), strict=True):
         pd.testing.assert_frame_equal(a, b)

@@ -19,7 +19,7 @@ import pytest
 from helpers import WATTS
 
 from sim import load_scenario, run
-from sim.model import PowerModel
+from sim.model.power_model import PowerModel
 
 #: Participants per run, seeds per point and steps per run (cascades saturate in ~20 steps).
 N = 3000

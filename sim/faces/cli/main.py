@@ -1,0 +1,535 @@
+"""The ``newpower`` command line.
+
+Sub-commands: ``run`` (run a scenario, save a results folder, print a
+summary), ``plot`` (redraw a folder's figures from its files), ``animate``
+(GIF of the network and the compass), ``audit`` (the article's "audit your
+power"), ``list`` (scenarios, strategies, shocks, metrics). Each is one small
+function. User mistakes (a missing file, a bad key or value, a bad override or
+option value, an existing output folder) print one clear line and exit with
+code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import math
+import shlex
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from sim import __version__
+from sim.config.scenario import Scenario, load_scenario, parse_value
+from sim.errors import ScenarioError, SimError
+from sim.model.power_model import DRIVERS
+from sim.scenarios import LIBRARY
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one ``newpower: error:`` line (exit code 2)."""
+
+    def error(self, message: str):
+        """Print the usage error as one line and exit with code 2 (argparse's hook)."""
+        self.exit(EXIT_USAGE, f"newpower: error: {message} (see `{self.prog} --help`)\n")
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """Turn ``["network.n=500", "organizations.Gazette.openness=0.4"]`` into a dict.
+
+    Values are read as TOML values (numbers, booleans, quoted strings); anything
+    that is not valid TOML is taken as a plain string.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError(
+                "an override must look like key=value",
+                source="--set",
+                key=item,
+                allowed="e.g. --set network.mean_degree=3.5",
+            )
+        out[key] = parse_value(text)
+    return out
+
+
+# ------------------------------------------------------------------ the parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every sub-command."""
+    parser = Parser(
+        prog="newpower",
+        description="Old power vs new power: an agent-based model after Heimans & Timms (HBR 2014).",
+    )
+    parser.add_argument("--version", action="version", version=f"newpower {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run",
+        help="run a scenario, save a results folder, print its summary",
+        description="Run a scenario; save time series, summary, manifest and figures "
+        "in a new results folder (see docs/results.md).",
+    )
+    _scenario_arguments(run)
+    run.add_argument(
+        "--replications",
+        "-r",
+        type=int,
+        default=None,
+        metavar="R",
+        help="independent runs with seeds spawned from --seed (default: the scenario's)",
+    )
+    _output_arguments(run)
+    run.add_argument(
+        "--network-steps",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="STEP",
+        help="steps shown in the network figure (default: start, surge peak, later, end)",
+    )
+    run.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show a progress bar on stderr (default: only on a terminal)",
+    )
+    run.set_defaults(handler=cmd_run)
+
+    plot = sub.add_parser("plot", help="redraw every figure of a results folder from its files")
+    plot.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder written by `newpower run`")
+    plot.add_argument(
+        "--network-steps",
+        type=int,
+        nargs="+",
+        default=None,
+        metavar="STEP",
+        help="steps shown in the network figure (default: as chosen by the run)",
+    )
+    plot.set_defaults(handler=cmd_plot)
+
+    animate = sub.add_parser(
+        "animate", help="write a GIF (and MP4 with ffmpeg) of the network and the compass"
+    )
+    animate.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder written by `newpower run`")
+    animate.add_argument("--fps", type=float, default=4.0, help="frames per second (default 4)")
+    animate.add_argument("--no-mp4", action="store_true", help="write the GIF only, even if ffmpeg exists")
+    animate.set_defaults(handler=cmd_animate)
+
+    audit = sub.add_parser(
+        "audit",
+        help="audit your power: every organization on the compass, then and now",
+        description="Run a scenario and audit every organization: compass position at "
+        "the start and the end, quadrant, trend, behaviours it enables.",
+    )
+    _scenario_arguments(audit)
+    _output_arguments(audit)
+    audit.set_defaults(handler=cmd_audit)
+
+    listing = sub.add_parser("list", help="list scenarios, strategies, shocks and metrics")
+    listing.add_argument(
+        "--scenarios",
+        default=None,
+        metavar="DIR",
+        help="folder of scenario files (default: ./scenarios, else the package's)",
+    )
+    listing.add_argument(
+        "--verbose", "-v", action="store_true", help="also list each strategy's and shock's parameters"
+    )
+    listing.set_defaults(handler=cmd_list)
+    from sim.faces.cli import research as cli_research
+    from sim.faces.cli import ui as cli_ui
+
+    cli_research.register(sub)
+    cli_ui.register(sub)
+    return parser
+
+
+def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="scenario TOML file (see scenarios/ and `newpower list`)")
+    parser.add_argument("--seed", type=int, default=None, help="root random seed (default: the scenario's)")
+    parser.add_argument("--steps", type=int, default=None, help="steps (default: the scenario's)")
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. --set network.n=2000 (repeatable)",
+    )
+    parser.add_argument(
+        "--driver",
+        choices=DRIVERS,
+        default="vectorized",
+        help="vectorized (default) or agents (the per-agent reference)",
+    )
+
+
+def _output_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--out",
+        default=None,
+        metavar="DIR",
+        help="results folder (default: results/<scenario>-<YYYYmmdd-HHMMSS>)",
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace the results in an existing --out folder"
+    )
+
+
+# ------------------------------------------------------------------ run
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """``newpower run``: run a scenario R times, save a results folder, print its summary."""
+    from sim.figures import plotting
+    from sim.runs.replicate import replication_seeds, run_replications
+    from sim.storage import results
+
+    scenario, seed, steps = _resolve(args)
+    replications = scenario.replications if args.replications is None else args.replications
+    if replications < 1:
+        raise SimError(f"--replications must be an integer >= 1, got {replications}")
+    seeds = replication_seeds(seed, replications)
+    folder = results.create_folder(scenario.name, args.out, args.force)
+    started, clock = results.now(), time.perf_counter()
+    try:
+        with progress_bar(replications * steps, scenario.name, args.progress) as tick:
+            runs = run_replications(
+                scenario,
+                seeds,
+                steps,
+                args.driver,
+                progress=tick,
+                snapshot_every=results.snapshot_period(steps),
+            )
+        info = results.save_runs(folder, runs)
+        manifest = _manifest("run", args, scenario, seed, seeds, steps, started, info)
+        manifest["network_steps"] = args.network_steps
+        figures = plotting.draw_all(results.load_results(folder, manifest=manifest), args.network_steps)
+        _finish(manifest, clock)
+        results.write_manifest(folder, manifest)
+    except BaseException:
+        results.remove_if_empty(folder)
+        raise
+    summaries = [r.summary for r in runs]
+    print(f"{scenario.name}: {scenario.description}")
+    n = runs[0].summary["n_participants"]
+    if replications == 1:
+        print(f"seed {seed}, {steps} steps, {n} participants, driver {args.driver}")
+    else:
+        print(
+            f"{replications} runs (seeds spawned from root seed {seed}), {steps} steps, {n} participants, "
+            f"driver {args.driver}"
+        )
+    print(summary_table(summaries))
+    _print_outputs(folder, figures, manifest["wall_time_s"])
+    return 0
+
+
+def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
+    """The scenario with overrides, the root seed and the steps, all checked."""
+    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
+    seed = scenario.seed if args.seed is None else args.seed
+    steps = scenario.steps if args.steps is None else args.steps
+    if seed < 0:
+        raise SimError(f"--seed must be a non-negative integer, got {seed}")
+    if steps < 0:
+        raise SimError(f"--steps must be a non-negative integer, got {steps}")
+    return scenario, seed, steps
+
+
+def _manifest(
+    kind: str,
+    args: argparse.Namespace,
+    scenario: Scenario,
+    seed: int,
+    seeds: list[int],
+    steps: int,
+    started: str,
+    info: dict[str, Any],
+) -> dict[str, Any]:
+    from sim.storage.results import git_state, package_versions
+
+    return {
+        "kind": kind,
+        "command": shlex.join(["newpower", *args.argv]),
+        "scenario_file": str(args.scenario),
+        "overrides": parse_overrides(args.overrides),
+        "scenario": scenario.to_dict(),
+        "seed": seed,
+        "replications": len(seeds),
+        "seeds": seeds,
+        "seeding": "the root seed"
+        if len(seeds) == 1
+        else "numpy.random.SeedSequence(seed).spawn(replications), each child's first 64-bit word >> 1",
+        "steps": steps,
+        "driver": args.driver,
+        **info,
+        "versions": package_versions(),
+        "git": git_state(),
+        "started": started,
+    }
+
+
+def _finish(manifest: dict[str, Any], clock: float) -> None:
+    from sim.storage.results import now
+
+    manifest["finished"] = now()
+    manifest["wall_time_s"] = round(time.perf_counter() - clock, 3)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[[int], None]]:
+    """A tqdm bar on stderr over ``total`` steps, shown on a terminal or when forced.
+
+    Yields:
+        A callback that advances the bar by one step.
+    """
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    with tqdm(
+        total=total,
+        desc=label,
+        unit="step",
+        file=sys.stderr,
+        disable=not show,
+        dynamic_ncols=True,
+        leave=False,
+    ) as bar:
+        yield lambda _step: bar.update(1)
+
+
+def fmt(value: Any) -> str:
+    """A number for the summary table: thousands separators for big ones, 4 significant digits."""
+    if value is None:
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, float) and math.isnan(value):
+        return "nan"
+    if isinstance(value, int) or (abs(value) >= 1000 and float(value).is_integer()):
+        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
+    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
+
+
+def summary_table(summaries: Sequence[dict[str, Any]]) -> str:
+    """Every headline measure: its value (one run) or mean and 95% interval (several runs)."""
+    from sim.runs.replicate import aggregate_summaries
+
+    if len(summaries) == 1:
+        width = max(len(k) for k in summaries[0])
+        return "\n".join(f"  {key:<{width}}  {fmt(value)}" for key, value in summaries[0].items())
+    aggregate = aggregate_summaries(summaries)
+    width = max(len(k) for k in aggregate)
+    lines = [f"  {'measure':<{width}}  {'mean':>10}  95% interval"]
+    for key, stats in aggregate.items():
+        if "counts" in stats:
+            counts = ", ".join(
+                f"{v} {c}/{stats['n']}" for v, c in sorted(stats["counts"].items(), key=lambda kv: -kv[1])
+            )
+            lines.append(f"  {key:<{width}}  {counts}")
+        else:
+            interval = f"[{fmt(stats['ci_low'])}, {fmt(stats['ci_high'])}]" if stats["n"] > 1 else "n/a"
+            lines.append(f"  {key:<{width}}  {fmt(stats['mean']):>10}  {interval}")
+    return "\n".join(lines)
+
+
+def _print_outputs(folder: Path, figures: Sequence[Path], wall: float) -> None:
+    print(f"Results in {folder}  ({wall:.1f} s)")
+    stems = list(dict.fromkeys(p.stem for p in figures))
+    if stems:
+        print(f"Figures in {folder / 'figures'} (.png and .svg): {', '.join(stems)}")
+
+
+# ------------------------------------------------------------------ plot, animate
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    """``newpower plot``: redraw every figure from a results folder's files alone."""
+    from sim.figures.plotting import draw_all
+    from sim.storage.results import load_results
+    from sim.storage.sweep_store import is_sweep_dir
+
+    if is_sweep_dir(args.results_dir):  # a sweep: response curves with 95% bands
+        from sim.figures.sweep import plot_sweep
+
+        for path in plot_sweep(args.results_dir):
+            print(f"figure: {path}")
+        return 0
+
+    results = load_results(args.results_dir)
+    figures = draw_all(results, args.network_steps)
+    stems = list(dict.fromkeys(p.stem for p in figures))
+    print(f"Redrew {len(stems)} figures in {results.folder / 'figures'} (.png and .svg): {', '.join(stems)}")
+    return 0
+
+
+def cmd_animate(args: argparse.Namespace) -> int:
+    """``newpower animate``: a GIF (and MP4 where ffmpeg exists) of the network and the compass."""
+    from sim.figures.animate import write_animation
+    from sim.storage.results import load_results
+
+    results = load_results(args.results_dir)
+    paths, notes = write_animation(results, fps=args.fps, mp4=not args.no_mp4)
+    for path in paths:
+        print(f"Wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    for note in notes:
+        print(note)
+    return 0
+
+
+# ------------------------------------------------------------------ audit
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """``newpower audit``: run a scenario; every organization's compass position, trend and behaviours."""
+    from sim.figures import audit, plotting
+    from sim.runs.runner import run
+    from sim.storage import results
+
+    scenario, seed, steps = _resolve(args)
+    if not scenario.organizations:
+        raise ScenarioError(
+            "no organizations to audit",
+            source=str(args.scenario),
+            key="organizations",
+            allowed="a scenario with at least one [[organizations]] table",
+        )
+    folder = results.create_folder(f"{scenario.name}-audit", args.out, args.force)
+    started, clock = results.now(), time.perf_counter()
+    try:
+        result = run(scenario, seed=seed, steps=steps, driver=args.driver)
+        info = results.save_runs(folder, [result], network=False)
+        manifest = _manifest("audit", args, scenario, seed, [seed], steps, started, info)
+        saved = results.load_results(folder, manifest=manifest)
+        rows = audit.audit_rows(saved)
+        results.write_json(
+            {
+                "scenario": scenario.name,
+                "seed": seed,
+                "steps": steps,
+                "organizations": [vars(r) for r in rows],
+            },
+            folder / results.AUDIT,
+        )
+        frame = audit.audit_frame(rows)
+        results.atomic_write(folder / results.AUDIT_CSV, lambda tmp: frame.to_csv(tmp, index=False))
+        figures = plotting.draw_all(results.load_results(folder, manifest=manifest))
+        _finish(manifest, clock)
+        results.write_manifest(folder, manifest)
+    except BaseException:
+        results.remove_if_empty(folder)
+        raise
+    print(
+        f"Audit your power: {scenario.name} (seed {seed}): every organization today (step 0) and at the "
+        f"end of the run (step {steps}); compass position as (values, model), quadrants split at 0.5"
+    )
+    print()
+    print(audit.format_table(rows))
+    print()
+    _print_outputs(folder, figures, manifest["wall_time_s"])
+    return 0
+
+
+# ------------------------------------------------------------------ list
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """``newpower list``: scenarios, strategies, shocks and metrics, one line each."""
+    from sim.config.spec import describe
+    from sim.model.metrics import REPORTER_DOCS, SUMMARY_MEASURES
+    from sim.model.shocks import SHOCKS
+    from sim.model.strategies import STRATEGIES
+
+    folder = Path(args.scenarios) if args.scenarios else _scenario_folder()
+    files = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    if args.scenarios and not folder.is_dir():
+        raise SimError(f"{folder}: no such folder; allowed: a folder of scenario .toml files")
+    _section(f"Scenarios ({folder})", [(p.name, _description(p)) for p in files])
+    _section(
+        "Strategies ([[organizations]] strategy = NAME)",
+        [(name, cls.summary) for name, cls in sorted(STRATEGIES.items())],
+        {name: describe(cls) for name, cls in STRATEGIES.items()} if args.verbose else None,
+    )
+    _section(
+        "Shocks ([[shocks]] kind = NAME)",
+        [(kind, cls.summary) for kind, cls in sorted(SHOCKS.items())],
+        {kind: describe(cls) for kind, cls in SHOCKS.items()} if args.verbose else None,
+    )
+    _section("Metrics per run (summary.json)", list(SUMMARY_MEASURES.items()))
+    _section("Metrics per step (timeseries.parquet)", list(REPORTER_DOCS.items()))
+    if not args.verbose:
+        print("(`newpower list -v` also lists every strategy's and shock's parameters)")
+    return 0
+
+
+def _scenario_folder() -> Path:
+    here = Path("scenarios")
+    return here if here.is_dir() else LIBRARY
+
+
+def _description(path: Path) -> str:
+    try:
+        with path.open("rb") as fh:
+            return str(tomllib.load(fh).get("description", "")) or "(no description)"
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        return f"(unreadable: {exc})"
+
+
+def _section(title: str, rows: list[tuple[str, str]], params: dict[str, list] | None = None) -> None:
+    print(f"{title}:")
+    if not rows:
+        print("  (none)")
+    width = max((len(name) for name, _ in rows), default=0)
+    for name, doc in rows:
+        print(f"  {name:<{width}}  {doc}")
+        for pname, default, allowed, pdoc in (params or {}).get(name, []):
+            print(f"  {'':<{width}}    {pname} = {default!r} ({allowed}): {pdoc}")
+    print()
+
+
+# ------------------------------------------------------------------ entry point
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``newpower`` console command."""
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(argv)
+    args.argv = argv
+    if args.command is None:
+        parser.print_help()
+        return 0
+    try:
+        return args.handler(args)
+    except SimError as exc:
+        return _fail(str(exc))
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        return _fail(f"{where}{exc.strerror or exc}")
+    except KeyboardInterrupt:
+        print(
+            "newpower: interrupted (the results folder has no manifest.json, so it counts as incomplete)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _fail(message: str) -> int:
+    print(f"newpower: error: {' '.join(message.split())}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,302 @@
+"""The agents: participants in the crowd, and the organizations they join.
+
+A ``Participant`` is a Mesa ``CellAgent`` on the social network. Its state is a
+row of the model's arrays (so the vectorized driver can update everyone at
+once); its ``step()`` is the readable reference driver: it sequences small
+named behaviours, each of which applies one rule from ``rules.py`` to this one
+participant. Organizations (``Institution``, ``Platform``) are plain Mesa
+agents holding their levers, stock, current and legitimacy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+from mesa import Agent
+from mesa.discrete_space import CellAgent
+
+from sim.model import rules
+from sim.model.levers import LEVER_NAMES, Levers, Observation
+from sim.model.network import neighbour_order
+from sim.vocabulary import ACTIVE_LEVEL, Level, OrgKind, Quadrant, enabled_level
+
+if TYPE_CHECKING:
+    from sim.model.power_model import PowerModel
+    from sim.model.strategies import Strategy
+
+
+class Participant(CellAgent):
+    """A person in the crowd, on one node of the social graph.
+
+    Attributes read and write the model's arrays at ``index``; the agent owns no
+    random generator and draws nothing itself: its uniforms for this step are
+    ``model.climb_draws[index]`` and ``model.join_draws_of(index)``, the same
+    numbers the vectorized driver uses.
+    """
+
+    def __init__(self, model: PowerModel, index: int, cell) -> None:
+        super().__init__(model)
+        self.index = index
+        self.cell = cell
+
+    # ---- state, as views on the model's arrays
+    @property
+    def level(self) -> Level:
+        """Current rung on the participation scale."""
+        return Level(int(self.model.state.level[self.index]))
+
+    @property
+    def organization(self) -> Organization | None:
+        """The organization this participant belongs to, if any."""
+        return self.model.organization_of_group(int(self.model.state.group[self.index]))
+
+    @property
+    def values(self) -> float:
+        """Values orientation, 0 old power .. 1 new power."""
+        return float(self.model.state.values[self.index])
+
+    @property
+    def commitment(self) -> float:
+        """Commitment in [0, 1]."""
+        return float(self.model.state.commitment[self.index])
+
+    @property
+    def grievance(self) -> float:
+        """Grievance in [0, 1]."""
+        return float(self.model.state.grievance[self.index])
+
+    @property
+    def threshold(self) -> float:
+        """Personal threshold for following peers."""
+        return float(self.model.state.threshold[self.index])
+
+    # ---- the step: perceive, then one small behaviour at a time
+    def step(self) -> None:
+        """Apply the participant rules to this participant (synchronous update)."""
+        seen = self.perceive()
+        view = self.view_organization()
+        self.try_climb(seen, view)
+        self.renew_commitment(seen, view)
+        self.update_grievance(view)
+        left = self.check_exit(seen, view)
+        if not left:
+            self.try_join()
+
+    def perceive(self) -> dict:
+        """Count neighbours in the previous state: above my level, who just left my group, active in it."""
+        prev, i = self.model.prev, self.index
+        level, group = prev.level[i], prev.group[i]
+        above = exited = peers = 0
+        for other in self.cell.neighborhood.agents:
+            j = other.index
+            above += prev.level[j] > level
+            exited += (prev.left[j] == group) & (group > 0)
+            peers += (prev.group[j] == group) & (prev.level[j] >= ACTIVE_LEVEL)
+        degree = np.int64(max(len(self.cell.connections), 1))  # isolated: count 0 over 1
+        return {
+            "above": rules.share(np.int64(above), degree),
+            "exited": rules.share(np.int64(exited), degree),
+            "peers": rules.share(np.int64(peers), degree),
+        }
+
+    def view_organization(self) -> tuple:
+        """What I see of my organization's levers (from the previous step)."""
+        prev, i = self.model.prev, self.index
+        return rules.member_view(prev.group[i], prev.values[i], self.model.table)
+
+    def try_climb(self, seen: dict, view: tuple) -> None:
+        """Climb a rung if peers above me and my organization's pull reach my threshold."""
+        s, i = self.model.state, self.index
+        cap, align, pull, _, _ = view
+        s.level[i] = rules.climb(
+            s.level[i],
+            cap,
+            s.threshold[i],
+            seen["above"],
+            pull,
+            align,
+            self.model.climb_draws[i],
+            self.model.dynamics,
+        )
+
+    def renew_commitment(self, seen: dict, view: tuple) -> None:
+        """Renew or fade commitment, then slip a rung if it no longer holds my level."""
+        s, i, p = self.model.state, self.index, self.model.dynamics
+        cap, align, pull, _, _ = view
+        fade = rules.fade_rate(s.values[i], p)
+        s.commitment[i] = rules.renew(s.commitment[i], s.level[i], seen["peers"], pull, align, fade, p)
+        s.level[i] = rules.slip(s.level[i], cap, s.commitment[i], p)
+
+    def update_grievance(self, view: tuple) -> None:
+        """Grow grievance from the visible values gap and the value taken from me."""
+        s, i = self.model.state, self.index
+        _, _, _, gap_seen, take = view
+        s.grievance[i] = rules.aggrieve(s.grievance[i], gap_seen, take, s.level[i], self.model.dynamics)
+
+    def check_exit(self, seen: dict, view: tuple) -> bool:
+        """Leave my organization if grievance and peers' exits overcome my threshold and commitment."""
+        s, i, p = self.model.state, self.index, self.model.dynamics
+        if not rules.leaves(
+            s.group[i] > 0, s.grievance[i], seen["exited"], s.commitment[i], s.threshold[i], p
+        ):
+            return False
+        rival, align_rival = rules.best_rival(s.values[i], s.group[i], self.model.table)
+        _, align_now, _, _, _ = view
+        target = rules.destination(align_now, rival, align_rival, p)[0]
+        self.model.move(np.array([i]), np.array([target]), leaving=True)
+        return True
+
+    def try_join(self) -> None:
+        """If unaffiliated: contacted by an organization's outreach, or else by a random neighbour; maybe join."""
+        prev, s, i = self.model.prev, self.model.state, self.index
+        if prev.group[i] != 0:
+            return
+        draws = self.model.join_draws_of(i)
+        target = rules.reached_by(draws[rules.DRAW_REACH], self.model.table.outreach)
+        commitment = self.model.table.reach_commitment[target]
+        if target == 0:
+            commitment = self.model.dynamics.join_commitment
+            partners = neighbour_order(self.model.adjacency, i)
+            if partners.size:
+                j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER]) * partners.size))]
+                target = rules.partner_group(prev.group[j])
+        if target == 0:
+            return
+        chance = rules.join_prob(
+            self.model.table.openness[target],
+            rules.alignment(s.values[i], self.model.table.values[target]),
+            s.grievance[i],
+            self.model.dynamics,
+        )
+        if draws[rules.DRAW_ACCEPT] < chance:
+            self.model.move(np.array([i]), np.array([target]), leaving=False, commitment=commitment)
+
+
+class Organization(Agent):
+    """An institution or platform: a position on the compass, old-power stock, new-power current.
+
+    Its levers (:class:`~sim.model.levers.Levers`) are what its strategy may change;
+    everything else (stock, current, legitimacy, exposure, its community) is
+    the outcome of the dynamics.
+    """
+
+    kind: OrgKind
+
+    def __init__(self, model: PowerModel, spec, group: int, strategy: Strategy) -> None:
+        super().__init__(model)
+        self.name = spec.name
+        self.group = group
+        self.strategy = strategy
+        # levers
+        self.openness = spec.openness
+        self.values = spec.values
+        self.max_level = Level.parse(spec.max_level) if spec.max_level else enabled_level(spec.openness)
+        self.transparency = spec.transparency
+        self.take_rate = spec.take_rate
+        self.outreach = spec.outreach
+        self.ads = spec.ads
+        self.mobilization = spec.mobilization
+        self.structure = spec.structure
+        # outcomes
+        self.stock = spec.stock
+        self.legitimacy = spec.legitimacy
+        self.exposure = 0.0
+        self.ads_history = 0.0
+        self.current = 0.0
+        self.funded = 1.0
+        self.n_members = self.n_active = self.n_joins = self.n_exits = self.peak_members = 0
+        self.level_sum = self.grievance_sum = self.participation_sum = 0.0
+
+    @property
+    def quadrant(self) -> Quadrant:
+        """Where it sits on the New Power Compass."""
+        return Quadrant.of(self.openness, self.values)
+
+    @property
+    def mean_level(self) -> float:
+        """Members' mean participation level (0 with no members)."""
+        return self.level_sum / self.n_members if self.n_members else 0.0
+
+    @property
+    def mean_grievance(self) -> float:
+        """Members' mean grievance (0 with no members)."""
+        return self.grievance_sum / self.n_members if self.n_members else 0.0
+
+    @property
+    def visibility(self) -> float:
+        """Share of its values gap its members can see."""
+        return float(rules.visibility(self.transparency, self.exposure))
+
+    @property
+    def levers(self) -> Levers:
+        """A snapshot of what it controls."""
+        return Levers(**{name: getattr(self, name) for name in LEVER_NAMES})
+
+    def observe(self) -> Observation:
+        """What it can see of itself and its community (as of the last tally)."""
+        return Observation(
+            step=self.model.steps,
+            n_participants=self.model.n_participants,
+            n_members=self.n_members,
+            n_active=self.n_active,
+            peak_members=self.peak_members,
+            mean_level=self.mean_level,
+            mean_grievance=self.mean_grievance,
+            community_values=self.model.community_values(self),
+            joins=self.n_joins,
+            exits=self.n_exits,
+            stock=self.stock,
+            current=self.current,
+            legitimacy=self.legitimacy,
+        )
+
+    def apply_levers(self, levers: Levers) -> None:
+        """Set new levers (clipped to their bounds) and pay for reforms out of stock.
+
+        A reform it cannot afford goes only as far as its stock pays for.
+        """
+        before, levers = self.levers, levers.clipped()
+        cost = rules.reform_cost(before, levers, self.model.dynamics)
+        if cost > self.stock:
+            levers = rules.partial_reform(before, levers, self.stock / cost)
+            cost = self.stock
+        for name in LEVER_NAMES:
+            setattr(self, name, getattr(levers, name))
+        self.stock = max(0.0, self.stock - cost)
+
+    def run_strategy(self) -> None:
+        """Let its strategy choose this step's levers."""
+        self.apply_levers(self.strategy.decide(self.levers, self.observe()))
+
+    def step(self) -> None:
+        """Collect the current, earn and spend stock, and let legitimacy track contentment."""
+        p, n = self.model.dynamics, self.model.n_participants
+        value_created = (self.n_members + self.level_sum) / n  # each member yields 1 + level units
+        revenue = (
+            p.revenue_rate * self.take_rate * value_created
+            + p.structure_yield * self.structure * self.current
+        )
+        spending = (
+            p.outreach_cost * self.outreach + p.ads_cost * self.ads + p.mobilization_cost * self.mobilization
+        )
+        self.stock, self.funded = rules.update_stock(self.stock, revenue, spending, p.stock_decay)
+        if self.n_members:
+            self.legitimacy = float(
+                rules.update_legitimacy(self.legitimacy, 1.0 - self.mean_grievance, p.legitimacy_rate)
+            )
+        self.exposure *= 1.0 - p.exposure_decay
+        # a moving average of paid reach, in [0, 1]: what a leak can reveal as astroturfing
+        self.ads_history += p.exposure_decay * (self.ads * self.funded - self.ads_history)
+
+
+class Institution(Organization):
+    """Old power: "a currency held by few"; power from what it owns, knows or controls."""
+
+    kind = OrgKind.INSTITUTION
+
+
+class Platform(Organization):
+    """New power: "a current made by many"; "without participation they are just empty vessels"."""
+
+    kind = OrgKind.PLATFORM
