@@ -26,7 +26,7 @@ from sim.model.metrics import ORGANIZATION_REPORTERS, SUMMARY_MEASURES
 from sim.model.shocks import SHOCKS
 from sim.model.strategies import STRATEGIES
 from sim.runs.replicate import replication_seeds
-from sim.storage.results import jsonable
+from sim.storage.files import jsonable
 
 TINY = ["--set", "network.n=200", "--steps", "10"]
 ORGS = ("Gazette", "Commons")

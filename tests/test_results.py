@@ -12,16 +12,11 @@ import pytest
 from scipy import stats
 
 from sim.figures.layout import fit_unit_disk, induced_edges, network_layout
-from sim.runs.replicate import aggregate_summaries, aggregate_timeseries, interval, replication_seeds, stack
+from sim.runs.replicate import aggregate_summaries, aggregate_timeseries, replication_seeds, stack
+from sim.stats import interval
 from sim.storage import results
-from sim.storage.results import (
-    ResultsError,
-    atomic_write,
-    create_folder,
-    load_results,
-    write_json,
-    write_parquet,
-)
+from sim.storage.files import atomic_write, write_json, write_parquet
+from sim.storage.results import ResultsError, create_folder, load_results
 
 #: t(0.975, 2), the 95% two-sided quantile of Student's t with 2 degrees of freedom (tables: 4.303).
 T_975_2 = 4.302652729911275

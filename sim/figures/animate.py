@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from sim.figures import plotting
-from sim.storage.results import ANIMATION, Results, ResultsError, atomic_write
+from sim.storage.files import atomic_write
+from sim.storage.results import ANIMATION, Results, ResultsError
 
 #: Frames per second, and how long the last frame stays (seconds).
 FPS = 4

@@ -24,7 +24,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from sim.storage.results import FIGURES, Results, atomic_write
+from sim.storage.files import atomic_write
+from sim.storage.results import FIGURES, Results
 
 #: Levels of the participation scale, named as in the article, lowest first.
 LEVEL_NAMES = ("consuming", "sharing", "shaping", "funding", "producing", "co-owning")

@@ -19,7 +19,7 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from sim.runs.replicate import interval
+from sim.stats import interval
 from sim.storage import sweep_store as store
 from sim.storage.sweep_store import (
     PARAM,

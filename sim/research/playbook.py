@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 
 from sim.research.experiments import EXPERIMENTS, Experiment
-from sim.runs.replicate import interval, replication_seeds
+from sim.runs.replicate import replication_seeds
+from sim.stats import interval
 from sim.scenarios import LIBRARY
 
 #: The repository root: docs/strategies.md and its figures are written under it.

@@ -32,7 +32,7 @@ from sim.errors import ScenarioError, SimError
 from sim.research.discovery import Box, discover
 from sim.research.plan import Point, SweepPlan, sample_ranges
 from sim.research.sweep import load_sweep
-from sim.runs.replicate import interval
+from sim.stats import interval
 from sim.storage import sweep_store as store
 
 REPORT = "report.md"

@@ -11,19 +11,15 @@ entered yet) are left out, and n counts the runs that define the value.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from sim.config.scenario import Scenario
 from sim.runs.runner import RunResult, run
-
-#: Confidence level of every interval.
-CONFIDENCE = 0.95
+from sim.stats import add_intervals, interval
 
 
 def replication_seeds(root: int, replications: int) -> list[int]:
@@ -84,22 +80,6 @@ def run_replications(
     return results
 
 
-def interval(values: Sequence[float] | np.ndarray) -> dict[str, float]:
-    """Mean, sample sd and 95% t interval of the finite values.
-
-    Returns:
-        ``{"mean", "sd", "ci_low", "ci_high", "n"}``; sd and the interval are
-        NaN when fewer than two values are finite, everything is NaN with none.
-    """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    n = int(x.size)
-    mean = float(x.mean()) if n else math.nan
-    sd = float(x.std(ddof=1)) if n > 1 else math.nan
-    half = float(stats.t.ppf(0.5 + CONFIDENCE / 2, n - 1) * sd / math.sqrt(n)) if n > 1 else math.nan
-    return {"mean": mean, "sd": sd, "ci_low": mean - half, "ci_high": mean + half, "n": n}
-
-
 def stack(frames: Sequence[pd.DataFrame], seeds: Sequence[int]) -> pd.DataFrame:
     """Stack per-run frames with ``run`` and ``seed`` columns first (empty frames are skipped)."""
     parts = [
@@ -122,23 +102,6 @@ def numeric_measures(frame: pd.DataFrame) -> list[str]:
         and pd.api.types.is_numeric_dtype(frame[c])
         and not pd.api.types.is_bool_dtype(frame[c])
     ]
-
-
-def add_intervals(stats_frame: pd.DataFrame, confidence: float = CONFIDENCE) -> pd.DataFrame:
-    """Add ``ci_low``/``ci_high`` (t-interval of the mean) to a frame with ``mean``, ``sd``, ``n``.
-
-    One replicate has no spread: its ``sd`` and interval are NaN.
-    """
-    out = stats_frame.copy()
-    n = out["n"].to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(n > 1, stats.t.ppf(0.5 + confidence / 2, np.maximum(n - 1, 1)), np.nan)
-        half = t * out["sd"].to_numpy() / np.sqrt(n)
-    out["sd"] = np.where(n > 1, out["sd"], np.nan)
-    out["ci_low"] = out["mean"] - half
-    out["ci_high"] = out["mean"] + half
-    out["n"] = out["n"].astype(np.int64)
-    return out
 
 
 def aggregate_timeseries(stacked: pd.DataFrame) -> pd.DataFrame:

@@ -37,8 +37,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import SimError
-from sim.runs.replicate import add_intervals
-from sim.storage.results import atomic_write
+from sim.stats import add_intervals
+from sim.storage.files import atomic_write
 
 FORMAT = "newpower-sweep"
 FORMAT_VERSION = 1

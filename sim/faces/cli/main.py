@@ -396,7 +396,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     """``newpower audit``: run a scenario; every organization's compass position, trend and behaviours."""
     from sim.figures import audit, plotting
     from sim.runs.runner import run
-    from sim.storage import results
+    from sim.storage import files, results
 
     scenario, seed, steps = _resolve(args)
     if not scenario.organizations:
@@ -424,7 +424,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
             folder / results.AUDIT,
         )
         frame = audit.audit_frame(rows)
-        results.atomic_write(folder / results.AUDIT_CSV, lambda tmp: frame.to_csv(tmp, index=False))
+        files.atomic_write(folder / results.AUDIT_CSV, lambda tmp: frame.to_csv(tmp, index=False))
         figures = plotting.draw_all(results.load_results(folder, manifest=manifest))
         _finish(manifest, clock)
         results.write_manifest(folder, manifest)
