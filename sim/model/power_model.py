@@ -163,6 +163,7 @@ class PowerModel(mesa.Model):
             spec.strategy_params,
             source=self.spec.source,
             key=f"organizations.{spec.name}.strategy",
+            allow_code=self.spec.allow_code,
         )
         org = cls(self, spec, group=len(self.organizations) + 1, strategy=strategy)
         self.organizations.append(org)
