@@ -18,7 +18,7 @@ from helpers import ROOT
 from research_toys import toy, write_toml
 
 from sim import load_scenario, run, scenario_from_dict
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, SimError
 from sim.faces.cli.research import main, parse_factors, parse_ranges
 from sim.figures.sweep import is_sweep_dir, plot_sweep
 from sim.research.plan import plan_sweep, run_id, run_seed
@@ -310,3 +310,133 @@ def test_sigkill_midway_then_resume_loses_nothing_and_duplicates_nothing(tmp_pat
     )
     for a, b in zip(comparable(out), comparable(reference), strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+# ------------------------------------------------------------------ options refused before any run
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--dask", "foo"], "--dask 'foo'"),
+        (["--dask", "tls://x"], "--dask 'tls://x'"),
+        (["--dask", "bogus://host:8786"], "--dask 'bogus://host:8786'"),
+        (["--seed", "-1"], "--seed -1"),
+        (["--seed", str(2**64)], f"--seed {2**64}"),
+        (["--runs-per-task", "-1"], "--runs-per-task -1"),
+        (["--runs-per-task", "0"], "--runs-per-task 0"),
+        (["--workers", "100000"], "--workers 100000"),
+        (["--workers", "-2"], "--workers -2"),
+        (["--every", "-1"], "--every -1"),
+        (["--commit-every", "nan"], "--commit-every nan"),
+        (["--samples", "0"], "--samples 0"),
+    ],
+)
+def test_sweep_options_that_cannot_work_are_one_line_before_anything_runs(
+    tmp_path, capsys, options, expected
+):
+    """Each bad option exits 2 with one line naming the option and its value; no folder is made."""
+    path = toy_scenario(tmp_path, sweep=FACTORIAL, steps=3)
+    out = tmp_path / "out"
+    code = main(["sweep", str(path), "--out", str(out), "--no-progress", "--no-plot", *options])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and expected in err and "allowed" in err, err
+    assert not out.exists()
+
+
+def test_the_worker_cap_is_four_per_cpu():
+    """--workers up to 4 per CPU is accepted, one more is refused with the reason."""
+    from sim.research.executors import ExecutorError, check_options, max_workers
+
+    check_options(workers=max_workers())
+    with pytest.raises(
+        ExecutorError, match=f"--workers {max_workers() + 1}: .* to {max_workers()} .*CPU-bound"
+    ):
+        check_options(workers=max_workers() + 1)
+
+
+def test_allow_code_reaches_load_scenario_when_it_takes_the_keyword(tmp_path, monkeypatch):
+    """``--allow-code`` passes ``allow_code=True`` to a ``load_scenario`` that accepts it; without it, nothing."""
+    import sim.config.scenario as scenario_module
+    from sim.faces.cli import research
+
+    calls = []
+    real = scenario_module.load_scenario
+
+    def load_scenario(path, overrides=None, *, allow_code=False):
+        calls.append(allow_code)
+        return real(path, overrides=overrides)
+
+    monkeypatch.setattr(scenario_module, "load_scenario", load_scenario)
+    path = toy_scenario(tmp_path, sweep=FACTORIAL)
+    for flag in ([], ["--allow-code"]):
+        args = research_parser().parse_args(["sweep", str(path), *flag])
+        assert research._load(args, {}).name == "toy_fee_hike"
+    assert calls == [False, True]
+
+
+def research_parser():
+    """The ``newpower`` parser (with the research sub-commands)."""
+    from sim.faces.cli.main import build_parser
+
+    return build_parser()
+
+
+def test_allow_code_runs_a_sweep(tmp_path, capsys):
+    """``--allow-code`` is an accepted option of sweep (whatever this version's loader does with it)."""
+    path = toy_scenario(tmp_path, steps=3, sweep={**FACTORIAL, "replications": 1})
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "sweep",
+                str(path),
+                "--allow-code",
+                "--workers",
+                "0",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-plot",
+            ]
+        )
+        == 0
+    )
+    assert len(store.read_summaries(out)) == 4
+
+
+def test_a_script_read_on_stdin_is_told_why_workers_cannot_start(tmp_path):
+    """``python - < script`` with worker processes: the real cause is named, and no folder is made."""
+    path = toy_scenario(tmp_path, sweep=FACTORIAL, steps=3)
+    out = tmp_path / "out"
+    script = (
+        "from sim import load_scenario\n"
+        "from sim.research.plan import plan_sweep\n"
+        "from sim.research.sweep import run_sweep\n"
+        f"run_sweep(plan_sweep(load_scenario({str(path)!r})), {str(out)!r}, workers=2, progress=False)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "cannot re-import the main script '<stdin>'" in last and "standard input" in last, proc.stderr
+    assert not out.exists()
+
+
+def test_plot_sweep_refuses_a_measure_that_is_not_a_number_of_the_runs(tmp_path):
+    """An unknown or text measure is named, with the numeric measures allowed."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep=FACTORIAL, steps=3)))
+    run_sweep(plan, tmp_path / "out", workers=0, progress=False)
+    for measure in ("nosuch", "Hub.final_quadrant"):
+        with pytest.raises(
+            SimError, match=f"measure '{measure}': not a numeric measure.*Hub.desertion_share"
+        ):
+            plot_sweep(tmp_path / "out", measures=[measure])

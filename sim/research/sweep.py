@@ -22,7 +22,7 @@ import math
 import platform
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ import pyarrow as pa
 
 from sim.config.scenario import Scenario, scenario_from_dict
 from sim.errors import SimError
-from sim.research.executors import Executor, make_executor
+from sim.research.executors import Executor, check_options, make_executor
 from sim.research.plan import RunSpec, SweepPlan, _digest, _jsonable
 from sim.storage import sweep_store as store
 from sim.storage.results import package_versions
@@ -209,8 +209,7 @@ def run_sweep(
         SweepFolderError: the folder holds another sweep's results, another process writes into it,
             or it holds files that are not a sweep's.
     """
-    from tqdm.auto import tqdm
-
+    check_options(workers, dask, runs_per_task)  # before the folder is touched
     folder = Path(folder)
     start = time.perf_counter()
     with store.SweepStore(folder) as writer:
@@ -224,42 +223,79 @@ def run_sweep(
             own = executor is None
             executor = executor or make_executor(workers, dask)
             name = executor.name
-            size = runs_per_task or executor.task_size(len(todo))
-            key = _digest(plan.base_raw)
-            batches = (
-                Batch(plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size])
-                for i in range(0, len(todo), size)
-            )
-            bar = tqdm(
-                total=plan.n_runs,
-                initial=n_skipped,
-                unit="run",
-                disable=not progress,
-                desc=f"{plan.kind} {folder.name}",
-                dynamic_ncols=True,
-                smoothing=0.1,
-            )
-            bar.set_postfix(failed=0)
-            buffer: list[dict[str, Any]] = []
-            last = time.monotonic()
             try:
-                for outcomes in executor.map_unordered(run_batch, batches):
-                    buffer.extend(outcomes)
-                    failed = sum(not o["ok"] for o in outcomes)
-                    n_failed += failed
-                    n_done += len(outcomes) - failed
-                    bar.update(len(outcomes))
-                    bar.set_postfix(failed=n_failed, refresh=False)
-                    if len(buffer) >= commit_runs or time.monotonic() - last >= commit_seconds:
-                        _commit(writer, plan, buffer)
-                        buffer, last = [], time.monotonic()
+                size = runs_per_task or executor.task_size(len(todo))
+                n_done, n_failed = _execute(
+                    executor,
+                    _batches(plan, todo, size),
+                    writer,
+                    plan,
+                    n_skipped=n_skipped,
+                    progress=progress,
+                    label=folder.name,
+                    commit_seconds=commit_seconds,
+                    commit_runs=commit_runs,
+                )
             finally:
-                _commit(writer, plan, buffer)
-                bar.close()
                 if own:
                     executor.close()
         store.write_point_statistics(folder)
     return SweepReport(folder, plan.n_runs, n_skipped, n_done, n_failed, time.perf_counter() - start, name)
+
+
+def _batches(plan: SweepPlan, todo: list[RunSpec], size: int) -> Iterator[Batch]:
+    """The runs to do, ``size`` per task."""
+    key = _digest(plan.base_raw)
+    for i in range(0, len(todo), size):
+        yield Batch(plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size])
+
+
+def _execute(
+    executor: Executor,
+    batches: Iterator[Batch],
+    writer: store.SweepStore,
+    plan: SweepPlan,
+    *,
+    n_skipped: int,
+    progress: bool,
+    label: str,
+    commit_seconds: float,
+    commit_runs: int,
+) -> tuple[int, int]:
+    """Run the batches, committing outcomes as they come; return (runs done, runs failed).
+
+    Whatever finished is committed, also when the executor fails or the user interrupts.
+    """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=plan.n_runs,
+        initial=n_skipped,
+        unit="run",
+        disable=not progress,
+        desc=f"{plan.kind} {label}",
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+    bar.set_postfix(failed=0)
+    n_done = n_failed = 0
+    buffer: list[dict[str, Any]] = []
+    last = time.monotonic()
+    try:
+        for outcomes in executor.map_unordered(run_batch, batches):
+            buffer.extend(outcomes)
+            failed = sum(not o["ok"] for o in outcomes)
+            n_failed += failed
+            n_done += len(outcomes) - failed
+            bar.update(len(outcomes))
+            bar.set_postfix(failed=n_failed, refresh=False)
+            if len(buffer) >= commit_runs or time.monotonic() - last >= commit_seconds:
+                _commit(writer, plan, buffer)
+                buffer, last = [], time.monotonic()
+    finally:
+        _commit(writer, plan, buffer)
+        bar.close()
+    return n_done, n_failed
 
 
 def _commit(writer: store.SweepStore, plan: SweepPlan, outcomes: list[dict[str, Any]]) -> None:
@@ -309,21 +345,21 @@ ARROW_TYPES = {
 }
 
 
+#: Storage kinds of a varied key, tried in order: the first that holds every value of the key is used.
+_KINDS: tuple[tuple[str, Any], ...] = (
+    ("bool", lambda v: isinstance(v, bool)),
+    ("int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    ("float", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    ("str", lambda v: isinstance(v, str)),
+)
+
+
 def param_kinds(plan: SweepPlan) -> dict[str, str]:
     """How each varied key is stored: bool, int, float, str, or json (lists, tables, mixed types)."""
     kinds: dict[str, str] = {}
     for key in plan.keys:
         values = [p.overrides[key] for p in plan.points if key in p.overrides]
-        if all(isinstance(v, bool) for v in values):
-            kinds[key] = "bool"
-        elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            kinds[key] = "int"
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            kinds[key] = "float"
-        elif all(isinstance(v, str) for v in values):
-            kinds[key] = "str"
-        else:
-            kinds[key] = "json"
+        kinds[key] = next((kind for kind, holds in _KINDS if all(map(holds, values))), "json")
     return kinds
 
 
