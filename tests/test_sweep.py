@@ -356,24 +356,34 @@ def test_the_worker_cap_is_four_per_cpu():
         check_options(workers=max_workers() + 1)
 
 
-def test_allow_code_reaches_load_scenario_when_it_takes_the_keyword(tmp_path, monkeypatch):
-    """``--allow-code`` passes ``allow_code=True`` to a ``load_scenario`` that accepts it; without it, nothing."""
-    import sim.config.scenario as scenario_module
+def test_allow_code_is_needed_to_sweep_a_scenario_naming_user_code(tmp_path):
+    """A scenario naming a strategy by import path is refused without ``--allow-code``, loaded with it."""
+    import uuid
+
     from sim.faces.cli import research
 
-    calls = []
-    real = scenario_module.load_scenario
-
-    def load_scenario(path, overrides=None, *, allow_code=False):
-        calls.append(allow_code)
-        return real(path, overrides=overrides)
-
-    monkeypatch.setattr(scenario_module, "load_scenario", load_scenario)
-    path = toy_scenario(tmp_path, sweep=FACTORIAL)
-    for flag in ([], ["--allow-code"]):
-        args = research_parser().parse_args(["sweep", str(path), *flag])
-        assert research._load(args, {}).name == "toy_fee_hike"
-    assert calls == [False, True]
+    module = f"np_sweep_user_{uuid.uuid4().hex}"
+    marker = tmp_path / "imported.marker"
+    (tmp_path / f"{module}.py").write_text(
+        "from pathlib import Path\n"
+        "from sim.model.strategies import StatusQuo\n"
+        f"Path({str(marker)!r}).write_text('imported')\n"
+        "class Mine(StatusQuo):\n"
+        "    pass\n"
+    )
+    data = toy(sweep=FACTORIAL)
+    data["organizations"][0]["strategy"] = f"{module}:Mine"
+    path = write_toml(data, tmp_path / "toy.toml")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(ScenarioError, match="--allow-code"):
+            research._load(research_parser().parse_args(["sweep", str(path)]), {})
+        assert not marker.exists()
+        scenario = research._load(research_parser().parse_args(["sweep", str(path), "--allow-code"]), {})
+        assert scenario.allow_code and marker.exists()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(module, None)
 
 
 def research_parser():

@@ -297,7 +297,9 @@ def value_type(scenario: Scenario, key: str) -> type | None:
             names = [o.name for o in scenario.organizations]
             org = scenario.organizations[names.index(parts[1]) if parts[1] in names else int(parts[1])]
             if parts[2] == "strategy_params" and len(parts) == 4:
-                return _field_type(resolve_strategy_class(org.strategy), parts[3])
+                return _field_type(
+                    resolve_strategy_class(org.strategy, allow_code=scenario.allow_code), parts[3]
+                )
             return _field_type(type(org), parts[2]) if len(parts) == 3 else None
         if parts[0] == "shocks" and len(parts) == 3:
             shock = scenario.shocks[int(parts[1])]

@@ -167,7 +167,13 @@ def check_stress(scenario: Scenario, strategies: Sequence[str]) -> list[str]:
             allowed=", ".join(org_names) or "(none defined)",
         )
     for name in strategies:
-        make_strategy(name, {}, source="--strategies", key=f"organizations.{desertion.organization}.strategy")
+        make_strategy(
+            name,
+            {},
+            source="--strategies",
+            key=f"organizations.{desertion.organization}.strategy",
+            allow_code=scenario.allow_code,
+        )
     return strategies
 
 

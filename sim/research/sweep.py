@@ -30,8 +30,9 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim.config.scenario import Scenario, scenario_from_dict
+from sim.config.scenario import Scenario
 from sim.errors import SimError
+from sim.model.catalog import scenario_from_dict
 from sim.research.executors import Executor, check_options, make_executor
 from sim.research.plan import RunSpec, SweepPlan, _digest, _jsonable
 from sim.storage import sweep_store as store
@@ -68,6 +69,8 @@ class Batch:
     source: str
     every: int
     runs: Sequence[RunSpec]
+    #: the user's decision to run code named by the scenario, carried to the worker processes
+    allow_code: bool = False
 
 
 _BASES: dict[str, Scenario] = {}
@@ -84,7 +87,9 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
 
     base = _BASES.get(batch.base_key)
     if base is None:
-        base = _BASES[batch.base_key] = scenario_from_dict(batch.base_raw, source=batch.source)
+        base = _BASES[batch.base_key] = scenario_from_dict(
+            batch.base_raw, source=batch.source, allow_code=batch.allow_code
+        )
     outcomes = []
     for spec in batch.runs:
         start = time.perf_counter()
@@ -247,7 +252,9 @@ def _batches(plan: SweepPlan, todo: list[RunSpec], size: int) -> Iterator[Batch]
     """The runs to do, ``size`` per task."""
     key = _digest(plan.base_raw)
     for i in range(0, len(todo), size):
-        yield Batch(plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size])
+        yield Batch(
+            plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size], plan.scenario.allow_code
+        )
 
 
 def _execute(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import inspect
 import signal
 import sys
 from collections.abc import Sequence
@@ -216,17 +215,14 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
-    from sim.config.scenario import load_scenario
     from sim.faces.cli.main import parse_overrides
+    from sim.model.catalog import load_scenario
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
         overrides["steps"] = args.steps
     overrides.update(extra)
-    options = {"allow_code": True} if args.allow_code else {}
-    if options and "allow_code" not in inspect.signature(load_scenario).parameters:
-        options = {}  # this version of load_scenario never refuses code: nothing to allow
-    return load_scenario(args.scenario, overrides=overrides, **options)
+    return load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
 
 
 def _out(args: argparse.Namespace, scenario, command: str) -> Path:
