@@ -175,6 +175,24 @@ def test_out_folder_rules(tmp_path):
     assert tree(tmp_path) == {**before, "file": (1, (tmp_path / "file").stat().st_mtime_ns)}
 
 
+def test_out_through_a_link_or_dot_writes_into_the_folder_it_names(tmp_path, monkeypatch):
+    """``--out link`` (a symbolic link to an empty folder) and ``--out .`` write into the folder itself."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with create_folder("s", tmp_path / "link") as staged:
+        (staged.path / "manifest.json").write_text("{}")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "manifest.json").is_file()
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    inode = os.stat(".").st_ino
+    with create_folder("s", ".") as staged:
+        assert staged.path.parent == tmp_path / "here"  # an empty folder keeps itself: staged inside
+        (staged.path / "figures").mkdir()
+        (staged.path / "manifest.json").write_text("{}")
+    assert staged.final == tmp_path / "here" and sorted(os.listdir(".")) == ["figures", "manifest.json"]
+    assert os.stat(".").st_ino == inode == os.stat(tmp_path / "here").st_ino
+
+
 def test_results_are_written_beside_and_moved_in_only_when_complete(tmp_path):
     """While a forced run writes, the old folder is untouched; after the commit it is the new one, whole."""
     old = fake_results(tmp_path / "out")
@@ -221,6 +239,10 @@ def test_leftovers_of_a_killed_run_are_settled(tmp_path):
     (live / "notes.txt").write_text("mine")
     check_target(tmp_path / "out", force=False)
     assert (live / "notes.txt").exists()
+    empty = tmp_path / "empty"  # a run staged inside an empty folder, killed
+    fake_results(empty / ".empty.incoming-999997", "half")
+    check_target(empty, force=False)
+    assert list(empty.iterdir()) == []
 
 
 def test_an_interrupted_swap_is_undone_or_finished(tmp_path):

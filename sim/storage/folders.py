@@ -1,26 +1,28 @@
 """Results folders on disk: the files they hold, and how a new one takes the place of an old one.
 
-A new results folder is written beside its final place, in a *staging* folder
-``.<name>.incoming-<pid>`` of the same parent, and moved into place by one rename only when it is
-complete (its ``manifest.json`` written last). So a killed or failed run never leaves a
-half-written folder under a real name, and ``--force`` never removes earlier results before the
-new ones are complete:
+A new results folder is written in a *staging* folder ``.<name>.incoming-<pid>`` and moved into
+place only when it is complete (its ``manifest.json`` written last). So a killed or failed run
+never leaves a half-written folder under a real name, and ``--force`` never removes earlier
+results before the new ones are complete:
 
 1. **Claim.** The target must be new, an empty folder, or (with ``force``) a folder holding
    nothing but results files (:func:`foreign_entries`); anything else is refused before anything
    is created or deleted. Leftovers of earlier interrupted commands for the same target are
    settled first (:func:`settle`).
-2. **Stage.** The staging folder is created and locked (``flock``) for as long as the run lives;
-   everything is written into it.
-3. **Commit.** A new or empty target: one ``rename`` of the staging folder (which refuses a target
-   that meanwhile stopped being empty). A target holding results (``force``): rename it aside to
+2. **Stage.** The staging folder is created beside the target, in the same parent (inside it when
+   the target is an existing empty folder, which keeps that folder itself: a mount point, the
+   current folder), and locked (``flock``) for as long as the run lives; everything is written
+   into it.
+3. **Commit.** A new target: one ``rename`` of the staging folder (which refuses a target that
+   meanwhile appeared with files in it). An empty target: its entries are renamed into it, the
+   manifest last. A target holding results (``force``): rename it aside to
    ``.<name>.replaced-<pid>`` (locked), rename the staging folder into place, then delete the aside.
 4. **After a crash.** A staging folder whose lock is free belonged to a run that died: the next
    command for the same target removes it. An aside folder whose lock is free means a replacement
    was interrupted between its two renames: if the target is missing, the aside (the old results,
    whole) is renamed back; if the target is complete, the aside is deleted.
 
-The protocol is documented for users in docs/results.md ("Replacing results").
+The protocol is documented for users in docs/results.md ("Where results go").
 """
 
 from __future__ import annotations
@@ -163,14 +165,16 @@ def _unlock(fd: int | None) -> None:
 # ------------------------------------------------------------------ leftovers of interrupted commands
 
 
-def _leftovers(parent: Path, name: str | None) -> list[Path]:
+def _leftovers(parent: Path, name: str | None, roles: tuple[str, ...] = (STAGING, ASIDE)) -> list[Path]:
     """Staging and aside folders in ``parent`` (for the target ``name``, or for any target)."""
     if not parent.is_dir():
         return []
     found = []
     for entry in sorted(parent.iterdir()):
         match = _LEFTOVER.match(entry.name)
-        if match and (name is None or match["name"] == name) and entry.is_dir() and not entry.is_symlink():
+        if not match or match["role"] not in roles or name not in (None, match["name"]):
+            continue
+        if entry.is_dir() and not entry.is_symlink():
             found.append(entry)
     return found
 
@@ -183,7 +187,12 @@ def _target_of(path: Path) -> Path:
     return path.parent / _LEFTOVER.match(path.name)["name"]
 
 
-def settle(parent: Path, name: str | None = None, notify: Notify | None = None) -> None:
+def settle(
+    parent: Path,
+    name: str | None = None,
+    notify: Notify | None = None,
+    roles: tuple[str, ...] = (STAGING, ASIDE),
+) -> None:
     """Finish what interrupted commands left for the target ``parent/name`` (or for every target).
 
     A staging folder whose process died is removed; an interrupted replacement is undone (the old
@@ -191,7 +200,7 @@ def settle(parent: Path, name: str | None = None, notify: Notify | None = None) 
     and folders holding anything that is not a results file, are left alone.
     """
     say = notify or (lambda _text: None)
-    for path in _leftovers(parent, name):
+    for path in _leftovers(parent, name, roles):
         fd = _lock(path)
         if fd is None:  # a live command is using it
             continue
@@ -229,8 +238,8 @@ def check_target(folder: Path, force: bool, notify: Notify | None = None) -> Non
     folder holding an interrupted run loses its temporary files (named after results files).
 
     Raises:
-        ResultsError: ``folder`` is a file, read-only, holds files that are not results, or
-            holds results (complete or not) and ``force`` is not given.
+        ResultsError: ``folder`` is a file, read-only, being written by another run, holds files
+            that are not results, or holds results (complete or not) and ``force`` is not given.
     """
     settle(folder.parent, folder.name, notify)
     if not folder.exists():
@@ -241,9 +250,16 @@ def check_target(folder: Path, force: bool, notify: Notify | None = None) -> Non
         raise ResultsError(
             f"{folder}: folder is read-only; allowed: a new, empty or results folder you can write"
         )
-    entries = list(folder.iterdir())
-    if not entries:
+    settle(folder, folder.name, notify, roles=(STAGING,))  # staged inside a folder that was empty
+    if any(_busy(p) for p in _stagings(folder)):
+        raise ResultsError(f"{folder}: another newpower run is writing its results there; wait for it to end")
+    if not any(folder.iterdir()):
         return
+    _check_contents(folder, force)
+
+
+def _check_contents(folder: Path, force: bool) -> None:
+    """Refuse a non-empty folder unless it holds only results and ``force`` replaces them."""
     foreign = foreign_entries(folder)
     if foreign:
         shown = ", ".join(foreign[:5]) + (", ..." if len(foreign) > 5 else "")
@@ -251,6 +267,10 @@ def check_target(folder: Path, force: bool, notify: Notify | None = None) -> Non
             f"{folder}: folder is not empty and holds files that are not newpower results ({shown}); "
             "nothing in it was touched: choose a new or empty --out folder"
             + ("; --force replaces only a results folder" if force else "")
+        )
+    if force and os.path.ismount(folder):
+        raise ResultsError(
+            f"{folder}: is a mount point, which --force cannot replace; empty it, or choose another --out"
         )
     if force:
         return
@@ -269,6 +289,11 @@ def check_target(folder: Path, force: bool, notify: Notify | None = None) -> Non
     )
 
 
+def _stagings(target: Path) -> list[Path]:
+    """The staging folders of runs writing to ``target``: beside it, or inside it (it was empty)."""
+    return _leftovers(target.parent, target.name, (STAGING,)) + _leftovers(target, target.name, (STAGING,))
+
+
 def create_folder(
     name: str,
     out: str | Path | None = None,
@@ -276,7 +301,7 @@ def create_folder(
     base: str | Path = "results",
     notify: Notify | None = None,
 ) -> StagedFolder:
-    """Claim the folder of a new run and create its staging folder beside it.
+    """Claim the folder of a new run and create its staging folder.
 
     Args:
         name: the scenario name (used for the default folder name).
@@ -292,31 +317,30 @@ def create_folder(
     Raises:
         ResultsError: see :func:`check_target`; or the staging folder cannot be created.
     """
+    target, inside = None, False
     if out is None:
         parent = Path(base)
         stem = f"{slug(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
-        target = None
         made = _make_parents(parent, parent)
         settle(parent, None, notify)
     else:
         target = Path(out)
-        if target.name in ("", ".", ".."):  # "--out ." names the folder itself
+        if target.name in ("", ".", "..") or target.is_symlink():  # "--out .", a link: the folder itself
             target = target.resolve()
         parent, stem = target.parent, target.name
         check_target(target, force, notify)
-        made = _make_parents(parent, target)
-    staging = parent / f".{stem}.{STAGING}-{os.getpid()}"
+        inside = target.is_dir() and not any(target.iterdir())
+        made = None if inside else _make_parents(parent, target)
+    staging = (target if inside else parent) / f".{stem}.{STAGING}-{os.getpid()}"
     try:
         staging.mkdir()
     except OSError as exc:
         _remove_made(made, parent)
-        where = target or parent
         raise ResultsError(
-            f"{where}: cannot write the results beside it in {parent} ({exc.strerror})"
+            f"{target or parent}: cannot write the results in {staging.parent} ({exc.strerror})"
         ) from None
-    folder = StagedFolder(parent, stem, staging, target, force, _lock(staging), made)
-    others = [p for p in _leftovers(parent, stem) if _role(p) == STAGING and p != staging]
-    if target is not None and any(_busy(p) for p in others):
+    folder = StagedFolder(parent, stem, staging, target, force, inside, _lock(staging), made)
+    if target is not None and any(_busy(p) for p in _stagings(target) if p != staging):
         folder.discard()
         raise ResultsError(f"{target}: another newpower run is writing its results there; wait for it to end")
     return folder
@@ -357,6 +381,7 @@ class StagedFolder:
         path: the staging folder: write everything here.
         target: the final folder (``--out``), or None for a new default folder.
         force: replace a target that holds results.
+        inside: the staging folder is inside the (empty) target.
         final: where the results are once committed.
     """
 
@@ -365,6 +390,7 @@ class StagedFolder:
     path: Path
     target: Path | None
     force: bool
+    inside: bool = False
     _fd: int | None = field(default=None, repr=False)
     _made: Path | None = field(default=None, repr=False)
     final: Path | None = None
@@ -381,7 +407,12 @@ class StagedFolder:
     def commit(self) -> Path:
         """Move the complete results into place (replacing the old ones with ``force``)."""
         try:
-            self.final = self._commit_new() if self.target is None else self._commit_target(self.target)
+            if self.target is None:
+                self.final = self._commit_new()
+            elif self.inside:
+                self.final = self._commit_inside(self.target)
+            else:
+                self.final = self._commit_target(self.target)
         except BaseException:
             self.discard()
             raise
@@ -413,14 +444,19 @@ class StagedFolder:
             if moved:
                 return candidate
 
+    def _commit_inside(self, target: Path) -> Path:
+        if any(p != self.path for p in target.iterdir()):
+            raise _written_meanwhile(target)
+        for entry in sorted(self.path.iterdir(), key=lambda p: p.name == MANIFEST):  # the manifest last
+            os.rename(entry, target / entry.name)
+        self.path.rmdir()
+        return target
+
     def _commit_target(self, target: Path) -> Path:
         if _rename_into(self.path, target):
             return target
         if not self.force or foreign_entries(target):
-            raise ResultsError(
-                f"{target}: another process wrote into this folder while the run went on; nothing was "
-                "overwritten and the new results were discarded: choose a new --out folder"
-            )
+            raise _written_meanwhile(target)
         held = _lock(target)
         if held is None:
             raise ResultsError(f"{target}: another newpower command is replacing these results; wait for it")
@@ -436,6 +472,13 @@ class StagedFolder:
         finally:
             _unlock(held)
         return target
+
+
+def _written_meanwhile(target: Path) -> ResultsError:
+    return ResultsError(
+        f"{target}: another process wrote into this folder while the run went on; nothing was "
+        "overwritten and the new results were discarded: choose a new --out folder"
+    )
 
 
 def _rename_into(source: Path, target: Path) -> bool:
