@@ -217,6 +217,10 @@ def test_a_failed_run_leaves_the_old_results_and_nothing_else(tmp_path):
     with pytest.raises(RuntimeError), create_folder("s", tmp_path / "a" / "b" / "c") as staged:
         raise RuntimeError("disk")
     assert tree(tmp_path) == before  # the parents it made are gone too
+    full = r"out/figures/x.png: cannot be written \(No space left on device\); .*out is as it was"
+    with pytest.raises(ResultsError, match=full), create_folder("s", old, force=True) as staged:
+        raise OSError(errno.ENOSPC, "No space left on device", str(staged.path / "figures" / "x.png"))
+    assert tree(tmp_path) == before
 
 
 def test_leftovers_of_a_killed_run_are_settled(tmp_path):

@@ -401,8 +401,16 @@ class StagedFolder:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.commit()
-        else:
-            self.discard()
+            return
+        self.discard()
+        if isinstance(exc, OSError) and exc.filename and Path(exc.filename).is_relative_to(self.path):
+            raise self._failed_write(exc) from None
+
+    def _failed_write(self, exc: OSError) -> ResultsError:
+        """A file of the staging folder could not be written (a full disk): named as in its final place."""
+        final = (self.target or self.parent / self.stem) / Path(exc.filename).relative_to(self.path)
+        kept = f"{self.target} is as it was" if self.target and self.target.exists() else "nothing was kept"
+        return ResultsError(f"{final}: cannot be written ({exc.strerror or exc}); {kept}")
 
     def commit(self) -> Path:
         """Move the complete results into place (replacing the old ones with ``force``)."""
