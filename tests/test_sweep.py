@@ -12,8 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from folder_tree import foreign_folder, tree
 from helpers import ROOT
 from research_toys import toy, write_toml
 
@@ -207,6 +209,87 @@ def test_a_folder_with_another_sweep_or_other_files_is_refused(tmp_path, capsys)
     assert main(["sweep", str(path), "--out", str(other), "--workers", "0", "--no-progress"]) == 2
     assert "holds no sweep" in capsys.readouterr().err
     assert (other / "notes.txt").read_text() == "mine"
+
+
+def test_a_foreign_folder_is_refused_before_anything_is_created_or_deleted(tmp_path, capsys):
+    """The repro of issue 10: temporary-looking files, a part file and notes in a folder that holds no
+    sweep: refused, and not one entry created, deleted or changed."""
+    path = toy_scenario(tmp_path, sweep={**FACTORIAL, "replications": 1}, steps=3)
+    foreign = foreign_folder(tmp_path / "v")
+    before = tree(foreign)
+    assert main(["sweep", str(path), "--workers", "0", "--no-progress", "--out", str(foreign)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no sweep" in err and ".config.tmp-1" in err and "Traceback" not in err
+    assert tree(foreign) == before
+    lone = tmp_path / "lone"  # only a part file: still not a sweep
+    (lone / "summaries").mkdir(parents=True)
+    (lone / "summaries" / "part-000001.parquet").write_text("mine")
+    before = tree(lone)
+    assert main(["sweep", str(path), "--workers", "0", "--no-progress", "--out", str(lone)]) == 2
+    assert tree(lone) == before
+
+
+def test_resume_removes_only_its_own_temporary_files(tmp_path):
+    """In a sweep folder, only temporary files named like its own writer's, in the folder and its part
+    folders, are removed on resume; a file of the user's in a folder of theirs stays."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**FACTORIAL, "replications": 1}, steps=3)))
+    out = tmp_path / "out"
+    run_sweep(plan, out, workers=0, progress=False)
+    (out / "mine").mkdir()
+    keep = [out / "mine" / ".draft.tmp-2024.txt", out / "summaries" / "notes.txt"]
+    drop = [out / ".points_summary.tmp-77.parquet", out / "summaries" / ".part-000009.tmp-77.parquet"]
+    for path in keep + drop:
+        path.write_text("x")
+    run_sweep(plan, out, workers=0, progress=False)
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in drop)
+
+
+def test_a_sweep_killed_before_its_design_was_written_resumes(tmp_path):
+    """The manifest is written first; a sweep killed before the design (points.parquet) writes it on resume."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**FACTORIAL, "replications": 1}, steps=3)))
+    out = tmp_path / "out"
+    run_sweep(plan, out, workers=0, progress=False)
+    reference = comparable(out)
+    for sub in ("summaries", "timeseries"):
+        for part in (out / sub).glob("part-*"):
+            part.unlink()
+    (out / store.POINTS).unlink()
+    report = run_sweep(plan, out, workers=0, progress=False)
+    assert report.n_done == 4 and (out / store.POINTS).is_file()
+    for a, b in zip(comparable(out), reference, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_aggregates_do_not_depend_on_the_order_runs_completed_in(tmp_path):
+    """The same runs committed in two different orders and batches read back, and aggregate, bit-identically."""
+    rng = np.random.default_rng(5)
+    scales = np.array([1.0, 1e3, 1e-3, 7.0, 1e5, 3.0])
+    rows = [
+        {
+            "run_id": f"run-{point}-{rep}",
+            "point_id": point,
+            "replicate": rep,
+            "seed": 1000 * point + rep,
+            "run_seconds": float(rng.random()),
+            "param:x": float(point),
+            "a": float(rng.random() * scales[rep]),
+            "b": float(rng.normal() * scales[::-1][rep]),
+        }
+        for point in range(3)
+        for rep in range(6)
+    ]
+    typed = {"run_id": pa.string(), "point_id": pa.int64(), "replicate": pa.int64(), "seed": pa.int64()}
+    tables = []
+    for name, order, size in (("first", range(18), 1), ("second", rng.permutation(18), 4)):
+        with store.SweepStore(tmp_path / name) as writer:
+            shuffled = [rows[i] for i in order]
+            for start in range(0, 18, size):
+                writer.commit(store.measure_table(shuffled[start : start + size], typed), None, None)
+        summaries = store.read_summaries(tmp_path / name).drop(columns="run_seconds")
+        tables.append((summaries, store.write_point_statistics(tmp_path / name)))
+    for a, b in zip(*tables, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert tables[0][0]["run_id"].tolist() == [r["run_id"] for r in rows]  # design order
 
 
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):

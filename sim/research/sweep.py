@@ -385,23 +385,20 @@ def param_value(value: Any, kind: str) -> Any:
 def prepare_folder(plan: SweepPlan, folder: Path) -> dict[str, Any]:
     """Write the manifest and the design of a new sweep, or check that the folder holds this sweep.
 
+    A folder is this sweep's own only if it is new or empty (a fresh sweep: the manifest is
+    written first, then the design) or holds a sweep manifest with this sweep's identity; any
+    other folder is refused before anything in it is created or deleted.
+
     Raises:
         SweepFolderError: another sweep's folder, or a folder with other files in it.
     """
+    store.claim(folder)
     manifest = store.read_manifest(folder)
     identity = plan.identity()
     if manifest is None:
-        ours = {store.LOCK, store.POINTS, store.SUMMARIES, store.TIMESERIES, store.FAILURES}
-        stray = [p.name for p in folder.iterdir() if p.name not in ours and ".tmp-" not in p.name]
-        parts = any(any((folder / sub).iterdir()) for sub in (store.SUMMARIES, store.FAILURES))
-        if stray or parts:
-            raise SweepFolderError(
-                f"{folder}: folder is not empty and holds no sweep ({', '.join(stray) or 'results parts'}); "
-                "results are never overwritten: choose a new --out folder"
-            )
-        _write_points(plan, folder)
         manifest = _manifest(plan, identity)
         store.write_json(manifest, folder / store.MANIFEST)
+        _write_points(plan, folder)
         return manifest
     theirs = manifest.get("identity", {})
     if theirs != identity:
@@ -411,6 +408,8 @@ def prepare_folder(plan: SweepPlan, folder: Path) -> dict[str, Any]:
             f"(it differs in: {', '.join(differs) or 'format'}); results are never overwritten: "
             "choose another --out folder, or delete this one to start over"
         )
+    if not (folder / store.POINTS).is_file():  # killed between the manifest and the design
+        _write_points(plan, folder)
     return manifest
 
 
