@@ -454,23 +454,31 @@ def test_seed_too_big_is_refused_before_running(capsys, tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("command", ["run", "audit"])
-def test_allow_code_reaches_load_scenario(capsys, tmp_path, monkeypatch, command):
-    """``--allow-code`` (``run`` and ``audit``) loads the scenario with ``allow_code=True``; without it, not."""
-    import sim.faces.cli.main as cli_main
+def test_user_code_runs_only_with_allow_code(capsys, tmp_path, monkeypatch, command):
+    """A scenario naming a strategy by module path: refused (exit 2, nothing imported) without
+    ``--allow-code``; run with it."""
+    import uuid
 
-    real, seen = cli_main.load_scenario, []
-
-    def loader(path, overrides=None, allow_code=False):
-        seen.append(allow_code)
-        return real(path, overrides=overrides)
-
-    monkeypatch.setattr(cli_main, "load_scenario", loader)
-    for flag, name in ((["--allow-code"], "with"), ([], "without")):
-        code, _, err = cli(
-            capsys, command, CASTLE, "--set", "network.n=60", "--steps", "1", *flag, "--out", tmp_path / name
-        )
-        assert code == 0, err
-    assert seen == [True, False]
+    module = f"np_cli_user_{uuid.uuid4().hex}"
+    marker = tmp_path / "imported.marker"
+    (tmp_path / f"{module}.py").write_text(
+        "from pathlib import Path\n"
+        "from sim.model.strategies import StatusQuo\n"
+        f"Path({str(marker)!r}).write_text('imported')\n"
+        "class Mine(StatusQuo):\n"
+        "    pass\n"
+    )
+    scenario = tmp_path / "uses_code.toml"
+    scenario.write_text(f'[network]\nn = 60\n[[organizations]]\nname = "A"\nstrategy = "{module}:Mine"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    code, out, err = cli(capsys, command, scenario, "--steps", "1", "--out", tmp_path / "without")
+    assert_one_line_error(code, out, err, str(scenario), "--allow-code")
+    assert not marker.exists() and not (tmp_path / "without").exists()
+    code, _, err = cli(capsys, command, scenario, "--steps", "1", "--allow-code", "--out", tmp_path / "with")
+    assert code == 0, err
+    assert marker.exists()
+    sys.modules.pop(module, None)
 
 
 def test_out_is_a_file(capsys, tmp_path):

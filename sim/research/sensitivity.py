@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from sim.config.scenario import Scenario
 from sim.errors import ScenarioError, SimError
@@ -280,7 +279,7 @@ def write_outputs(folder: str | Path, indices: pd.DataFrame, notes: list[str]) -
     folder = Path(folder)
     manifest = load_sweep(folder)
     method = manifest["extra"]["method"]
-    store.write_table(pa.Table.from_pandas(indices, preserve_index=False), folder / INDICES)
+    store.write_table(indices, folder / INDICES)
     paths = [folder / INDICES]
     if not indices.empty:
         paths.append(bar_chart(indices, method, folder / FIGURE, manifest))

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import ScenarioError, SimError
@@ -409,7 +408,7 @@ def write_report(folder: str | Path, result: StressResult | None = None) -> Path
 
     folder = Path(folder)
     result = result or analyze_stress(folder)
-    store.write_table(pa.Table.from_pandas(result.outcomes, preserve_index=False), folder / OUTCOMES)
+    store.write_table(result.outcomes, folder / OUTCOMES)
     data = result.figure_data()
     figures = {
         "desertion": desertion_figure(data, folder / "figures" / "stress_desertion.png"),

@@ -36,6 +36,7 @@ from sim.model.catalog import scenario_from_dict
 from sim.research.executors import Executor, check_options, make_executor
 from sim.research.plan import RunSpec, SweepPlan, _digest, _jsonable
 from sim.storage import sweep_store as store
+from sim.storage.files import write_json
 from sim.storage.results import package_versions
 from sim.storage.sweep_store import (
     PARAM,
@@ -397,7 +398,7 @@ def prepare_folder(plan: SweepPlan, folder: Path) -> dict[str, Any]:
     identity = plan.identity()
     if manifest is None:
         manifest = _manifest(plan, identity)
-        store.write_json(manifest, folder / store.MANIFEST)
+        write_json(manifest, folder / store.MANIFEST)
         _write_points(plan, folder)
         return manifest
     theirs = manifest.get("identity", {})

@@ -42,9 +42,7 @@ import pyarrow.parquet as pq
 
 from sim.errors import SimError
 from sim.stats import group_intervals
-
-# atomic_write and write_json are also the sweep modules' writers (store.atomic_write, store.write_json)
-from sim.storage.files import atomic_write, temp_target, write_json, write_parquet  # noqa: F401
+from sim.storage.files import temp_target, write_parquet
 
 FORMAT = "newpower-sweep"
 FORMAT_VERSION = 1
@@ -66,7 +64,7 @@ class SweepFolderError(SimError):
 # ------------------------------------------------------------------ writing
 
 
-def write_table(table: pa.Table, path: Path) -> Path:
+def write_table(table: pa.Table | pd.DataFrame, path: Path) -> Path:
     """Write one Parquet file of a sweep folder (:func:`~sim.storage.files.write_parquet`, floats
     with ``BYTE_STREAM_SPLIT``)."""
     return write_parquet(table, path, byte_stream_split=True)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import inspect
 import json
 import math
 import sys
@@ -23,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.config.scenario import Scenario, load_scenario, parse_value
+from sim.config.scenario import Scenario, parse_value
 from sim.errors import ScenarioError, SimError
 from sim.scenarios import LIBRARY
 
@@ -56,7 +55,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
                 key=item,
                 allowed="e.g. --set network.mean_degree=3.5",
             )
-        out[key] = parse_value(text)
+        out[key] = parse_value(text, key=key)
     return out
 
 
@@ -253,13 +252,10 @@ def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 
 def _load(args: argparse.Namespace) -> Scenario:
-    """Load the scenario; ``--allow-code`` lets it import strategies by module path."""
-    options = {}
-    # load_scenario runs no user code unless allowed; before that keyword existed it ran it anyway,
-    # so without the keyword there is nothing to allow
-    if args.allow_code and "allow_code" in inspect.signature(load_scenario).parameters:
-        options["allow_code"] = True
-    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides), **options)
+    """Load and check the scenario; ``--allow-code`` lets it import strategies by module path."""
+    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
+
+    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides), allow_code=args.allow_code)
 
 
 def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, **options: Any) -> Path:
