@@ -33,6 +33,7 @@ __all__ = [
     "DESIGNS",
     "EXPERIMENT_TABLES",
     "KIND_DEFAULTS",
+    "NETWORK_GENERATORS",
     "NETWORK_KINDS",
     "SCHEDULE_KEYS",
     "DesertionSpec",
@@ -58,6 +59,8 @@ NETWORK_KINDS = (
     "edge_list",
     "graphml",
 )
+#: Libraries that can generate a network (``network.generator``); "auto" picks by size.
+NETWORK_GENERATORS = ("auto", "networkx", "igraph")
 
 
 @dataclass(frozen=True)
@@ -71,6 +74,11 @@ class NetworkSpec:
     n_blocks: int = param(2, 1, 1000, doc="stochastic block model: number of blocks")
     mixing: float = param(0.1, 0.0, 1.0, doc="stochastic block model: share of ties across blocks")
     path: str = param("", doc="edge list or GraphML file, relative to the scenario file")
+    generator: str = param(
+        "auto",
+        choices=NETWORK_GENERATORS,
+        doc="library that generates the graph: auto (NetworkX below 100,000 participants, igraph from there)",
+    )
 
 
 @dataclass(frozen=True)
