@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "benchmarks"))
 
-from common import GB, MIB, benchmark_scenario, parse_n, peak_memory  # noqa: E402
+from common import GB, MIB, benchmark_scenario, parse_n, peak_memory
 
 TARGET_N, TARGET_SECONDS, TARGET_BYTES = 1_000_000, 5.0, 1.2e9
 ROUTES = ("lazy", "networkx", "eager")
@@ -78,17 +78,17 @@ def child(n: int, route: str, seed: int, steps: int) -> dict:
 def measure(n: int, route: str, seed: int, steps: int) -> dict:
     """Run :func:`child` in a fresh process."""
     cmd = [sys.executable, __file__, "--_child", str(n), route, str(seed), str(steps)]
-    out = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, cwd=REPO)
     if out.returncode:
         return {"n": n, "route": route, "error": out.stderr.strip().splitlines()[-1:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def report(rows: list[dict]) -> str:
-    lines = [
-        f"{'N':>11}  {'route':<9} {'generator':<9} {'build s':>8} {'CPU s':>7} "
-        f"{'imports':>9} {'peak':>9}  {'step ms':>8}"
-    ]
+    header = (
+        f"{'N':>11}  {'route':<9} {'generator':<9} {'build s':>8} {'CPU s':>7} {'imports':>9} {'peak':>9}"
+    )
+    lines = [f"{header}  {'step ms':>8}"]
     for r in rows:
         if "error" in r:
             lines.append(f"{r['n']:>11,}  {r['route']:<9} failed: {r['error']}")

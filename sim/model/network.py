@@ -161,12 +161,12 @@ def igraph_adjacency(spec: NetworkSpec, rng: np.random.Generator) -> sp.csr_arra
         if spec.kind == "erdos_renyi":
             graph = ig.Graph.Erdos_Renyi(n, p=_probability(z / max(n - 1, 1)))
         elif spec.kind == "watts_strogatz":
-            k = min(max(2, int(round(z / 2)) * 2), n - 1)
+            k = min(max(2, round(z / 2) * 2), n - 1)
             # Rewiring that may make a parallel tie is twice as fast as rewiring that avoids
             # them; the few it makes (about 5 per million ties) merge in the CSR below.
             graph = ig.Graph.Watts_Strogatz(1, n, k // 2, spec.rewire_prob, "multi")
         elif spec.kind == "barabasi_albert":
-            graph = ig.Graph.Barabasi(n, max(1, min(int(round(z / 2)), n - 1)))
+            graph = ig.Graph.Barabasi(n, max(1, min(round(z / 2), n - 1)))
         else:
             sizes, probs = _block_design(n, spec.n_blocks, z, spec.mixing)
             graph = ig.Graph.SBM(probs, sizes)
