@@ -286,6 +286,7 @@ class BuildTimeline:
     """
 
     MODEL_NAMES = (  # name in sim.model.power_model -> phase label
+        ("build_network", "graph generation and CSR (sim.model.network.build_network)"),
         ("build_graph", "graph generation (sim.model.network.build_graph)"),
         ("adjacency", "CSR adjacency (sim.model.network.adjacency)"),
         ("NeighbourCounter", "NeighbourCounter"),
