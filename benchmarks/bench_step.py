@@ -63,6 +63,11 @@ import numpy as np
 import scipy.sparse as sp
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "benchmarks"))
+
+from common import parse_n  # benchmarks/ is not a package: found through sys.path
+from common import peak_memory as proc_memory
+
 DEFAULT_SCENARIO = REPO / "scenarios" / "castle_vs_crowd.toml"
 MEAN_DEGREE = 10
 
@@ -77,39 +82,6 @@ GB = 10**9
 
 
 # ---------------------------------------------------------------------------- helpers
-def parse_n(text: str) -> int:
-    """'100000', '100_000', '1e5' and '100k' / '1m' all mean what they say."""
-    t = text.strip().lower().replace("_", "").replace(",", "")
-    scale = 1
-    if t.endswith("k"):
-        t, scale = t[:-1], 1_000
-    elif t.endswith("m"):
-        t, scale = t[:-1], 1_000_000
-    value = float(t) * scale
-    if value < 20 or value != int(value):
-        raise argparse.ArgumentTypeError(f"not a usable number of participants: {text!r}")
-    return int(value)
-
-
-def proc_memory() -> dict[str, int]:
-    """Resident memory of this process now and at its peak, in bytes.
-
-    ``VmHWM`` (Linux) is the peak of this process's own address space; unlike
-    ``ru_maxrss`` it does not inherit the parent's peak across fork/exec.
-    """
-    out = {"rss": 0, "peak": 0}
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    out["rss"] = int(line.split()[1]) * 1024
-                elif line.startswith("VmHWM:"):
-                    out["peak"] = int(line.split()[1]) * 1024
-    except OSError:  # not Linux: fall back to getrusage (bytes on macOS)
-        out["peak"] = out["rss"] = ru_maxrss_bytes()
-    return out
-
-
 def ru_maxrss_bytes() -> int:
     """``resource.getrusage(RUSAGE_SELF).ru_maxrss`` in bytes (KiB on Linux, bytes on macOS)."""
     raw = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
