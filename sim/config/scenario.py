@@ -93,14 +93,19 @@ class PopulationSpec:
     """How participants are drawn."""
 
     threshold: float = param(
-        0.2, 0.0, MAX_COUNT, doc="personal threshold for following peers: mean (normal, beta) or value (fixed)"
+        0.2,
+        0.0,
+        MAX_COUNT,
+        doc="personal threshold for following peers: mean (normal, beta) or value (fixed)",
     )
     threshold_sd: float = param(0.05, 0.0, MAX_COUNT, doc="spread of thresholds (normal, clipped; beta)")
     threshold_distribution: str = param(
         "normal", choices=THRESHOLD_DISTRIBUTIONS, doc="how thresholds are drawn (docs/ODD.md 5)"
     )
     threshold_kind: str = param(
-        "fraction", choices=THRESHOLD_KINDS, doc="a threshold is a share of one's neighbours, or a number of them"
+        "fraction",
+        choices=THRESHOLD_KINDS,
+        doc="a threshold is a share of one's neighbours, or a number of them",
     )
     threshold_low: float = param(0.0, 0.0, MAX_COUNT, doc="uniform: the lowest threshold")
     threshold_high: float = param(1.0, 0.0, MAX_COUNT, doc="uniform: the highest threshold")
@@ -523,7 +528,11 @@ def check_ids(ids: tuple[int, ...], n: int | None, source: str, key: str) -> Non
             )
         if number in seen:
             raise ScenarioError(
-                "participant listed twice", source=source, key=f"{key}.{i}", value=number, allowed="distinct ids"
+                "participant listed twice",
+                source=source,
+                key=f"{key}.{i}",
+                value=number,
+                allowed="distinct ids",
             )
         seen.add(number)
 

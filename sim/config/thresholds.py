@@ -183,14 +183,20 @@ def read_threshold_file(path: Path, n: int, kind: str) -> tuple[list[int], list[
         if header is None:
             header = [cell.strip().lower() for cell in row]
             if "id" not in header or "threshold" not in header:
-                raise _line_error(path, line, "expected the columns id and threshold", row, "a first line id,threshold")
+                raise _line_error(
+                    path, line, "expected the columns id and threshold", row, "a first line id,threshold"
+                )
             continue
         if len(row) != len(header):
-            raise _line_error(path, line, f"expected {len(header)} fields", row, f"one value per column: {header}")
+            raise _line_error(
+                path, line, f"expected {len(header)} fields", row, f"one value per column: {header}"
+            )
         who, value = row[header.index("id")].strip(), row[header.index("threshold")].strip()
         number = int(who) if who.isascii() and who.isdigit() and len(who) < 19 else None
         if number is None or number >= n:
-            raise _line_error(path, line, "no such participant", who, f"a participant number from 0 to {n - 1}")
+            raise _line_error(
+                path, line, "no such participant", who, f"a participant number from 0 to {n - 1}"
+            )
         if number in first_line:
             message = f"participant {number} listed twice (first on line {first_line[number]})"
             raise _line_error(path, line, message, who, "each id once")
@@ -200,7 +206,9 @@ def read_threshold_file(path: Path, n: int, kind: str) -> tuple[list[int], list[
         first_line[number] = line
         values.append(threshold)
     if not values:
-        raise _line_error(path, None, "no thresholds in the file", None, "a line id,threshold, then one per participant")
+        raise _line_error(
+            path, None, "no thresholds in the file", None, "a line id,threshold, then one per participant"
+        )
     return list(first_line), values
 
 
@@ -214,15 +222,22 @@ def _read_text(path: Path) -> str:
     """The text of a threshold file; every way of failing to read it names the file and the key."""
     if not path.is_file():
         what = "is not a regular file" if path.exists() else "threshold file not found"
-        raise ScenarioError(what, source=str(path), key=_FILE_KEY, allowed="a CSV file, relative to the scenario file")
+        raise ScenarioError(
+            what, source=str(path), key=_FILE_KEY, allowed="a CSV file, relative to the scenario file"
+        )
     try:
         if path.stat().st_size > MAX_THRESHOLD_BYTES:
             raise ScenarioError(
-                "file too large", source=str(path), key=_FILE_KEY, allowed=f"at most {MAX_THRESHOLD_BYTES:,} bytes"
+                "file too large",
+                source=str(path),
+                key=_FILE_KEY,
+                allowed=f"at most {MAX_THRESHOLD_BYTES:,} bytes",
             )
         return path.read_bytes().decode("utf-8-sig")
     except OSError as exc:
-        raise ScenarioError(f"cannot read the file ({exc.strerror})", source=str(path), key=_FILE_KEY) from None
+        raise ScenarioError(
+            f"cannot read the file ({exc.strerror})", source=str(path), key=_FILE_KEY
+        ) from None
     except UnicodeDecodeError as exc:
         raise ScenarioError(
             f"not UTF-8 text (byte {exc.start})", source=str(path), key=_FILE_KEY, allowed="a UTF-8 CSV file"

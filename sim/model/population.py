@@ -100,7 +100,11 @@ def draw_thresholds(n: int, spec: PopulationSpec, rng: np.random.Generator) -> n
     if spec.threshold_distribution == "beta":
         return _beta(spec.threshold, spec.threshold_sd, n, rng)
     top = 1.0 if spec.threshold_kind == "fraction" else math.inf
-    drawn = rng.normal(spec.threshold, spec.threshold_sd, n) if spec.threshold_sd > 0 else np.full(n, spec.threshold)
+    drawn = (
+        rng.normal(spec.threshold, spec.threshold_sd, n)
+        if spec.threshold_sd > 0
+        else np.full(n, spec.threshold)
+    )
     return np.clip(drawn, FOLLOWER, top)
 
 

@@ -68,7 +68,12 @@ class PowerModel(mesa.Model):
 
         self.state = draw_population(self.n_participants, scenario.population, self.rng)
         self.state.threshold = personal_thresholds(
-            self.state.threshold, scenario.population, self.graph, self.counter.degree, base_dir, scenario.network
+            self.state.threshold,
+            scenario.population,
+            self.graph,
+            self.counter.degree,
+            base_dir,
+            scenario.network,
         )
         self.organizations: list[Organization] = []
         # Members' summed values per group, kept up to date by move(). Fixed-point

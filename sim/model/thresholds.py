@@ -51,7 +51,9 @@ def personal_thresholds(
     """
     threshold = threshold.copy()
     if spec.threshold_file:
-        ids, values = read_threshold_file(resolve(spec.threshold_file, base_dir), threshold.size, spec.threshold_kind)
+        ids, values = read_threshold_file(
+            resolve(spec.threshold_file, base_dir), threshold.size, spec.threshold_kind
+        )
         threshold[ids] = values
     elif spec.threshold_attribute:
         where = str(resolve(network.path, base_dir))
@@ -62,7 +64,9 @@ def personal_thresholds(
     return threshold
 
 
-def attribute_thresholds(graph: nx.Graph, name: str, kind: str, network_file: str) -> tuple[list[int], list[float]]:
+def attribute_thresholds(
+    graph: nx.Graph, name: str, kind: str, network_file: str
+) -> tuple[list[int], list[float]]:
     """Participant numbers and thresholds of the nodes that carry GraphML attribute ``name``.
 
     Participants are the graph's nodes 0..n-1 in the file's order, so node i is participant i.
