@@ -67,18 +67,23 @@ def test_watts_scenario_is_the_watts_limit():
     )
 
 
-def test_analytic_window_and_chosen_points():
-    """The analytic window at phi = 0.18 is about (1.02, 5.76); the chosen points sit clearly in or out of it,
-    and a threshold above 1/4 has no window at all (Watts 2002, Fig. 1)."""
-    low, high = watts_window(PHI)
-    assert low == pytest.approx(1.0207, abs=1e-3)
-    assert high == pytest.approx(5.7647, abs=1e-3)
-    for z in INSIDE:
-        assert low + 1.0 < z < high - 1.0 and cascade_condition(z, PHI) > 2.0
-    for z in OUTSIDE:
-        assert (z < 1.0 or z > high + 2.0) and cascade_condition(z, PHI) < -0.2
+@pytest.mark.parametrize(
+    ("phi", "bounds", "inside", "outside", "margin"),
+    [(PHI, (1.0207, 5.7647), INSIDE, OUTSIDE, 1.0), (PHI_2, (1.1141, 3.8631), INSIDE_2, OUTSIDE_2, 0.5)],
+)
+def test_analytic_window_and_chosen_points(phi, bounds, inside, outside, margin):
+    """The analytic window is about (1.02, 5.76) at phi = 0.18 and narrows to (1.11, 3.86) at phi = 0.24
+    (degrees up to floor(1/phi) vulnerable); the chosen points sit clearly in or out of it; a threshold
+    above 1/4 has no window at all (Watts 2002, Fig. 1)."""
+    low, high = watts_window(phi)
+    assert (low, high) == pytest.approx(bounds, abs=1e-3)
+    for z in inside:
+        assert low + margin < z < high - 1.0 and cascade_condition(z, phi) > 0.5
+    for z in outside:
+        assert (z < 1.0 or z > high + 1.0) and cascade_condition(z, phi) < -0.2
     zs = np.linspace(0.1, 12, 400)
     assert max(cascade_condition(z, PHI_CLOSED) for z in zs) < 0
+    assert np.isnan(watts_window(PHI_CLOSED)).all()
 
 
 def test_one_step_is_watts_threshold_rule(watts_small):
@@ -96,19 +101,6 @@ def test_one_step_is_watts_threshold_rule(watts_small):
         np.testing.assert_array_equal(model.state.level >= 1, expected)
         assert model.state.level.max() <= 1
     assert (model.state.level >= 1).sum() > 1  # the check above saw the cascade move
-
-
-def test_analytic_window_at_second_threshold():
-    """At phi = 0.24 the window narrows to about (1.11, 3.86) (degrees up to 4 vulnerable); the chosen
-    points sit clearly in or out of it."""
-    low, high = watts_window(PHI_2)
-    assert low == pytest.approx(1.1141, abs=1e-3)
-    assert high == pytest.approx(3.8631, abs=1e-3)
-    for z in INSIDE_2:
-        assert low + 0.5 < z < high - 1.0 and cascade_condition(z, PHI_2) > 0.5
-    for z in OUTSIDE_2:
-        assert (z < 1.0 or z > high + 1.0) and cascade_condition(z, PHI_2) < -0.2
-    assert np.isnan(watts_window(PHI_CLOSED)).all()
 
 
 @pytest.mark.parametrize(

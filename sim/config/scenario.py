@@ -479,37 +479,41 @@ def _check_trigger(sc: Scenario) -> None:
 def _check_seed_ids(sc: Scenario) -> None:
     """``ids`` and ``n_seeds`` are alternatives, used by the ways of choosing that read them."""
     trigger = sc.trigger
-    if trigger.ids and trigger.choose not in ("ids", "neighbourhood"):
-        raise ScenarioError(
-            f'ids are not used with choose = "{trigger.choose}"',
-            source=sc.source,
-            key="trigger.ids",
-            value=shown(list(trigger.ids)),
-            allowed='choose = "ids" or "neighbourhood" (or no ids)',
-        )
-    if trigger.ids and trigger.n_seeds:
-        raise ScenarioError(
+    ids, choose = trigger.ids, trigger.choose
+    # (what is wrong, message, key, value, what is allowed): the first that holds is the error
+    problems = (
+        (
+            ids and choose not in ("ids", "neighbourhood"),
+            f'ids are not used with choose = "{choose}"',
+            "trigger.ids",
+            shown(list(ids)),
+            'choose = "ids" or "neighbourhood" (or no ids)',
+        ),
+        (
+            ids and trigger.n_seeds,
             "give either ids or n_seeds (drawn at random), not both",
-            source=sc.source,
-            key="trigger.n_seeds",
-            value=trigger.n_seeds,
-            allowed="0 when ids are given",
-        )
-    if trigger.choose == "ids" and not trigger.ids:
-        raise ScenarioError(
+            "trigger.n_seeds",
+            trigger.n_seeds,
+            "0 when ids are given",
+        ),
+        (
+            choose == "ids" and not ids,
             'choose = "ids" needs the participants\' numbers',
-            source=sc.source,
-            key="trigger.ids",
-            allowed="a non-empty list of participant numbers",
-        )
-    if trigger.ids and trigger.organization:
-        raise ScenarioError(
+            "trigger.ids",
+            None,
+            "a non-empty list of participant numbers",
+        ),
+        (
+            ids and trigger.organization,
             "ids name participants; organization draws among its members: give one or the other",
-            source=sc.source,
-            key="trigger.organization",
-            value=shown(trigger.organization),
-            allowed='"" when ids are given',
-        )
+            "trigger.organization",
+            shown(trigger.organization),
+            '"" when ids are given',
+        ),
+    )
+    for wrong, message, key, value, allowed in problems:
+        if wrong:
+            raise ScenarioError(message, source=sc.source, key=key, value=value, allowed=allowed)
     n = None if sc.network.kind in FILE_NETWORKS else sc.network.n  # a file's size is known when read
     check_ids(trigger.ids, n, sc.source, "trigger.ids")
 
