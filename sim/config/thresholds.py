@@ -187,22 +187,10 @@ def read_threshold_file(path: Path, n: int, kind: str) -> tuple[list[int], list[
                     path, line, "expected the columns id and threshold", row, "a first line id,threshold"
                 )
             continue
-        if len(row) != len(header):
-            raise _line_error(
-                path, line, f"expected {len(header)} fields", row, f"one value per column: {header}"
-            )
-        who, value = row[header.index("id")].strip(), row[header.index("threshold")].strip()
-        number = int(who) if who.isascii() and who.isdigit() and len(who) < 19 else None
-        if number is None or number >= n:
-            raise _line_error(
-                path, line, "no such participant", who, f"a participant number from 0 to {n - 1}"
-            )
+        number, threshold = _parse_row(path, line, row, header, n, kind)
         if number in first_line:
             message = f"participant {number} listed twice (first on line {first_line[number]})"
-            raise _line_error(path, line, message, who, "each id once")
-        threshold = as_threshold(value, kind)
-        if threshold is None:
-            raise _line_error(path, line, "not a threshold", value, threshold_allowed(kind))
+            raise _line_error(path, line, message, str(number), "each id once")
         first_line[number] = line
         values.append(threshold)
     if not values:
@@ -210,6 +198,24 @@ def read_threshold_file(path: Path, n: int, kind: str) -> tuple[list[int], list[
             path, None, "no thresholds in the file", None, "a line id,threshold, then one per participant"
         )
     return list(first_line), values
+
+
+def _parse_row(
+    path: Path, line: int, row: list[str], header: list[str], n: int, kind: str
+) -> tuple[int, float]:
+    """One line's participant number and threshold, or the error naming the line."""
+    if len(row) != len(header):
+        raise _line_error(
+            path, line, f"expected {len(header)} fields", row, f"one value per column: {header}"
+        )
+    who, value = row[header.index("id")].strip(), row[header.index("threshold")].strip()
+    number = int(who) if who.isascii() and who.isdigit() and len(who) < 19 else None
+    if number is None or number >= n:
+        raise _line_error(path, line, "no such participant", who, f"a participant number from 0 to {n - 1}")
+    threshold = as_threshold(value, kind)
+    if threshold is None:
+        raise _line_error(path, line, "not a threshold", value, threshold_allowed(kind))
+    return number, threshold
 
 
 def _line_error(path: Path, line: int | None, message: str, value: object, allowed: str) -> ScenarioError:
