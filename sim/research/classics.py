@@ -10,7 +10,8 @@ and compares what happens with what the paper found:
 - :func:`centola_check`: ``centola_clustering`` (absolute threshold 2, one participant and its
   neighbourhood seeded, Watts-Strogatz k = 8): the behaviour spreads to most of the network on
   the ring lattice (``network.rewire_prob = 0``) and stays local on the fully rewired, random
-  network (``1.0``). Centola & Macy (2007), *American Journal of Sociology* 113(3):702-734.
+  network (``1.0``; a few rewired runs may spread in a finite network, see the function).
+  Centola & Macy (2007), *American Journal of Sociology* 113(3):702-734.
 - :func:`watts_check`: ``watts_cascade`` at threshold ``phi``: a single random seed triggers
   global cascades inside the analytic cascade window (:func:`watts_window`) and never outside
   it. Watts (2002), *PNAS* 99(9):5766-5771.
@@ -53,6 +54,9 @@ __all__ = [
 #: A run "spreads globally" (a global cascade) when at least this share of participants ends active;
 #: final sizes are bimodal, so any cut between the small and the large mode gives the same verdicts.
 GLOBAL = 0.1
+#: Centola & Macy's contrast: at least this share of lattice runs spread globally, at most
+#: ``CENTOLA_FEW`` of the rewired runs do.
+CENTOLA_MOST, CENTOLA_FEW = 0.9, 0.1
 GRANOVETTER = "Granovetter (1978), American Journal of Sociology 83(6):1420-1443"
 CENTOLA = "Centola & Macy (2007), American Journal of Sociology 113(3):702-734"
 WATTS = "Watts (2002), Proceedings of the National Academy of Sciences 99(9):5766-5771"
@@ -118,9 +122,13 @@ def centola_check(
 ) -> ClassicVerdict:
     """Complex contagion (threshold 2) spreads on the ring lattice (rewire 0), not when rewired (1.0).
 
-    Passes when every lattice run spreads globally (final share >= :data:`GLOBAL`) and no rewired
-    run does. ``numbers`` holds each network's mean final share with its 95% interval and the
-    share of runs that spread globally.
+    Passes when at least :data:`CENTOLA_MOST` of the lattice runs spread globally (final share >=
+    :data:`GLOBAL`) and at most :data:`CENTOLA_FEW` of the rewired runs do. Not none: in a finite
+    random network the 9 seeds' ties sometimes meet twice at a few participants and set off
+    bootstrap percolation (about 3 runs in 100 at n = 1000; the smaller n, the more often: about
+    two in three at n = 400), so the contrast needs n of about 1000 or more at k = 8.
+    ``numbers`` holds each network's mean final share with its 95% interval and the share of
+    runs that spread globally.
     """
     base = load_scenario("centola_clustering")
     if n is not None:
@@ -141,7 +149,7 @@ def centola_check(
         name="centola",
         claim="a behaviour needing 2 adopting neighbours spreads on a clustered lattice, not on a random network",
         source=CENTOLA,
-        passed=bool(spread[0.0].all() and not spread[1.0].any()),
+        passed=bool(spread[0.0].mean() >= CENTOLA_MOST and spread[1.0].mean() <= CENTOLA_FEW),
         numbers=numbers,
     )
 
