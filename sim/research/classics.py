@@ -202,8 +202,10 @@ def watts_check(
 
     Passes when at every mean degree in ``inside`` at least a third of the runs cascade globally
     and every global cascade reaches most of the network (sizes are bimodal), and at every mean
-    degree in ``outside`` none does. ``numbers`` holds the window's bounds and, per mean degree,
-    the share of runs that cascaded globally and the largest final share.
+    degree in ``outside`` none does. Choose inside points where the giant component holds most of
+    the network (z of 2 or more): near z = 1 a cascade cannot reach half of it. ``numbers`` holds
+    the window's bounds and, per mean degree, the share of runs that cascaded globally, the
+    largest final share and the smallest final share of a global cascade.
     """
     base = load_scenario("watts_cascade", overrides={"network.n": n, "population.threshold": phi})
     run_seeds = _seeds(base, seeds, replications)
@@ -215,6 +217,9 @@ def watts_check(
         cascades = fractions >= GLOBAL
         numbers[f"z_{z:g}.cascade_frequency"] = float(cascades.mean())
         numbers[f"z_{z:g}.largest_final_fraction"] = float(fractions.max())
+        numbers[f"z_{z:g}.smallest_cascade_fraction"] = (
+            float(fractions[cascades].min()) if cascades.any() else math.nan
+        )
         if z in inside:
             passed &= cascades.mean() >= 1 / 3 and bool(np.all(fractions[cascades] > 0.5))
         else:
