@@ -554,3 +554,13 @@ def test_bad_graphml_attribute_names_file_and_key(tmp_path, a, attr_type, name, 
     with pytest.raises(ScenarioError) as info:
         PowerModel(_graphml_scenario(tmp_path, a, attr_type, name), rng=0)
     assert_names(info.value, str(tmp_path / "g.graphml"), "population.threshold_attribute", *parts)
+
+
+def test_seed_id_beyond_a_file_network_is_named_when_built(tmp_path):
+    """A network read from a file has its size only once read: an id beyond it is an error at build time."""
+    (tmp_path / "e.txt").write_text("a b\nb c\n")
+    text = '[network]\nkind = "edge_list"\npath = "e.txt"\n[trigger]\nchoose = "ids"\nids = [1, 3]\n'
+    scenario = load_scenario(write(tmp_path, text, "s.toml"))
+    with pytest.raises(ScenarioError) as info:
+        PowerModel(scenario, rng=0)
+    assert_names(info.value, str(tmp_path / "s.toml"), "trigger.ids.1", "3", "0 to 2")
