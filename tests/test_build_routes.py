@@ -117,6 +117,7 @@ def test_auto_generator_picks_by_size():
     assert generator_for(NetworkSpec(n=IGRAPH_FROM, generator="networkx")) == "networkx"
     assert generator_for(NetworkSpec(n=50, generator="igraph")) == "igraph"
     assert generator_for(NetworkSpec(kind="edge_list", n=IGRAPH_FROM, path="x.txt")) == "networkx"
+    assert generator_for(NetworkSpec(kind="complete", n=50, generator="igraph")) == "networkx"
 
 
 def test_unknown_generator_is_rejected():

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 from numba import njit
 
-from sim.config.scenario import NetworkSpec
+from sim.config.scenario import FILE_NETWORKS, NetworkSpec
 from sim.errors import InputError
 
 if TYPE_CHECKING:
@@ -40,7 +40,9 @@ if TYPE_CHECKING:
 #: builds the graph as it always has, so every library scenario keeps its graph (and its golden
 #: hashes); above it NetworkX's pure-Python generators and graph dominate a run's time and memory.
 IGRAPH_FROM = 100_000
-FILE_KINDS = ("edge_list", "graphml")
+#: Networks NetworkX always makes, whatever ``network.generator`` says: files (NetworkX reads
+#: them) and the complete graph (at most ``MAX_COMPLETE`` participants; no randomness in it).
+NETWORKX_ONLY = (*FILE_NETWORKS, "complete")
 
 
 @dataclass
@@ -60,8 +62,8 @@ class BuiltNetwork:
 
 def generator_for(spec: NetworkSpec) -> str:
     """The library that generates the graph: the scenario's choice, or by size for ``"auto"``."""
-    if spec.kind in FILE_KINDS:
-        return "networkx"  # files are read by NetworkX whatever the key says
+    if spec.kind in NETWORKX_ONLY:
+        return "networkx"
     if spec.generator != "auto":
         return spec.generator
     return "igraph" if spec.n >= IGRAPH_FROM else "networkx"
@@ -103,10 +105,12 @@ def build_graph(spec: NetworkSpec, rng: np.random.Generator, base_dir: Path | No
         graph = nx.barabasi_albert_graph(n, m, seed=seed)
     elif spec.kind == "stochastic_block":
         graph = _stochastic_block(n, spec.n_blocks, z, spec.mixing, seed)
+    elif spec.kind == "complete":  # everyone sees everyone (Granovetter's crowd)
+        graph = nx.complete_graph(n)
     else:
         graph = _read_graph_file(spec, base_dir)
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))
-    if spec.kind in FILE_KINDS:  # generators already number nodes 0..n-1
+    if spec.kind in FILE_NETWORKS:  # generators already number nodes 0..n-1
         graph = nx.convert_node_labels_to_integers(graph, ordering="default")
     return graph
 
