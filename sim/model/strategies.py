@@ -28,7 +28,7 @@ from typing import Any, ClassVar
 from sim.config.spec import Registry, build, param, shown
 from sim.errors import ScenarioError
 from sim.model.levers import Levers, Observation
-from sim.vocabulary import Level, enabled_level
+from sim.vocabulary import N_LEVELS, TOP_LEVEL, Level, enabled_level
 
 #: Every strategy by name; add one with the ``@register`` class decorator.
 STRATEGIES = Registry("strategy", "name")
@@ -280,7 +280,7 @@ class MovementMindset(Strategy):
         level = Level.parse(self.max_level)
         return levers.replace(
             max_level=max(levers.max_level, level),
-            openness=max(levers.openness, int(level) / 6),
+            openness=max(levers.openness, int(level) / N_LEVELS),
             mobilization=self.mobilization,
         )
 
@@ -339,7 +339,7 @@ class RespectCommunity(Strategy):
             take_rate=toward(levers.take_rate, self.take_rate, self.rate),
             transparency=toward(levers.transparency, self.transparency, self.rate),
             max_level=max(levers.max_level, Level.CO_OWNING),
-            openness=max(levers.openness, 5 / 6),
+            openness=max(levers.openness, TOP_LEVEL / N_LEVELS),
         )
 
 
