@@ -97,9 +97,9 @@ def test_every_file_exists(single):
     ):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     for stem in FIGURES:
-        for suffix in (".png", ".svg"):
-            path = folder / "figures" / f"{stem}{suffix}"
-            assert path.is_file() and path.stat().st_size > 1000, path
+        path = folder / "figures" / f"{stem}.png"
+        assert path.is_file() and path.stat().st_size > 1000, path
+        assert not (folder / "figures" / f"{stem}.svg").exists()  # SVG only with --svg
     assert not (folder / "aggregate.parquet").exists()  # one run: nothing to aggregate
     assert not [p for p in folder.rglob(".*") if "tmp" in p.name]
 
@@ -158,7 +158,7 @@ def test_manifest(single):
         assert len(manifest["git"]["commit"]) == 40
     assert manifest["started"] <= manifest["finished"] and manifest["wall_time_s"] > 0
     assert set(manifest["files"]) >= {"timeseries.parquet", "summary.json", "network.parquet"}
-    assert sorted(manifest["figures"]) == sorted(f"figures/{s}{x}" for s in FIGURES for x in (".png", ".svg"))
+    assert sorted(manifest["figures"]) == sorted(f"figures/{s}.png" for s in FIGURES)
     assert manifest["command"].startswith("newpower run ")
     assert [o["name"] for o in manifest["organizations"]] == list(ORGS)
 
@@ -350,12 +350,14 @@ def test_plot_redraws_from_files_alone(capsys, single, tmp_path, monkeypatch):
     monkeypatch.setattr("sim.runs.runner.run", forbidden)
     monkeypatch.setattr("sim.runs.replicate.run", forbidden)
     monkeypatch.setattr("sim.model.power_model.PowerModel.__init__", forbidden)
-    code, out, err = cli(capsys, "plot", folder)
+    code, out, err = cli(capsys, "plot", folder, "--svg")
     assert code == 0, err
     for stem in FIGURES:
         assert (folder / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (folder / "figures" / f"{stem}.svg").stat().st_size > 1000
-    assert "Redrew 5 figures" in out
+    assert "Redrew 5 figures" in out and ".png and .svg" in out
+    code, out, err = cli(capsys, "plot", folder)  # without --svg, no SVG is left that no longer matches
+    assert code == 0 and not list((folder / "figures").glob("*.svg")), err
 
 
 def test_animate_writes_gif(capsys, single, tmp_path, monkeypatch):

@@ -1,7 +1,7 @@
 """Figures drawn from a saved results folder (:class:`~sim.storage.results.Results`), never from a live model.
 
 Each figure is one function from results to a matplotlib ``Figure``;
-:func:`draw_all` saves every figure the folder's data allows as PNG and SVG
+`draw_all` saves every figure the folder's data allows as PNG (and SVG on request)
 under ``figures/``, each written atomically. Figures are built with the
 object-oriented API on the Agg canvas (no pyplot, no global state, nothing to
 close). With several runs, line figures show the mean with a 95% band.
@@ -41,18 +41,25 @@ from sim.storage.results import FIGURES, Results
 # ------------------------------------------------------------------ saving
 
 
-def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Save a figure as ``<stem>.png`` and ``<stem>.svg``, each atomically."""
+def save_figure(fig: Figure, stem: Path, svg: bool = False) -> list[Path]:
+    """Save a figure as ``<stem>.png``, and with ``svg`` also as ``<stem>.svg``, each atomically.
+
+    The SVG is a second full render (about a third of a run's figure time), so it is written
+    only on request (``--svg``).
+    """
     FigureCanvasAgg(fig)
     png = atomic_write(
         stem.with_suffix(".png"),
         lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}),
     )
+    if not svg:
+        stem.with_suffix(".svg").unlink(missing_ok=True)  # an older SVG would no longer match the PNG
+        return [png]
     fig.set_layout_engine("none")  # keep the layout just computed: the SVG matches the PNG, and is faster
-    svg = atomic_write(
+    vector = atomic_write(
         stem.with_suffix(".svg"), lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None})
     )
-    return [png, svg]
+    return [png, vector]
 
 
 def figure_builders(
@@ -76,19 +83,21 @@ def draw_all(
     results: Results,
     network_steps: Sequence[int] | None = None,
     on_figure: Callable[[str], None] | None = None,
+    svg: bool = False,
 ) -> list[Path]:
-    """Draw and save every figure the results allow; return the files written (PNG, SVG).
+    """Draw and save every figure the results allow; return the files written (PNG, and SVG on request).
 
     Args:
         results: the saved results.
         network_steps: the steps the network figure shows (default: as the manifest says, or chosen).
         on_figure: called with each figure's name before it is drawn (for a progress display).
+        svg: also write each figure as SVG.
     """
     paths: list[Path] = []
     for stem, build in figure_builders(results, network_steps).items():
         if on_figure is not None:
             on_figure(stem)
-        paths += save_figure(build(), results.folder / FIGURES / stem)
+        paths += save_figure(build(), results.folder / FIGURES / stem, svg)
     return paths
 
 

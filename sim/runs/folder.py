@@ -63,6 +63,7 @@ def write_results(
     notify: Notify | None = None,
     formats: Sequence[str] = ("parquet",),
     stage: Callable[[str], None] | None = None,
+    svg: bool = False,
 ) -> Path:
     """Run a scenario (or take finished runs) and write a complete results folder.
 
@@ -73,7 +74,7 @@ def write_results(
         out: the folder; None makes ``<base>/<scenario>-<YYYYmmdd-HHMMSS>``. It must be new or
             empty, or hold results and ``force`` be given.
         force: replace the results in ``out``, once the new ones are complete.
-        figures: draw the figures (PNG and SVG) into ``figures/``.
+        figures: draw the figures (PNG, and SVG with ``svg``) into ``figures/``.
         seed: the root seed (default: the scenario's).
         replications: runs when ``runs`` is None (default: the scenario's; an audit runs once).
         steps: steps per run (default: the scenario's).
@@ -88,6 +89,7 @@ def write_results(
             ``"csv"`` a CSV copy of every table (:func:`export_csv`).
         stage: called with a few words before each slow part after the runs (saving, the network
             layout, the story, each figure), for a progress display.
+        svg: also write each figure as SVG (a second render: only on request).
 
     Returns:
         The results folder.
@@ -109,7 +111,7 @@ def write_results(
         manifest = _manifest(kind, scenario, done, root, steps, info, record)
         manifest.update(network_steps=list(network_steps) if network_steps else None, started=started)
         saved = results.load_results(staged.path, manifest=manifest)
-        write_outputs(saved, formats, figures, network_steps, say)
+        write_outputs(saved, formats, figures, network_steps, say, svg)
         manifest.update(finished=results.now(), wall_time_s=round(time.perf_counter() - clock, 3))
         results.write_manifest(staged.path, manifest)
     return staged.final
@@ -132,6 +134,7 @@ def write_outputs(
     figures: bool = True,
     network_steps: Sequence[int] | None = None,
     stage: Callable[[str], None] = _silent,
+    svg: bool = False,
 ) -> None:
     """Write what is drawn from the saved data: the audit table, ``summary.md``, CSV copies, the figures."""
     from sim.figures.plotting import draw_all
@@ -145,7 +148,7 @@ def write_outputs(
         stage("writing CSV files")
         export_csv(saved)
     if figures:
-        draw_all(saved, network_steps, on_figure=lambda stem: stage(f"drawing {stem}"))
+        draw_all(saved, network_steps, on_figure=lambda stem: stage(f"drawing {stem}"), svg=svg)
 
 
 def _runs(

@@ -121,6 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEP",
         help="steps shown in the network figure (default: as chosen by the run)",
     )
+    _svg_argument(plot)
     plot.set_defaults(handler=cmd_plot)
 
     export = sub.add_parser(
@@ -225,6 +226,13 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace the results in an existing --out folder"
     )
+    _svg_argument(parser)
+
+
+def _svg_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--svg", action="store_true", help="also write every figure as SVG (a second render; PNG always)"
+    )
 
 
 # ------------------------------------------------------------------ run
@@ -293,6 +301,7 @@ def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, 
         driver=args.driver,
         record=record,
         notify=_note,
+        svg=args.svg,
         **options,
     )
 
@@ -337,7 +346,12 @@ def _print_outputs(folder: Path, manifest: dict[str, Any]) -> None:
     print(f"Results in {folder}  ({manifest['wall_time_s']:.1f} s)")
     stems = list(dict.fromkeys(Path(p).stem for p in manifest.get("figures", [])))
     if stems:
-        print(f"Figures in {folder / 'figures'} (.png and .svg): {', '.join(stems)}")
+        print(f"Figures in {folder / 'figures'} ({_suffixes(manifest.get('figures', []))}): {', '.join(stems)}")
+
+
+def _suffixes(paths: Sequence[str | Path]) -> str:
+    """``".png and .svg"``: the kinds of figure files written."""
+    return " and ".join(dict.fromkeys(sorted(Path(p).suffix for p in paths)))
 
 
 # ------------------------------------------------------------------ plot, animate
@@ -358,11 +372,11 @@ def cmd_plot(args: argparse.Namespace) -> int:
         return 0
 
     results = load_results(args.results_dir)
-    figures = draw_all(results, args.network_steps)
+    figures = draw_all(results, args.network_steps, svg=args.svg)
     summary = write_summary(results)
     refresh_manifest(results)
     stems = list(dict.fromkeys(p.stem for p in figures))
-    print(f"Redrew {len(stems)} figures in {results.folder / 'figures'} (.png and .svg): {', '.join(stems)}")
+    print(f"Redrew {len(stems)} figures in {results.folder / 'figures'} ({_suffixes(figures)}): {', '.join(stems)}")
     print(f"Rewrote {summary}")
     return 0
 
