@@ -18,10 +18,10 @@ from helpers import CASTLE
 from toy_results import toy
 
 from sim.faces.cli.main import main
-from sim.figures.measure_table import bootstrap_interval, measure_rows, table_text
+from sim.figures.measure_table import measure_rows, table_text
 from sim.figures.measure_words import number, words
 from sim.figures.story import moves, story_text, summary_markdown, tell
-from sim.stats import interval
+from sim.stats import bootstrap_interval, interval
 from sim.storage.results import SUMMARY_MD, Results, load_results
 
 

@@ -4,7 +4,7 @@ Read from the saved summary (``summary.json``: one row of measures per run). Wit
 row is the value. With several runs a row is the mean over runs with a 95% interval, shown only
 where the runs differ (a measure that is the same in every run, the number of participants for
 one, gets no interval). The interval of a share (a value in [0, 1]) is a percentile bootstrap
-over runs, which never leaves the range of the values the runs took and so stays within
+over runs (:func:`sim.stats.bootstrap_interval`, SciPy's), which never leaves the range of the values the runs took and so stays within
 [0, 1]; every other interval is the t-interval of :mod:`sim.stats`, cut at the measure's natural
 bounds (a count is never below 0). Text measures (a final quadrant) count the runs per value.
 docs/results.md says why.
@@ -18,14 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-
 from sim.figures.measure_words import number, words
-from sim.stats import CONFIDENCE, interval
+from sim.stats import CONFIDENCE, bootstrap_interval, interval
 
-#: Resamples of the bootstrap, and the seed of its own generator (the same table every time).
-RESAMPLES = 4000
-BOOTSTRAP_SEED = 0
 #: Keys of a summary row that identify the run rather than measure it.
 IDENTITY = ("run", "seed")
 
@@ -38,28 +33,6 @@ class Row:
     value: str
     unit: str
     interval: str
-
-
-def bootstrap_interval(
-    values: Sequence[float] | np.ndarray, resamples: int = RESAMPLES, seed: int = BOOTSTRAP_SEED
-) -> tuple[float, float]:
-    """The 95% percentile bootstrap interval of the mean of ``values`` (resampling the runs).
-
-    Every resampled mean lies between the smallest and the largest value, so the interval of a
-    share stays within [0, 1]. Randomness comes from a generator of its own, seeded with ``seed``.
-
-    Returns:
-        (low, high); NaN with fewer than two finite values.
-    """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if x.size < 2:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = x[rng.integers(0, x.size, size=(resamples, x.size))].mean(axis=1)
-    tail = (1 - CONFIDENCE) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
 
 
 def measure_rows(runs: Sequence[dict[str, Any]]) -> list[Row]:

@@ -346,7 +346,9 @@ def _print_outputs(folder: Path, manifest: dict[str, Any]) -> None:
     print(f"Results in {folder}  ({manifest['wall_time_s']:.1f} s)")
     stems = list(dict.fromkeys(Path(p).stem for p in manifest.get("figures", [])))
     if stems:
-        print(f"Figures in {folder / 'figures'} ({_suffixes(manifest.get('figures', []))}): {', '.join(stems)}")
+        print(
+            f"Figures in {folder / 'figures'} ({_suffixes(manifest.get('figures', []))}): {', '.join(stems)}"
+        )
 
 
 def _suffixes(paths: Sequence[str | Path]) -> str:
@@ -376,7 +378,9 @@ def cmd_plot(args: argparse.Namespace) -> int:
     summary = write_summary(results)
     refresh_manifest(results)
     stems = list(dict.fromkeys(p.stem for p in figures))
-    print(f"Redrew {len(stems)} figures in {results.folder / 'figures'} ({_suffixes(figures)}): {', '.join(stems)}")
+    print(
+        f"Redrew {len(stems)} figures in {results.folder / 'figures'} ({_suffixes(figures)}): {', '.join(stems)}"
+    )
     print(f"Rewrote {summary}")
     return 0
 
