@@ -44,7 +44,7 @@ from sim.faces.cli.main import main
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-FENCE = re.compile(r"(?:<!-- doc-test\n(?P<marks>.*?)-->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.S)
+FENCE = re.compile(r"(?:<!-- doc-test\n(?P<marks>.*?)-->\n)?```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
 RUN = ("bash", "sh", "python", "toml", "json")
 
 
@@ -99,7 +99,9 @@ def commands(body: str) -> list[list[str]]:
 def run_bash(block: Block) -> None:
     for words in commands(block.body):
         if words[0] != "newpower":
-            raise AssertionError(f"{block.where()}: {' '.join(words)!r} is not a newpower command: mark it skip")
+            raise AssertionError(
+                f"{block.where()}: {' '.join(words)!r} is not a newpower command: mark it skip"
+            )
         argv = words[1:] + block.append.get("", []) + block.append.get(words[1] if len(words) > 1 else "", [])
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
@@ -112,7 +114,7 @@ def run_python(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
     module = types.ModuleType(f"doc_block_{block.line}")
     monkeypatch.setitem(sys.modules, module.__name__, module)
     with contextlib.redirect_stdout(io.StringIO()):
-        exec(compile(block.body, block.where(), "exec"), module.__dict__)
+        exec(compile(block.body, block.where(), "exec"), module.__dict__)  # noqa: S102 - the docs are ours
 
 
 def run_block(block: Block, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,3 +164,19 @@ def test_directives_are_read(tmp_path):
     assert commands(first.body) == [["newpower", "run", "small.toml", "--seed", "3"]]
     assert first.append == {"": ["--steps", "2"], "sweep": ["--replications", "1"]}
     assert second.skip == "needs a cluster" and third.lang == "text"
+
+
+def github_anchor(heading: str) -> str:
+    """The anchor GitHub gives a heading: lower case, punctuation dropped (not ``-`` or ``_``), spaces as ``-``."""
+    text = re.sub(r"[^\w\- ]", "", heading.strip().lower())
+    return text.replace(" ", "-")
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_links_within_a_doc_reach_a_heading(doc):
+    """Every ``(#anchor)`` link of a document names one of its headings as GitHub anchors it."""
+    text = doc.read_text(encoding="utf-8")
+    prose = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    anchors = {github_anchor(h) for h in re.findall(r"^#+ (.+)$", prose, re.MULTILINE)}
+    broken = sorted(set(re.findall(r"\]\(#([^)]+)\)", prose)) - anchors)
+    assert not broken, f"{doc.name}: links to no heading: {broken}"
