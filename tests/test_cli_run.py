@@ -527,3 +527,43 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("newpower: error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ fast runs, CSV, progress
+
+
+def test_no_figures_and_csv_copies_for_a_spreadsheet(capsys, tmp_path):
+    """``--no-figures --format csv``: data, story and a CSV copy of every table, no figure; the copies
+    hold what the Parquet files hold, and the summary is one row per run."""
+    folder = tmp_path / "csv"
+    code, out, err = cli(
+        capsys, "run", CASTLE, *TINY, "-r", "2", "--no-figures", "--format", "csv", "--out", folder
+    )
+    assert code == 0, err
+    assert not list(folder.glob("figures/*.png")) and "Figures in" not in out
+    assert (folder / "summary.md").read_text().startswith("# ")
+    series = pd.read_csv(folder / "timeseries.csv")
+    pd.testing.assert_frame_equal(series, pd.read_parquet(folder / "timeseries.parquet"), check_dtype=False)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert len(summary) == 2 and {"run", "seed", "final_active_fraction"} <= set(summary.columns)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {"timeseries.csv", "summary.csv", "summary.md"} <= set(manifest["files"])
+
+
+def test_export_writes_csv_copies_of_an_existing_folder(capsys, single, tmp_path):
+    """``newpower export`` adds the CSV copies to a folder written earlier, and lists them in its manifest."""
+    folder = tmp_path / "copy"
+    shutil.copytree(single, folder)
+    code, out, err = cli(capsys, "export", folder)
+    assert code == 0, err
+    assert "timeseries.csv" in out and (folder / "network.csv").is_file()
+    assert len(pd.read_csv(folder / "summary.csv")) == 1
+    assert "timeseries.csv" in json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def test_progress_names_the_slow_parts_after_the_steps(capsys, tmp_path):
+    """The progress display goes on after the steps: saving, the network layout, the story, each figure."""
+    code, _, err = cli(capsys, "run", WATTS, *TINY, "--progress", "--out", tmp_path / "p")
+    assert code == 0
+    for part in ("saving the data", "laying out the network", "telling the story", "drawing network"):
+        assert part in err, part
