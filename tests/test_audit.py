@@ -122,7 +122,7 @@ def test_library_organizations_start_clearly_inside_their_quadrant():
     """Every library organization starts at least 0.05 from both 0.5 lines (kind defaults applied), so
     the audit, the README and the story cannot disagree about its quadrant."""
     from sim import load_scenario
-    from sim.scenarios import LIBRARY  # noqa: F401 - the library's folder
+    from sim.scenarios import LIBRARY
 
     near = []
     for path in sorted(LIBRARY.glob("*.toml")):
