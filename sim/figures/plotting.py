@@ -40,6 +40,10 @@ from sim.storage.results import FIGURES, Results
 
 # ------------------------------------------------------------------ saving
 
+#: zlib level of the PNG files: 1 encodes several times faster than the default 6 for files
+#: about a third larger (the encoder was a quarter of the network figure's time).
+PNG_COMPRESSION = 1
+
 
 def save_figure(fig: Figure, stem: Path, svg: bool = False) -> list[Path]:
     """Save a figure as ``<stem>.png``, and with ``svg`` also as ``<stem>.svg``, each atomically.
@@ -50,7 +54,13 @@ def save_figure(fig: Figure, stem: Path, svg: bool = False) -> list[Path]:
     FigureCanvasAgg(fig)
     png = atomic_write(
         stem.with_suffix(".png"),
-        lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}),
+        lambda tmp: fig.savefig(
+            tmp,
+            dpi=DPI,
+            format="png",
+            metadata={"Software": None},
+            pil_kwargs={"compress_level": PNG_COMPRESSION},
+        ),
     )
     if not svg:
         stem.with_suffix(".svg").unlink(missing_ok=True)  # an older SVG would no longer match the PNG
