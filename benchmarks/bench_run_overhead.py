@@ -121,8 +121,12 @@ def main() -> None:
                     "--no-progress",
                     *extra,
                 ]
-                samples.append(child(cmd))
-            ends[label] = best(samples)
+                try:
+                    samples.append(child(cmd))
+                except subprocess.CalledProcessError:  # an older version without this option
+                    break
+            if samples:
+                ends[label] = best(samples)
 
     print()
     print(f"{'':34}{'wall s':>9}{'cpu s':>9}")
@@ -131,8 +135,13 @@ def main() -> None:
     for label, (wall, cpu) in ends.items():
         print(f"{'newpower run, ' + label:34}{wall:9.2f}{cpu:9.2f}")
     print()
-    print("after the runs, in this process (s):")
-    for name, seconds in stages(args.scenario):
+    try:
+        parts = stages(args.scenario)
+    except TypeError:  # an older version whose write_results names no stages
+        parts = []
+    if parts:
+        print("after the runs, in this process (s):")
+    for name, seconds in parts:
         print(f"  {name:32}{seconds:7.2f}")
     print()
     for kind, index in (("wall", 0), ("cpu", 1)):
@@ -144,6 +153,8 @@ def main() -> None:
             f"{imports[index]:.2f} s = {budget:.2f} s: {verdict} "
             f"(run minus imports = {(wall - imports[index]) / model[index]:.1f} x model)"
         )
+    if "--svg" not in ends:
+        return
     svg, png = ends["--svg"][1], ends["PNG figures (default)"][1]
     print(
         f"SVG on request saves {svg - png:.2f} s of CPU per run ({statistics.fmean([svg, png]):.2f} s mean)"
