@@ -30,7 +30,20 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-IMPORTS = "import sim.faces.cli.main, sim.runs.folder, sim.model.power_model, sim.figures.plotting, sim.figures.story"
+MODULES = (
+    "sim.faces.cli.main",
+    "sim.runs.folder",
+    "sim.model.power_model",
+    "sim.figures.plotting",
+    "sim.figures.story",
+)
+#: What ``newpower run`` imports (the modules an older version lacks are left out).
+IMPORTS = (
+    "import importlib, importlib.util\n"
+    f"for name in {MODULES!r}:\n"
+    "    if importlib.util.find_spec(name) is not None:\n"
+    "        importlib.import_module(name)\n"
+)
 
 
 def child(args: list[str]) -> tuple[float, float]:
