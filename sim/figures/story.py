@@ -257,7 +257,10 @@ def arcs(results: Results) -> Section | None:
     lines = [line for name in results.organizations if (line := _arc(results, run, name))]
     if not lines:
         return None
-    lead = "Positions are (values, model) on the New Power Compass, 0 old power to 1 new power; quadrants split at 0.5."
+    lead = (
+        "Positions are (values, model) on the New Power Compass, 0 old power to 1 new power; quadrants split "
+        "at 0.5 (exactly 0.5 counts as new power)."
+    )
     if results.n_runs > 1:
         lead += " The first run is told."
     return Section("The organizations on the compass", [lead], lines)
@@ -284,7 +287,11 @@ def _arc(results: Results, run: pd.DataFrame, name: str) -> str | None:
     elif q0 == q1 and trend(start, end) == "steady":
         text = f"{who} stayed a {where}"
     elif q0 == q1:
-        text = f"{who} stayed a {q0} but moved from {_position(start)} to {_position(end)}, heading {trend(start, end)}"
+        text = f"{who} stayed a {q0} but moved from {_position(start)} to {_position(end)}"
+        heading_to = trend(start, end)
+        text += (
+            "" if heading_to == f"toward {q0}" else f", heading {heading_to}"
+        )  # deeper into it: said already
     else:
         text = f"{who} went from {where} to {q1} {_position(end)}"
         heading_to = trend(start, end)
