@@ -290,6 +290,9 @@ def test_page_renders_with_local_assets_only(tab, server):
     """Title, counters, every control and figure render, and every file comes from the page's own server."""
     page = tab.page
     assert "New power vs old power" in page.inner_text("header")
+    page.wait_for_function(
+        "document.title.startsWith('New power vs old power')", timeout=15_000
+    )  # the tab too
     assert tab.step == 0
     assert tab.text("organizations") == "2"
     assert tab.text("members") == "1,200"
