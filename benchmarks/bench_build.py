@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -101,13 +102,20 @@ def report(rows: list[dict]) -> str:
     lines.append("")
     for r in rows:
         if r.get("n") == TARGET_N and r.get("route") == "lazy" and "error" not in r:
-            ok_t = r["build_s"] <= TARGET_SECONDS
-            ok_m = r["peak"] <= TARGET_BYTES
+
+            def verdict(ok: bool) -> str:
+                return "PASS" if ok else "FAIL"
+
             lines.append(
-                f"target at 1,000,000 (lazy): build {r['build_s']:.2f} s (CPU {r['build_cpu_s']:.2f} s) "
-                f"<= {TARGET_SECONDS:g} s {'PASS' if ok_t else 'FAIL'}; "
-                f"peak {r['peak'] / GB:.2f} GB <= 1.2 GB {'PASS' if ok_m else 'FAIL'}"
+                f"target at 1,000,000 (lazy): build <= {TARGET_SECONDS:g} s: wall {r['build_s']:.2f} s "
+                f"{verdict(r['build_s'] <= TARGET_SECONDS)}, CPU {r['build_cpu_s']:.2f} s "
+                f"{verdict(r['build_cpu_s'] <= TARGET_SECONDS)}; "
+                f"peak {r['peak'] / GB:.2f} GB <= 1.2 GB {verdict(r['peak'] <= TARGET_BYTES)}"
             )
+    lines.append(
+        f"load average {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores: "
+        "where it exceeds the cores, wall-clock times measure the load as much as the build"
+    )
     return "\n".join(lines)
 
 
