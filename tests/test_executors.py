@@ -71,6 +71,23 @@ def test_executors_yield_every_result():
             assert sorted(executor.map_unordered(_square, range(9))) == [i * i for i in range(9)]
 
 
+def _worker_state(_: int) -> tuple[bool, list[str]]:
+    """In a worker, before it ran anything: is the model imported, and which kernels are loaded?"""
+    import sys
+
+    kernels = sys.modules.get("sim.model.kernels")
+    loaded = [name for name in ("update_participants", "tally_groups") if getattr(kernels, name).overloads]
+    return "sim.runs.runner" in sys.modules, loaded
+
+
+def test_local_workers_start_warm():
+    """A local worker starts with the model imported and its kernels loaded (done once, in the fork server),
+    so no run of a sweep pays for them."""
+    with LocalExecutor(2) as executor:
+        states = list(executor.map_unordered(_worker_state, range(2)))
+    assert states == [(True, ["update_participants", "tally_groups"])] * 2
+
+
 def test_make_executor_chooses_from_the_options():
     """0 workers: this process; N: local processes; --dask: Dask; a negative count is refused."""
     assert isinstance(make_executor(0), InlineExecutor)

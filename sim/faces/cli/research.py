@@ -262,6 +262,10 @@ def _seed_range() -> tuple[int, int]:
 
 def _run(plan, folder: Path, args: argparse.Namespace):
     """Run a plan with the executor options; Ctrl-C and SIGTERM stop it after committing what finished."""
+    from sim.research.executors import make_executor
+
+    # Made first: its workers start and warm up while this process imports the sweep's writer.
+    executor = make_executor(args.workers, args.dask)
     from sim.research.sweep import run_sweep
 
     print(
@@ -278,13 +282,13 @@ def _run(plan, folder: Path, args: argparse.Namespace):
         report = run_sweep(
             plan,
             folder,
-            workers=args.workers,
-            dask=args.dask,
+            executor=executor,
             runs_per_task=args.runs_per_task,
             progress=not args.no_progress,
             commit_seconds=args.commit_every,
         )
     finally:
+        executor.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     resumed = f", {report.n_skipped} already on disk" if report.n_skipped else ""
