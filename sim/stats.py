@@ -12,7 +12,9 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.special import stdtrit  # the t quantile scipy.stats.t.ppf calls; scipy.stats takes 3x longer to import
+from scipy.special import (
+    stdtrit,  # the t quantile scipy.stats.t.ppf calls; scipy.stats takes 3x longer to import
+)
 
 #: Confidence level of every interval.
 CONFIDENCE = 0.95

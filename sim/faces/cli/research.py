@@ -352,7 +352,7 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 def _table_measures(stats, n_measures: int) -> list[str]:
     """The first ``n_measures`` headline measures, preferring those whose mean differs between points."""
-    from sim.figures.sweep import headline_measures
+    from sim.storage.sweep_store import headline_measures  # not from the figures: no matplotlib for a table
 
     measures = headline_measures(stats["measure"].unique())
     varying = [m for m in measures if stats.loc[stats["measure"] == m, "mean"].nunique() > 1]
