@@ -17,7 +17,9 @@ all). Two settings are measured for each executor (1 local worker, 2 local worke
   (printed as its start-up), then the clock covers one ``run_sweep`` of the 40 runs
   (planning is done; writing the Parquet dataset and the point statistics are included);
 * **cold** (``newpower sweep ... --no-plot``, end to end): a fresh interpreter, its imports,
-  the executor's start-up, the sweep and its printed table: what a user waits for.
+  the executor's start-up, the sweep and its printed table: what a user waits for. Also on a
+  Dask cluster of 2 warm workers started once beforehand (``dask-up``: ``--dask tcp://...``),
+  the way to start workers once for many ``newpower sweep`` commands.
 
 Target (issue 13): at least 70% of the wall time running the model, keeping the speed-up
 of 2 workers over 1. That speed-up only means something when the machine gives this
@@ -48,6 +50,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: import this checkout's sim
+
+from bench_sweep import identical  # a script beside this one
 
 TARGET_SHARE = 0.70
 SCENARIO = ROOT / "scenarios" / "sweep_fickleness.toml"
@@ -156,25 +160,16 @@ def cold(name: str, options: list[str], workers: int, n, steps, folders: list[Pa
     return {"name": name, "setting": "cold", "workers": workers, **best, "trials": trials}
 
 
-def identical(folders: list[Path]) -> bool:
-    """Whether every dataset holds the same summaries and time series (sorted by run)."""
-    import pandas as pd
+def cold_on_running_cluster(args, folders: list[Path], tmp: Path) -> dict:
+    """``newpower sweep --dask tcp://...`` end to end, on a cluster of 2 warm workers started once before."""
+    from distributed import LocalCluster
 
-    from sim.storage import sweep_store as store
+    from sim.research import executors
 
-    def load(folder: Path):
-        s = store.read_summaries(folder).drop(columns="run_seconds").sort_values("run_id")
-        t = store.read_timeseries(folder).sort_values(["run_id", "step"])
-        return s.reset_index(drop=True), t.reset_index(drop=True)
-
-    first = load(folders[0])
-    for folder in folders[1:]:
-        for a, b in zip(load(folder), first, strict=True):
-            try:
-                pd.testing.assert_frame_equal(a, b)
-            except AssertionError:
-                return False
-    return True
+    preload = list(getattr(executors, "PRELOAD", ()))  # what its workers import as they start
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None, preload=preload) as cluster:
+        address = [f"--dask={cluster.scheduler_address}"]
+        return cold("dask-up", address, 2, args.n, args.steps, folders, tmp, args.repeat)
 
 
 class _StopAfterFirst:
@@ -245,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
             results.append(warm(label, make, workers, the_plan, folders, tmp, args.repeat))
             if not args.skip_cold:
                 results.append(cold(label, options, workers, args.n, args.steps, folders, tmp, args.repeat))
+        if not (args.skip_cold or args.skip_dask):
+            results.append(cold_on_running_cluster(args, folders, tmp))
         folders.append(resumed(the_plan, tmp))
-        same = identical(folders)
+        same = identical(folders)  # bench_sweep's check: same summaries and time series
 
     print(
         f"\n{the_plan.n_runs} runs; share = model seconds / (workers x wall seconds), target >= {TARGET_SHARE:.0%}"

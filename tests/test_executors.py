@@ -17,7 +17,7 @@ from sim.research.executors import (
     make_executor,
 )
 from sim.research.plan import plan_sweep
-from sim.research.sweep import run_sweep
+from sim.research.sweep import _batches, run_sweep
 
 SWEEP = {
     "design": "latin_hypercube",
@@ -106,6 +106,20 @@ def test_task_sizes_batch_short_runs():
     dask = DaskExecutor.__new__(DaskExecutor)
     dask.workers = 2
     assert dask.task_size(6) == 3 and dask.task_size(100) == 13 and dask.task_size(10_000) == 50
+
+
+def test_tasks_shrink_toward_the_end_and_hold_every_run_once():
+    """Tasks hold at most the task size, then fewer, down to one run each at the end (no worker is left
+    alone on a long last task); together they hold every run once, in design order."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**SWEEP, "samples": 20, "replications": 2}, steps=3)))
+    todo = list(plan.runs())
+    sizes = {}
+    for workers in (1, 2, 4):
+        batches = list(_batches(plan, todo, 8, workers))
+        assert [spec for batch in batches for spec in batch.runs] == todo
+        sizes[workers] = [len(batch.runs) for batch in batches]
+        assert sizes[workers] == sorted(sizes[workers], reverse=True) and sizes[workers][-2:] == [1, 1]
+    assert sizes[1][0] == 8 and sizes[4][0] == 5  # 40 runs: half of a worker's share is 20 for 1, 5 for 4
 
 
 @pytest.mark.parametrize("address", ["foo", "tls://x", "tcp://host", "tcp://:8786", "bogus://host:8786"])
