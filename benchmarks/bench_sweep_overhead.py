@@ -45,46 +45,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script: import this checkout's sim
 
-from bench_sweep import identical  # a script beside this one
+from bench_sweep import TWO_CORES, calibrate, identical  # a script beside this one
 
 TARGET_SHARE = 0.70
 SCENARIO = ROOT / "scenarios" / "sweep_fickleness.toml"
-#: Two processes must do at least this multiple of one process's work for "2 cores" to hold.
-TWO_CORES = 1.7
-
-
-# ------------------------------------------------------------------ how many cores we get
-
-
-def _spin(seconds: float) -> int:
-    """Busy work for about ``seconds`` of one core; returns the iterations done."""
-    end = time.perf_counter() + seconds
-    count = 0
-    while time.perf_counter() < end:
-        for _ in range(2000):
-            count += 1
-    return count
-
-
-def calibrate(seconds: float = 0.5) -> dict:
-    """CPUs this process may use, and how much work 2 processes do at once against 1.
-
-    Returns:
-        ``{"affinity": n, "parallel": x}``: ``x`` is about 2.0 when two cores are free, about
-        1.0 when the processes share one.
-    """
-    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    with ProcessPoolExecutor(2) as pool:
-        list(pool.map(_spin, [0.05, 0.05]))  # both workers started
-        one = pool.submit(_spin, seconds).result()
-        two = sum(pool.map(_spin, [seconds, seconds]))
-    return {"affinity": affinity, "parallel": two / one}
 
 
 # ------------------------------------------------------------------ measurements
