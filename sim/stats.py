@@ -97,6 +97,8 @@ def bootstrap_interval(
         return math.nan, math.nan
     if x.min() == x.max():  # no spread: SciPy would warn of a degenerate distribution
         return float(x[0]), float(x[0])
+    from scipy import stats  # here: importing scipy.stats takes 3x longer than scipy.special
+
     result = stats.bootstrap(
         (x,),
         np.mean,
