@@ -19,11 +19,12 @@ import pytest
 from sim import load_scenario, run
 from sim.errors import InputError, ScenarioError, SimError
 from sim.faces.cli import calibrate as cli
+from sim.faces.cli.main import main
 from sim.figures import calibration as layout
 from sim.model.power_model import PowerModel
 from sim.research.calibration import Options, calibrate, parse_prior, prepare, read_observed
 from sim.research.calibration.distances import SeriesDistance, statistics, summary_statistics
-from sim.research.calibration.engine import open_folder
+from sim.research.calibration.checkpoint import checkpoint_of
 from sim.research.calibration.problem import DistanceKind
 from sim.research.calibration.sampler import numpy_global_seed
 
@@ -31,7 +32,7 @@ SMALL = """
 name = "small_surge"
 description = "a small surge and fade, for the calibration tests"
 steps = 40
-seed = 11
+seed = 1001
 
 [network]
 kind = "watts_strogatz"
@@ -99,7 +100,7 @@ def scenario_file(tmp_path):
     return path
 
 
-def observe(scenario_file, path, seed=101, steps=30, noise=NOISE):
+def observe(scenario_file, path, seed=1000, steps=30, noise=NOISE):
     """The model's own series at the true values (seed ``seed``), plus Gaussian noise, as a CSV."""
     frame = run(load_scenario(scenario_file, overrides=TRUE), seed=seed, steps=steps).timeseries
     noisy = frame["active_fraction"] + np.random.default_rng([seed, 1]).normal(0, noise, len(frame))
@@ -171,7 +172,8 @@ def test_same_seed_same_posterior_after_an_interruption_and_the_callers_rng_unto
 
     with pytest.raises(KeyboardInterrupt):
         calibrate(problem, options, tmp_path / "cut", workers=0, echo=stop_in_generation_3)
-    assert not (tmp_path / "cut" / layout.MANIFEST).exists()
+    assert not (tmp_path / "cut").exists()  # nothing under the results' name until they are complete
+    assert (checkpoint_of(tmp_path / "cut") / layout.DATABASE).is_file()  # the finished generations
     lines = []
     resumed = calibrate(problem, options, tmp_path / "cut", workers=0, resume=True, echo=lines.append)
     assert lines[0] == "resuming after generation 2 of 3"
@@ -180,6 +182,7 @@ def test_same_seed_same_posterior_after_an_interruption_and_the_callers_rng_unto
         resumed.generations.drop(columns="seconds"), whole.generations.drop(columns="seconds")
     )
     assert resumed.manifest["resumed"] and not whole.manifest["resumed"]
+    assert not checkpoint_of(tmp_path / "cut").exists() and (tmp_path / "cut" / layout.DATABASE).is_file()
 
 
 @pytest.mark.slow
@@ -222,44 +225,58 @@ def cli_args(scenario_file, csv, out, *extra):
     ]
 
 
-def test_command_line_fits_refuses_to_overwrite_and_resumes_with_more_generations(
-    scenario_file, tmp_path, capsys
+def test_command_line_is_interrupted_resumes_with_more_generations_and_never_overwrites(
+    scenario_file, tmp_path, capsys, monkeypatch
 ):
-    """A fit, the same folder again (refused), --resume with --populations 3 (one more generation)."""
+    """Interrupted after its generations (exit 130), resumed with --populations 3, then refused to overwrite."""
     csv = observe(scenario_file, tmp_path / "observed.csv", steps=15)
     out = tmp_path / "fit"
-    assert cli.main(cli_args(scenario_file, csv, out, "--noise", "0.01")) == 0
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as patch:
+        patch.setattr("sim.research.calibration.engine.predict", interrupt)
+        assert main(["calibrate", *cli_args(scenario_file, csv, out, "--noise", "0.01")]) == 130
     printed = capsys.readouterr()
-    assert "dynamics.peer_influence" in printed.out and "90% interval" in printed.out
-    assert "generation 2 of 2: epsilon" in printed.err
+    assert "generation 2 of 2: epsilon" in printed.err and "--resume" in printed.err
+    assert not out.exists() and checkpoint_of(out).is_dir()
     assert cli.main(cli_args(scenario_file, csv, out, "--noise", "0.01")) == 2
-    assert "not empty" in capsys.readouterr().err
+    assert "add --resume to continue it" in capsys.readouterr().err
     assert cli.main(cli_args(scenario_file, csv, out, "--noise", "0.02", "--resume")) == 2
     assert "options.noise differ" in capsys.readouterr().err
     code = cli.main(cli_args(scenario_file, csv, out, "--noise", "0.01", "--resume", "--populations", "3"))
     assert code == 0
-    assert "resuming after generation 2 of 3" in capsys.readouterr().err
-    assert len(pd.read_parquet(out / layout.GENERATIONS)) == 3
+    printed = capsys.readouterr()
+    assert "resuming after generation 2 of 3" in printed.err
+    assert "dynamics.peer_influence" in printed.out and "90% interval" in printed.out
+    assert len(pd.read_parquet(out / layout.GENERATIONS)) == 3 and not checkpoint_of(out).exists()
     manifest = json.loads((out / layout.MANIFEST).read_text())
     assert manifest["resumed"] and manifest["populations"]["done"] == 3
+    assert manifest["command"].startswith("newpower calibrate ")
+    before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert cli.main(cli_args(scenario_file, csv, out, "--noise", "0.01")) == 2
+    assert "holds a finished calibration" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == before
     # the figures are drawn from the saved files alone
     for figure in (layout.PAIRS, layout.PREDICTIVE_FIGURE):
         (out / figure).unlink()
     assert {p.name for p in layout.draw_figures(out)} == {"pairs.png", "predictive.png"}
 
 
-def test_resume_refuses_a_folder_that_is_not_a_calibration_and_touches_nothing(
-    scenario_file, tmp_path, capsys
-):
+def test_a_folder_that_is_not_a_calibration_is_refused_and_untouched(scenario_file, tmp_path, capsys):
     csv = observe(scenario_file, tmp_path / "observed.csv", steps=10)
     out = tmp_path / "mine"
     out.mkdir()
     (out / "notes.txt").write_text("keep me")
-    assert cli.main(cli_args(scenario_file, csv, out, "--resume")) == 2
-    assert "not a calibration folder" in capsys.readouterr().err
+    for extra in ((), ("--resume",)):
+        assert cli.main(cli_args(scenario_file, csv, out, *extra)) == 2
+        assert "not newpower results (notes.txt)" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
     assert [p.name for p in out.iterdir()] == ["notes.txt"]
-    with pytest.raises(SimError, match="existing file"):
-        open_folder(out / "notes.txt", {}, resume=False)
+    assert cli.main(cli_args(scenario_file, csv, tmp_path / "new", "--resume")) == 2
+    assert "nothing to resume" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
 
 
 def test_register_adds_calibrate_to_a_parser():
@@ -414,3 +431,13 @@ def test_measures_map_columns_to_model_measures(scenario_file, tmp_path):
     prepare(load_scenario(scenario_file), observed, [parse_prior(PRIORS[0])])
     with pytest.raises(InputError, match="2 column"):
         read_observed(csv, ["hive", "share"], ["Hive.members"])
+
+
+def test_without_pyabc_the_command_says_how_to_install_it(scenario_file, tmp_path, capsys, monkeypatch):
+    real = cli.importlib.util.find_spec
+    monkeypatch.setattr(cli.importlib.util, "find_spec", lambda name: None if name == "pyabc" else real(name))
+    csv = tmp_path / "observed.csv"
+    csv.write_text("step,active_fraction\n0,0.05\n1,0.2\n")
+    assert cli.main(cli_args(scenario_file, csv, tmp_path / "fit")) == 2
+    assert "pip install 'newpower[calibrate]'" in capsys.readouterr().err
+    assert not (tmp_path / "fit").exists()

@@ -11,6 +11,7 @@ command with ``--resume`` continues). Standalone, for scripts and tests::
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shlex
 import sys
 import time
@@ -19,7 +20,6 @@ from pathlib import Path
 
 from sim.errors import SimError
 
-EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -34,6 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "results folder. See docs/calibration.md.",
     )
     cal.add_argument("scenario", help="scenario TOML file, or the name of a library scenario")
+    cal.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="let the scenario name strategies by import path (module:Class), which runs that module's code",
+    )
     data = cal.add_argument_group("the observed series")
     data.add_argument(
         "--data", required=True, metavar="CSV", help="a CSV file: a step column and value columns"
@@ -135,12 +140,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--out",
         default=None,
         metavar="DIR",
-        help="results folder (default: results/<scenario>-calibration-<time>)",
+        help="results folder, new or empty (default: results/<scenario>-calibration-<time>)",
     )
     where.add_argument(
         "--resume",
         action="store_true",
-        help="continue the calibration in --out (after an interruption, or to add generations)",
+        help="continue an interrupted calibration into --out from its last finished generation",
     )
     where.add_argument(
         "--progress",
@@ -151,21 +156,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cal.set_defaults(handler=cmd_calibrate)
 
 
-def scenario_path(name: str) -> Path:
-    """A scenario file, or a library scenario's file by its name (``teaching_surge``)."""
-    from sim.scenarios import LIBRARY
-
-    path = Path(name)
-    library = LIBRARY / f"{name}.toml"
-    return library if not path.exists() and path.suffix == "" and library.is_file() else path
-
-
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``newpower calibrate``: check everything, run ABC-SMC, write the folder, print the summary."""
-    from sim.config.scenario import load_scenario
     from sim.faces.cli.main import parse_overrides
+    from sim.model.catalog import load_scenario
     from sim.research.calibration import Options, calibrate, parse_prior, prepare, read_observed
+    from sim.runs.folder import command_line
 
+    if importlib.util.find_spec("pyabc") is None:
+        raise SimError(
+            "newpower calibrate needs pyabc, which is not installed; allowed: pip install 'newpower[calibrate]'"
+        )
     if args.resume and not args.out:
         raise SimError("--resume needs --out DIR: the folder of the calibration to continue")
     options = Options(
@@ -181,7 +182,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     priors = [parse_prior(text) for text in args.params]
     overrides = parse_overrides(args.overrides)
     observed = read_observed(args.data, args.columns, args.measures, args.step_column)
-    scenario = load_scenario(scenario_path(args.scenario), overrides=overrides)
+    scenario = load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
     problem = prepare(scenario, observed, priors)
     folder = Path(args.out) if args.out else _default_folder(scenario.name)
     show = sys.stderr.isatty() if args.progress is None else args.progress
@@ -200,7 +201,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             dask=args.dask,
             progress=show,
             echo=lambda line: print(line, file=sys.stderr, flush=True),
-            extra={"command": shlex.join(["newpower", *getattr(args, "argv", [])]), "overrides": overrides},
+            extra={"command": command_line(getattr(args, "argv", [])), "overrides": overrides},
         )
     except KeyboardInterrupt:
         print(
@@ -255,21 +256,10 @@ def _table(parameters) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m sim.faces.cli.calibrate ARGS`` is ``newpower calibrate ARGS``."""
-    parser = argparse.ArgumentParser(prog="newpower")
-    register(parser.add_subparsers(dest="command", required=True))
+    from sim.faces.cli.main import main as newpower
+
     argv = list(sys.argv[1:] if argv is None else argv)
-    argv = argv if argv[:1] == ["calibrate"] else ["calibrate", *argv]
-    args = parser.parse_args(argv)
-    args.argv = argv
-    try:
-        return args.handler(args)
-    except SimError as exc:
-        print(f"newpower: error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return EXIT_USAGE
-    except OSError as exc:
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"newpower: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_USAGE
+    return newpower(argv if argv[:1] == ["calibrate"] else ["calibrate", *argv])
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -11,7 +11,8 @@
 
 Modules: :mod:`.data` (the observed CSV), :mod:`.problem` (priors, options, checks),
 :mod:`.distances`, :mod:`.simulator` (the model as pyabc sees it), :mod:`.sampler`
-(reproducible sampling on any executor), :mod:`.engine` (run, resume, write),
+(reproducible sampling on any executor), :mod:`.checkpoint` (the work kept for
+--resume), :mod:`.engine` (run, resume, write),
 :mod:`.report` (tables and plain words). See docs/calibration.md.
 """
 

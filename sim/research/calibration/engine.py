@@ -1,12 +1,12 @@
 """ABC-SMC through pyabc: sample, keep, resume, and write the results folder.
 
-The folder is the calibration's own: :func:`open_folder` creates it (or
-proves, by its ``calibration.json``, that it is the same calibration when
-resuming) before anything runs. pyabc keeps every finished generation in its
-SQLite history (``abc.db``); an interrupted calibration resumes from the last
-finished generation with ``resume=True`` (``pyabc.ABCSMC.load``), and a
-finished one can be extended with more generations the same way. The outputs
-are written from that history, data first, ``manifest.json`` last.
+The results folder is claimed (new or empty, :func:`sim.storage.folders.create_folder`)
+and the checkpoint opened (:mod:`.checkpoint`) before anything runs. pyabc keeps
+every finished generation in its SQLite history (``abc.db``, in the checkpoint);
+an interrupted calibration resumes from the last finished generation with
+``resume=True`` (``pyabc.ABCSMC.load``). The outputs are written from that
+history into the staging folder, data first, ``manifest.json`` last, and moved
+into place whole.
 """
 
 from __future__ import annotations
@@ -24,15 +24,16 @@ import numpy as np
 import pandas as pd
 
 from sim.figures import calibration as layout
-from sim.research.calibration import report
+from sim.research.calibration import checkpoint, report
 from sim.research.calibration.distances import make_distance, statistics
 from sim.research.calibration.problem import Options, Problem
 from sim.research.calibration.simulator import MAIN, PREDICTIVE, Simulator
 from sim.research.executors import Executor, make_executor
 from sim.storage.files import atomic_write, jsonable, write_json, write_parquet
-from sim.storage.results import PACKAGES, ResultsError, git_state, now, package_versions
+from sim.storage.folders import ResultsError, create_folder
+from sim.storage.results import PACKAGES, git_state, now, package_versions
 
-FORMAT = "newpower-calibration"
+FORMAT = checkpoint.FORMAT
 FORMAT_VERSION = 1
 
 
@@ -79,75 +80,6 @@ def settings_of(problem: Problem, options: Options) -> dict[str, Any]:
     )
 
 
-#: Parts of the settings that may differ on resume (where the files are, not what they hold).
-_FREE_ON_RESUME = ("scenario_file",)
-
-
-def open_folder(folder: Path, settings: dict[str, Any], resume: bool) -> bool:
-    """Make ``folder`` this calibration's own; return whether it resumes one.
-
-    A new or empty folder starts a new calibration. A non-empty folder is
-    refused, unless ``resume`` and it holds the same calibration.
-
-    Raises:
-        ResultsError: a file, a non-empty folder without ``resume``, a folder that is
-            not a calibration, or a different calibration.
-    """
-    if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"{folder}: --out names an existing file; allowed: a new or empty folder")
-    if folder.is_dir() and any(folder.iterdir()):
-        if not resume:
-            raise ResultsError(
-                f"{folder}: folder exists and is not empty; results are never overwritten: choose a new "
-                "--out folder, or add --resume to continue the calibration in it"
-            )
-        _check_same(folder, settings)
-        # the outputs are about to change: without a manifest the folder reads as incomplete until they have
-        (folder / layout.MANIFEST).unlink(missing_ok=True)
-        return True
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ResultsError(f"{folder}: cannot create the results folder ({exc.strerror})") from None
-    write_json(settings, folder / layout.SETTINGS)
-    return False
-
-
-def _check_same(folder: Path, settings: dict[str, Any]) -> None:
-    path = folder / layout.SETTINGS
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        saved = None
-    if not isinstance(saved, dict) or saved.get("format") != FORMAT:
-        raise ResultsError(
-            f"{folder}: not a calibration folder (no readable {layout.SETTINGS}); nothing in it is touched; "
-            "allowed: --resume on a folder written by `newpower calibrate`"
-        )
-    differ = _differences(saved, settings)
-    if differ:
-        raise ResultsError(
-            f"{folder}: holds a different calibration ({', '.join(differ)} differ); allowed: --resume with the "
-            "same scenario, data, priors and options (only --populations may grow), or a new --out folder"
-        )
-
-
-def _differences(saved: dict[str, Any], settings: dict[str, Any]) -> list[str]:
-    """The settings that differ; inside ``data`` and ``options``, which of their entries (the data file may move)."""
-    out = []
-    for key in sorted(set(saved) | set(settings)):
-        old, new = saved.get(key), settings.get(key)
-        if key in _FREE_ON_RESUME or old == new:
-            continue
-        if key in ("data", "options") and isinstance(old, dict) and isinstance(new, dict):
-            out += [
-                f"{key}.{k}" for k in sorted(set(old) | set(new)) if k != "file" and old.get(k) != new.get(k)
-            ]
-        else:
-            out.append(key)
-    return out
-
-
 def calibrate(
     problem: Problem,
     options: Options,
@@ -166,8 +98,8 @@ def calibrate(
     Args:
         problem: a checked problem (:func:`~sim.research.calibration.problem.prepare`).
         options: how to fit; ``options.seed`` ``None`` means the scenario's seed.
-        folder: the results folder (new, empty, or this calibration's when resuming).
-        resume: continue the calibration already in ``folder``.
+        folder: the results folder: new or empty (written whole when complete).
+        resume: continue the interrupted calibration into ``folder`` (its checkpoint).
         workers: local worker processes (``None``: all CPUs, ``0``: this process).
         dask: ``"local"`` or a Dask scheduler address (as for ``newpower sweep``).
         progress: a progress bar per generation on stderr.
@@ -181,42 +113,51 @@ def calibrate(
     """
     seed = problem.scenario.seed if options.seed is None else options.seed
     options = replace(options, seed=seed)
-    folder = Path(folder)
+    target = Path(folder)
     started, clock = now(), time.perf_counter()
-    resumed = open_folder(folder, settings_of(problem, options), resume)
+    settings = settings_of(problem, options)
+    checkpoint.refuse_finished(target)
+    staged = create_folder(problem.scenario.name, target)
+    try:
+        work, resumed = checkpoint.open_checkpoint(target, settings, resume)
+    except BaseException:
+        staged.discard()
+        raise
     simulator = Simulator.for_problem(problem, options, seed)
-    with make_executor(workers, dask) as executor:
-        history, stop = _sample(problem, options, simulator, folder, executor, sampler, progress, echo)
+    with staged, make_executor(workers, dask) as executor:
+        history, stop = _sample(problem, options, simulator, work, executor, sampler, progress, echo)
         posterior = posterior_frame(history, problem.keys)
         generations = report.generations_frame(history, problem.priors)
         predictive = predict(simulator, posterior, options, executor)
-    parameters, cover, figures = _write_outputs(
-        folder, problem, options, posterior, generations, predictive, stop
-    )
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "kind": "calibration",
-        **dict(extra or {}),
-        **settings_of(problem, options),
-        "populations": {"requested": options.populations, "done": len(generations), "stopped": stop},
-        "simulations": int(generations["simulations"].sum()),
-        "predictive_draws": options.predictive,
-        "sampler": "newpower OrderedSampler (reproducible)" if sampler is None else type(sampler).__name__,
-        "executor": executor.name,
-        "resumed": resumed,
-        "parameters": parameters.to_dict("records"),
-        "coverage": cover,
-        "versions": package_versions((*PACKAGES, "pyabc")),
-        "git": git_state(),
-        "started": started,
-        "finished": now(),
-        "wall_time_s": round(time.perf_counter() - clock, 3),
-        "sampling_time_s": round(float(generations["seconds"].sum()), 3),
-        "figures": [p.relative_to(folder).as_posix() for p in figures],
-    }
-    write_json(manifest, folder / layout.MANIFEST)
-    return Calibration(folder, posterior, parameters, generations, cover, manifest)
+        checkpoint.copy_into(work, staged.path)
+        parameters, cover, figures = _write_outputs(
+            staged.path, problem, options, posterior, generations, predictive, stop
+        )
+        manifest = {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "kind": "calibration",
+            **dict(extra or {}),
+            **settings,
+            "populations": {"requested": options.populations, "done": len(generations), "stopped": stop},
+            "simulations": int(generations["simulations"].sum()),
+            "predictive_draws": options.predictive,
+            "sampler": "newpower OrderedSampler (reproducible)" if sampler is None else type(sampler).__name__,
+            "executor": executor.name,
+            "resumed": resumed,
+            "parameters": parameters.to_dict("records"),
+            "coverage": cover,
+            "versions": package_versions((*PACKAGES, "pyabc")),
+            "git": git_state(),
+            "started": started,
+            "finished": now(),
+            "wall_time_s": round(time.perf_counter() - clock, 3),
+            "sampling_time_s": round(float(generations["seconds"].sum()), 3),
+            "figures": [p.relative_to(staged.path).as_posix() for p in figures],
+        }
+        write_json(manifest, staged.path / layout.MANIFEST)
+    checkpoint.remove(work)
+    return Calibration(staged.final, posterior, parameters, generations, cover, manifest)
 
 
 def _write_outputs(
@@ -248,7 +189,7 @@ def _sample(
     problem: Problem,
     options: Options,
     simulator: Simulator,
-    folder: Path,
+    work: Path,
     executor: Executor,
     sampler: Any,
     progress: bool,
@@ -262,9 +203,9 @@ def _sample(
     obs = problem.observed
     if not os.environ.get("ABC_LOG_LEVEL"):  # pyabc's own switch; by default its INFO lines go to stderr
         logging.getLogger("ABC").setLevel(logging.WARNING)
-    url = f"sqlite:///{(folder / layout.DATABASE).resolve()}"
-    done = _generations_done(folder / layout.DATABASE, url)
-    scale_log = folder / layout.SCALE_WEIGHTS
+    url = f"sqlite:///{(work / layout.DATABASE).resolve()}"
+    done = _generations_done(work / layout.DATABASE, url)
+    scale_log = work / layout.SCALE_WEIGHTS
     abc = pyabc.ABCSMC(
         simulator,
         pyabc.Distribution(**{p.key: pyabc.RV("uniform", p.low, p.width) for p in problem.priors}),
@@ -273,7 +214,7 @@ def _sample(
         sampler=sampler or OrderedSampler(executor, options.seed, progress=progress, echo=echo),
     )
     if done is None:
-        (folder / layout.DATABASE).unlink(missing_ok=True)  # a history stopped before its first row
+        (work / layout.DATABASE).unlink(missing_ok=True)  # a history stopped before its first row
         history = abc.new(url, statistics(options.distance, obs.steps, obs.values))
     else:
         history = abc.load(url, 1)
@@ -293,7 +234,7 @@ def _sample(
                 f"{options.min_acceptance:.1%} of its simulations (--min-acceptance)"
             )
     if history.max_t < 0:
-        raise ResultsError(f"{folder}: no generation was accepted; nothing to report")
+        raise ResultsError(f"{work}: no generation was accepted; nothing to report")
     return history, stop
 
 
@@ -393,10 +334,10 @@ def _files() -> dict[str, str]:
         layout.GENERATIONS: "per generation: epsilon, accepted, simulations, acceptance, seconds, interval widths",
         layout.PREDICTIVE: "series simulated at parameters drawn from the posterior (draw, particle, step, columns)",
         layout.OBSERVED: "the observed series as read",
-        layout.DATABASE: "pyabc's history of every generation (pyabc.History; --resume continues it)",
+        layout.DATABASE: "pyabc's history of every generation (open it with pyabc.History)",
         layout.SCALE_WEIGHTS: "summary distance only: pyabc's weight of each statistic per generation",
         layout.PAIRS: "posterior against the priors",
         layout.PREDICTIVE_FIGURE: "observed series over the posterior predictive bands",
-        layout.SETTINGS: "what defines this calibration (checked on --resume)",
+        layout.SETTINGS: "what defines this calibration (a resumed one had to match it)",
         layout.MANIFEST: "settings, versions, timings (written last: its presence means complete)",
     }

@@ -154,7 +154,7 @@ def _convergence(parameters: pd.DataFrame, generations: pd.DataFrame) -> list[st
         "",
         (
             f"The last generation still narrowed the interval of {names} by more than {STILL_NARROWING:.0%}: "
-            "more generations (`--populations`, with `--resume` on this folder) may narrow it further."
+            "a fit with more generations (a larger `--populations`) may narrow it further."
         ),
     ]
 
