@@ -23,8 +23,8 @@ from sim.faces.cli.main import main
 from sim.figures import calibration as layout
 from sim.model.power_model import PowerModel
 from sim.research.calibration import Options, calibrate, parse_prior, prepare, read_observed
-from sim.research.calibration.distances import SeriesDistance, statistics, summary_statistics
 from sim.research.calibration.checkpoint import checkpoint_of
+from sim.research.calibration.distances import SeriesDistance, statistics, summary_statistics
 from sim.research.calibration.problem import DistanceKind
 from sim.research.calibration.sampler import numpy_global_seed
 

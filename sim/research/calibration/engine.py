@@ -142,7 +142,9 @@ def calibrate(
             "populations": {"requested": options.populations, "done": len(generations), "stopped": stop},
             "simulations": int(generations["simulations"].sum()),
             "predictive_draws": options.predictive,
-            "sampler": "newpower OrderedSampler (reproducible)" if sampler is None else type(sampler).__name__,
+            "sampler": "newpower OrderedSampler (reproducible)"
+            if sampler is None
+            else type(sampler).__name__,
             "executor": executor.name,
             "resumed": resumed,
             "parameters": parameters.to_dict("records"),
