@@ -158,7 +158,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """``newpower calibrate``: check everything, run ABC-SMC, write the folder, print the summary."""
-    from sim.faces.cli.main import parse_overrides
+    from sim.config.overrides import parse_overrides
     from sim.model.catalog import load_scenario
     from sim.research.calibration import Options, calibrate, parse_prior, prepare, read_observed
     from sim.runs.folder import command_line
