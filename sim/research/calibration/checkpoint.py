@@ -32,6 +32,7 @@ _FREE_ON_RESUME = ("scenario_file",)
 
 def checkpoint_of(target: Path) -> Path:
     """The checkpoint folder of the results folder ``target``."""
+    target = target.absolute()  # "--out ." names the current folder
     return target.parent / f".{target.name}.calibration"
 
 
