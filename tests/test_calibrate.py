@@ -315,6 +315,11 @@ BAD_INPUTS = {
     "fractional step": ("step,active_fraction\n0,0.1\n1.5,0.2\n", [], "allowed: whole numbers >= 0"),
     "longer than the scenario": ("step,active_fraction\n0,0.1\n41,0.2\n", [], "runs to step 41, longer than"),
     "unknown key": (None, ["--param", "dynamics.fickelness=0:1"], "unknown key; allowed: ads_cost"),
+    "unknown organization": (
+        None,
+        ["--param", "organizations.Nope.openness=0:1"],
+        "no such organization (got 'Nope'); allowed: Hive, Gazette",
+    ),
     "out of range": (None, ["--param", "dynamics.loyalty=0:20"], "high end 20 is not accepted"),
     "empty range": (None, ["--param", "dynamics.loyalty=1:1"], "the range is empty"),
     "reversed range": (None, ["--param", "dynamics.loyalty=2:1"], "the range is reversed"),

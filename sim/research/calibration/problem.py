@@ -274,8 +274,9 @@ def _load(scenario: Scenario, overrides: dict[str, Any], what: str, prior: Prior
         scenario.with_overrides(overrides)
     except ScenarioError as exc:
         where = f"--param {prior.key}={prior.low:g}:{prior.high:g}" if prior else "--param"
+        unknown = exc.message.startswith(("unknown", "no such"))  # the key itself, whatever the value
         raise ScenarioError(
-            f"{what} is not accepted: {exc.message}",
+            exc.message if unknown else f"{what} is not accepted: {exc.message}",
             source=f"{scenario.source} ({where})",
             key=exc.key,
             value=exc.value,
