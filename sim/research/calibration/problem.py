@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from sim.config.scenario import Scenario, parse_value
+from sim.config.scenario import Scenario
+from sim.config.source import parse_value
 from sim.errors import InputError, ScenarioError, SimError
 from sim.research.calibration.data import Observed
 from sim.runs.runner import run
