@@ -1,16 +1,17 @@
-"""Parameter recovery at full size: fit teaching_surge's fickleness and peer influence to its own data.
+"""Parameter recovery, fuller than the test: fit teaching_surge's fickleness and peer influence to its own data.
 
 The standard test of a calibration method, bigger than the one in the test suite
 (``tests/test_calibrate.py``): the model itself makes the data at known values, with
 Gaussian observation noise, and ``newpower calibrate``'s engine fits them back.
 
-* data: ``teaching_surge`` (2,000 participants) with a viral moment at the start
-  (``trigger.n_seeds`` 100 at FUNDING among Hive's members, as in the worked example of
-  docs/calibration.md), run at fickleness 0.15 and peer influence 1.0 for 80 steps
+* data: ``teaching_surge`` at ``--n`` participants (default 500; the scenario has 2,000)
+  with a viral moment at the start (``trigger.n_seeds`` 100 at FUNDING among Hive's
+  members, as in the worked example of docs/calibration.md; 20% of 500 people), run at
+  fickleness 0.15 and peer influence 1.0 for 80 steps
   once per seed of ``--seeds`` (default: the held-out seeds 5000-5004), noise SD 0.01
   (``numpy.random.default_rng([seed, 1])``);
 * fit: uniform priors fickleness 0..0.5 and peer influence 0.2..2, ``--populations``
-  generations of ``--population-size`` particles (default 6 x 100), the whole-series
+  generations of ``--population-size`` particles (default 5 x 80), the whole-series
   distance with the same noise SD, calibration seed = the data's seed.
 
 Per seed it prints, per generation, epsilon, acceptance and seconds, then the run time,
@@ -23,7 +24,8 @@ intervals of both parameters at once.
 
 Run from the repository root: ``.venv/bin/python benchmarks/bench_calibrate.py``
 (``--workers``, ``--dask``, ``--n``, ``--seeds``, ``--json PATH``; ``--help`` for all
-options). It runs for several minutes per seed on 2 cores.
+options). With the defaults it runs 5 to 7 minutes per seed on 2 busy cores (measured:
+1,767 s for the five seeds, load average 12; docs/calibration.md has the numbers).
 """
 
 from __future__ import annotations
@@ -132,9 +134,11 @@ def show(report: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--n", type=int, default=2000, help="participants (default 2000, as teaching_surge)")
-    parser.add_argument("--populations", type=int, default=6, help="generations (default 6)")
-    parser.add_argument("--population-size", type=int, default=100, help="particles (default 100)")
+    parser.add_argument(
+        "--n", type=int, default=500, help="participants (default 500; teaching_surge has 2000)"
+    )
+    parser.add_argument("--populations", type=int, default=5, help="generations (default 5)")
+    parser.add_argument("--population-size", type=int, default=80, help="particles (default 80)")
     parser.add_argument(
         "--workers", type=int, default=2, help="local worker processes (default 2; 0: inline)"
     )
