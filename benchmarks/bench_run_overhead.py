@@ -87,6 +87,7 @@ def stages(scenario_name: str) -> list[tuple[str, float, float]]:
     CPU time is the whole process's (``time.process_time``), so it includes the thread that compresses
     and writes each PNG while the next figure is drawn: that work is counted in the stage it overlaps.
     """
+    import sim.figures.plotting  # noqa: F401  (imported before timing: counted with the imports)
     from sim import load_scenario
     from sim.runs.folder import write_results
 

@@ -78,3 +78,12 @@ def test_writing_a_run_loads_no_igraph_nor_pyplot():
     layout, or a large generated network, needs igraph, and imports it then."""
     body = "import sim.faces.cli.main, sim.runs.folder, sim.figures.plotting, sim.figures.story"
     assert loaded(body, ("igraph", "matplotlib.pyplot")) == set()
+
+
+def test_a_run_without_figures_loads_no_matplotlib(tmp_path):
+    """``newpower run --no-figures`` writes the data and the story without importing matplotlib
+    (half a second of a small run), which only drawing needs (and igraph, for a spring layout)."""
+    argv = ["run", "castle_vs_crowd", "--set", "network.n=200", "--steps", "5"]  # a ring layout
+    argv += ["--out", str(tmp_path / "run"), "--no-figures", "--no-progress"]
+    assert loaded(command(*argv), ("matplotlib", "igraph")) == set()
+    assert (tmp_path / "run" / "summary.md").is_file()
