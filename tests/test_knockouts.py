@@ -21,7 +21,7 @@ SEED = 1000
 #: run short; the scenario's story is kept).
 WHERE: dict[str, tuple[str, dict]] = {
     "peer_influence": ("kickstarter_surge", {}),
-    "pull": ("teaching_surge", {}),
+    "pull": ("sopa_blackout", {}),
     "fickle_fade": ("teaching_surge", {}),
     "slipping": ("kickstarter_surge", {}),
     "value_gap_grievance": ("facebook_rival", {}),
@@ -31,6 +31,8 @@ WHERE: dict[str, tuple[str, dict]] = {
     "outreach": ("castle_vs_crowd", {}),
     "ads": ("astroturf_exposed", {}),
     "structure": ("go_bilingual", {"organizations.Post.strategy_params.structure": 0.3}),
+    "participation_inequality": ("power_shift", {}),
+    "novelty": ("kickstarter_surge", {}),
 }
 
 
