@@ -22,8 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.config.scenario import Scenario, parse_value
+from sim.config.overrides import parse_overrides
+from sim.config.scenario import Scenario
 from sim.errors import ScenarioError, SimError
+from sim.faces.cli import knockouts
 from sim.scenarios import LIBRARY
 
 EXIT_USAGE = 2
@@ -36,27 +38,6 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """Print the usage error as one line and exit with code 2 (argparse's hook)."""
         self.exit(EXIT_USAGE, f"newpower: error: {message} (see `{self.prog} --help`)\n")
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """Turn ``["network.n=500", "organizations.Gazette.openness=0.4"]`` into a dict.
-
-    Values are read as TOML values (numbers, booleans, quoted strings); anything
-    that is not valid TOML is taken as a plain string.
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ScenarioError(
-                "an override must look like key=value",
-                source="--set",
-                key=item,
-                allowed="e.g. --set network.mean_degree=3.5",
-            )
-        out[key] = parse_value(text, key=key)
-    return out
 
 
 # ------------------------------------------------------------------ the parser
@@ -175,31 +156,7 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow the scenario to name strategies by import path (module:Class): runs that module's code",
     )
-    knockout_argument(parser)
-
-
-def knockout_argument(parser: argparse.ArgumentParser) -> None:
-    """``--knockout NAME`` (repeatable): switch a mechanism off, besides the scenario's own knock-outs."""
-    parser.add_argument(
-        "--knockout",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="switch a mechanism off, e.g. --knockout exit_contagion (repeatable; `newpower list` names them)",
-    )
-
-
-def load_with_knockouts(args: argparse.Namespace, overrides: dict[str, Any]) -> Scenario:
-    """Load and check the scenario with ``overrides``, adding ``--knockout`` to its ``[dynamics] knockout``."""
-    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
-
-    scenario = load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
-    if not args.knockout:
-        return scenario
-    knockout = [*scenario.dynamics.knockout, *args.knockout]
-    return load_scenario(
-        args.scenario, overrides={**overrides, "dynamics.knockout": knockout}, allow_code=args.allow_code
-    )
+    knockouts.knockout_argument(parser)
 
 
 def _driver(value: str) -> str:
@@ -278,7 +235,7 @@ def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """Load and check the scenario; ``--allow-code`` lets it import strategies by module path."""
-    return load_with_knockouts(args, parse_overrides(args.overrides))
+    return knockouts.load_with_knockouts(args, parse_overrides(args.overrides))
 
 
 def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, **options: Any) -> Path:
