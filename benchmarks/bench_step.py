@@ -30,7 +30,9 @@ Diagnostic modes (each runs alone and exits):
 * ``--profile-build N``: build a model of N participants with every phase of the
   constructor timed (graph generation, adjacency, Mesa network cells, Participant
   agents, population arrays, ...), with resident memory after each phase;
-* ``--profile-steps N``: cProfile of a few vectorized steps at N, top functions by tottime.
+* ``--profile-steps N``: cProfile of a few vectorized steps at N, top functions by tottime;
+* ``--organizations K [K ...]``: build and run 5 vectorized steps at N = 1,500 (``--org-n``) with
+  K organizations each: the time should grow linearly with K.
 
 Run from the repository root: ``.venv/bin/python benchmarks/bench_step.py``
 (``--help`` for the options).
@@ -863,6 +865,50 @@ def profile_steps(n: int, base: dict[str, Any], seed: int, steps: int, top: int)
     print(buf.getvalue())
 
 
+def organization_scenario(base: dict[str, Any], k: int, n: int):
+    """The base scenario on n participants with ``k`` small organizations (both kinds, spread over the compass)."""
+    from sim import scenario_from_dict
+
+    raw = json.loads(json.dumps(base))
+    raw["network"] = {"kind": "watts_strogatz", "n": n, "mean_degree": MEAN_DEGREE, "rewire_prob": 0.1}
+    raw["organizations"] = [
+        {
+            "name": f"Org{i}",
+            "kind": ("institution", "platform")[i % 2],
+            "openness": (i % 10) / 10,
+            "values": ((7 * i) % 10) / 10,
+            "stock": 1.0,
+            "take_rate": 0.1,
+            "transparency": 0.5,
+            "outreach": 0.002,
+            "initial_share": min(0.002, 0.9 / k),
+        }
+        for i in range(k)
+    ]
+    raw.setdefault("trigger", {})["organization"] = ""
+    raw["trigger"]["n_seeds"] = max(1, round(n / 100))
+    return scenario_from_dict(raw, source="<benchmark>")
+
+
+def organization_scaling(counts: list[int], n: int, steps: int, base: dict[str, Any], seed: int) -> None:
+    """Build and step the vectorized model with each number of organizations; print the times."""
+    from sim.model.power_model import PowerModel
+
+    PowerModel(organization_scenario(base, 2, n), rng=seed).step()  # load compiled code first
+    print(f"vectorized model, N = {n:,}, {steps} steps, Watts-Strogatz mean degree {MEAN_DEGREE}")
+    print(f"{'organizations':>14}  {'build s':>8}  {'steps s':>8}  {'total s':>8}  {'ms/step':>8}")
+    for k in counts:
+        scenario = organization_scenario(base, k, n)
+        t0 = time.perf_counter()
+        model = PowerModel(scenario, rng=seed)
+        t1 = time.perf_counter()
+        for _ in range(steps):
+            model.step()
+        t2 = time.perf_counter()
+        per_step = 1e3 * (t2 - t1) / steps
+        print(f"{k:>14,}  {t1 - t0:>8.2f}  {t2 - t1:>8.2f}  {t2 - t0:>8.2f}  {per_step:>8.1f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -910,6 +956,14 @@ def main(argv: list[str] | None = None) -> int:
         help="diagnostic: cProfile of a few vectorized steps at N, top functions by tottime",
     )
     ap.add_argument("--profile-count", type=int, default=10, help="steps profiled by --profile-steps")
+    ap.add_argument(
+        "--organizations",
+        nargs="+",
+        type=int,
+        metavar="K",
+        help="diagnostic: build and step the model with K organizations each (N = --org-n, 5 steps)",
+    )
+    ap.add_argument("--org-n", type=parse_n, default=1500, help="participants for --organizations")
     ap.add_argument("--_child-big", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_child-steps", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--_child-reps", type=int, default=20, help=argparse.SUPPRESS)
@@ -941,6 +995,10 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.profile_steps:
         profile_steps(args.profile_steps, base, args.seed, args.profile_count, 30)
+        return 0
+
+    if args.organizations:
+        organization_scaling(args.organizations, args.org_n, 5, base, args.seed)
         return 0
 
     if args.quick:

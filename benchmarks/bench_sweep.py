@@ -33,8 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script: import this checkout's sim
 
 TARGET_RATIO = 1.7
 
@@ -44,8 +43,9 @@ def warm_up(executor, workers: int) -> None:
     from sim import load_scenario
     from sim.research.plan import RunSpec
     from sim.research.sweep import Batch, run_batch
+    from sim.scenarios import LIBRARY
 
-    tiny = load_scenario(ROOT / "scenarios" / "uber_fee_hike.toml", {"network.n": 100, "steps": 3})
+    tiny = load_scenario(LIBRARY / "uber_fee_hike.toml", {"network.n": 100, "steps": 3})
     raw = dict(tiny.raw)
     batches = [
         Batch(raw, f"warm-{i}", tiny.source, 1, [RunSpec(f"w{i}", 0, 0, i, {})]) for i in range(2 * workers)
@@ -127,9 +127,10 @@ def main(argv: list[str] | None = None) -> int:
     from sim import load_scenario
     from sim.research.executors import DaskExecutor, LocalExecutor
     from sim.research.plan import plan_sweep
+    from sim.scenarios import LIBRARY
 
     scenario = load_scenario(
-        ROOT / "scenarios" / "uber_fee_hike.toml",
+        LIBRARY / "uber_fee_hike.toml",
         {
             "network.n": args.n,
             "steps": args.steps,

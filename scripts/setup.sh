@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for a fresh machine or an existing checkout:
-#   bash scripts/setup.sh run    create/reuse .venv, install newpower, run the flagship scenario
-#   bash scripts/setup.sh test   create/reuse .venv, install newpower with test tools, run all tests
+#   bash scripts/setup.sh run    create/reuse .venv, install newpower (only what running needs), run the flagship
+#   bash scripts/setup.sh test   create/reuse .venv, install newpower with test tools, run the checks and all tests
 #   bash scripts/setup.sh ui     create/reuse .venv, install the teaching page, serve it (args go to newpower ui)
 # Extra arguments after the sub-command go to `newpower run` or to pytest.
 set -euo pipefail
@@ -24,36 +24,45 @@ find_python() {
 }
 
 ensure_venv() {
-    local extra="$1"
+    # $1: the extras to install ("" = only what running needs; "viz" = the teaching page; "test").
+    local extra="$1" spec="."
+    [ -n "$extra" ] && spec=".[$extra]"
     if [ ! -x "$VENV/bin/python" ]; then
         local py; py=$(find_python)
         echo "==> creating $VENV with $($py --version)"
         "$py" -m venv "$VENV"
         "$VENV/bin/python" -m pip install --quiet --upgrade pip
     fi
-    # Reinstall only when pyproject.toml (or the extras asked for) changed.
-    local stamp="$VENV/.newpower-installed-$extra-$(sha1sum pyproject.toml | cut -c1-12)"
+    # Reinstall only when pyproject.toml changed or these extras were never installed with it.
+    local hash; hash=$(sha1sum pyproject.toml | cut -c1-12)
+    local stamp="$VENV/.newpower-installed-${extra:-core}-$hash"
     if [ ! -f "$stamp" ]; then
-        echo "==> installing newpower[$extra] into $VENV"
-        "$VENV/bin/python" -m pip install --quiet -e ".[$extra]"
-        rm -f "$VENV"/.newpower-installed-* && touch "$stamp"
+        echo "==> installing newpower$( [ -n "$extra" ] && echo "[$extra]") into $VENV"
+        "$VENV/bin/python" -m pip install --quiet -e "$spec"
+        find "$VENV" -maxdepth 1 -name ".newpower-installed-*" ! -name "*-$hash" -delete
+        touch "$stamp"
+        # a fuller install also provides what the lighter ones need
+        [ "$extra" = "test" ] && touch "$VENV/.newpower-installed-viz-$hash" "$VENV/.newpower-installed-core-$hash"
+        [ "$extra" = "viz" ] && touch "$VENV/.newpower-installed-core-$hash"
     fi
+    return 0
 }
 
 cmd="${1:-run}"; shift || true
 case "$cmd" in
     run)
-        ensure_venv test
+        ensure_venv ""
         exec "$VENV/bin/newpower" run "$FLAGSHIP" "$@"
         ;;
     test)
         ensure_venv test
-        bash scripts/install_browser.sh "$VENV"     # Chromium (Debian package) for tests/test_app.py
+        bash scripts/install_browser.sh "$VENV"     # Chromium for tests/test_app.py (asks first; see the script)
         bash scripts/install_ui_assets.sh "$VENV"   # the teaching page's browser files, served locally
+        bash scripts/check.sh "$VENV"               # lint, format, the layer contract, complexity
         exec "$VENV/bin/python" -m pytest -n 2 "$@"
         ;;
     ui)
-        ensure_venv test
+        ensure_venv viz
         bash scripts/install_ui_assets.sh "$VENV"
         exec "$VENV/bin/newpower" ui "$@"
         ;;

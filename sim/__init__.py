@@ -31,8 +31,8 @@ _PUBLIC = {
     "OrgKind": "sim.vocabulary",
     "Quadrant": "sim.vocabulary",
     "Scenario": "sim.config.scenario",
-    "load_scenario": "sim.config.scenario",
-    "scenario_from_dict": "sim.config.scenario",
+    "load_scenario": "sim.model.catalog",
+    "scenario_from_dict": "sim.model.catalog",
     "Institution": "sim.model.agents",
     "Organization": "sim.model.agents",
     "Participant": "sim.model.agents",
@@ -40,6 +40,7 @@ _PUBLIC = {
     "PowerModel": "sim.model.power_model",
     "RunResult": "sim.runs.runner",
     "run": "sim.runs.runner",
+    "write_results": "sim.runs.folder",
 }
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "load_scenario",
     "run",
     "scenario_from_dict",
+    "write_results",
 ]
 
 
@@ -76,9 +78,11 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs only
-    from sim.config.scenario import Scenario, load_scenario, scenario_from_dict
+    from sim.config.scenario import Scenario
     from sim.errors import InputError, ScenarioError, SimError
     from sim.model.agents import Institution, Organization, Participant, Platform
+    from sim.model.catalog import load_scenario, scenario_from_dict
     from sim.model.power_model import PowerModel
+    from sim.runs.folder import write_results
     from sim.runs.runner import RunResult, run
     from sim.vocabulary import Level, OrgKind, Quadrant

@@ -49,3 +49,25 @@ def add_intervals(stats_frame: pd.DataFrame, confidence: float = CONFIDENCE) -> 
     out["ci_high"] = out["mean"] + half
     out["n"] = out["n"].astype(np.int64)
     return out
+
+
+def group_intervals(
+    long: pd.DataFrame, by: Sequence[str], confidence: float = CONFIDENCE, sort: bool = True
+) -> pd.DataFrame:
+    """Mean, sd, n and interval of the ``value`` column of a long table, per group of ``by``.
+
+    Values are summed in the order of the rows: give them in a fixed order (a sweep's design
+    order, a run's replication order) and the result does not depend on how they were produced.
+
+    Args:
+        long: a table with the ``by`` columns and a ``value`` column (non-numbers count as NaN).
+        by: the grouping columns.
+        confidence: level of the interval.
+        sort: sort the groups by their keys (else: in order of first appearance).
+
+    Returns:
+        One row per group: the ``by`` columns, ``mean``, ``sd``, ``n``, ``ci_low``, ``ci_high``.
+    """
+    values = pd.to_numeric(long["value"], errors="coerce").astype(float)
+    groups = long.assign(value=values).groupby(list(by), sort=sort)["value"]
+    return add_intervals(groups.agg(mean="mean", sd="std", n="count").reset_index(), confidence)

@@ -26,9 +26,10 @@ class Level(enum.IntEnum):
         return cls[str(name).strip().upper().replace("-", "_")]
 
 
-#: Number of rungs and the index of the top one.
+#: The participation scale's size and top, named once: rules divide by them (``level / TOP_LEVEL`` is
+#: the share of the scale climbed; openness is cut into ``N_LEVELS`` bands of enabled levels).
 N_LEVELS = len(Level)
-TOP_LEVEL = int(Level.CO_OWNING)
+TOP_LEVEL = int(max(Level))
 #: Participants at this level or above count as "active".
 ACTIVE_LEVEL = int(Level.SHARING)
 
@@ -59,9 +60,9 @@ class OrgKind(enum.Enum):
 
 
 def enabled_level(openness: float) -> Level:
-    """Levels a model enables by default: the openness axis cut into six equal bands.
+    """Levels a model enables by default: the openness axis cut into ``N_LEVELS`` equal bands.
 
     Fully closed models ask only for consumption ("Old power models tend to
     require little more than consumption"); fully open ones enable co-owning.
     """
-    return Level(min(int(Level.CO_OWNING), int(openness * 6)))
+    return Level(min(TOP_LEVEL, int(openness * N_LEVELS)))

@@ -40,8 +40,8 @@ def summaries_equal(a: dict[str, Any], b: dict[str, Any]) -> bool:
     """Exact equality of two run summaries, with NaN equal to NaN."""
     if a.keys() != b.keys():
         return False
-    for key in a:
-        x, y = a[key], b[key]
+    for key, x in a.items():
+        y = b[key]
         if isinstance(x, float) and isinstance(y, float) and math.isnan(x) and math.isnan(y):
             continue
         if type(x) is not type(y) or x != y:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import inspect
 import time
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from helpers import ROOT
 from mesa.visualization import solara_viz  # needs the viz extra (pip install -e '.[viz]'): fails, never skips
 
 from sim.config.scenario import load_scenario
+from sim.config.spec import param
 from sim.errors import SimError
 from sim.faces.teaching import app
 from sim.faces.teaching import lesson as teaching
@@ -27,6 +30,7 @@ from sim.faces.teaching.lesson import (
     notice_text,
 )
 from sim.faces.teaching.views import ring_layout, views_of
+from sim.model.shocks import SHOCKS, Button, Reach, Shock, register
 from sim.model.strategies import STRATEGIES
 
 TEACHING = ROOT / "sim" / "scenarios" / "teaching_surge.toml"
@@ -37,6 +41,7 @@ SMALL = {"n_participants": 400}
 def _teaching_env(monkeypatch):
     monkeypatch.delenv(teaching.ENV_SCENARIO, raising=False)
     monkeypatch.delenv(teaching.ENV_ORGANIZATION, raising=False)
+    monkeypatch.delenv(teaching.ENV_ALLOW_CODE, raising=False)
 
 
 def small_model(**kwargs) -> TeachingModel:
@@ -375,3 +380,64 @@ def test_ui_stops_on_a_bad_scenario_before_serving(tmp_path):
     args = ui_parser().parse_args(["ui", "--organization", "Nobody"])
     with pytest.raises(SimError, match="Nobody"):
         cmd_ui(args)
+
+
+def test_ui_imports_user_code_only_with_allow_code(tmp_path):
+    """``newpower ui`` refuses a scenario naming a module unless started with ``--allow-code``."""
+    from sim.faces.cli.ui import cmd_ui, server_command
+
+    module = f"np_ui_{tmp_path.name.replace('-', '_')}"
+    marker = tmp_path / "imported.marker"
+    (tmp_path / f"{module}.py").write_text(
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('x')\n"
+    )
+    scenario = tmp_path / "code.toml"
+    scenario.write_text(f'[[organizations]]\nname = "A"\nstrategy = "{module}:Mine"\n')
+    args = ui_parser().parse_args(["ui", str(scenario), "--no-open"])
+    with pytest.raises(SimError, match="--allow-code"):
+        cmd_ui(args)
+    assert not marker.exists()
+    assert server_command(args)[1][teaching.ENV_ALLOW_CODE] == "0"
+    allowed = ui_parser().parse_args(["ui", str(scenario), "--no-open", "--allow-code"])
+    assert server_command(allowed)[1][teaching.ENV_ALLOW_CODE] == "1"
+
+
+def test_ui_finds_a_library_scenario_by_name():
+    """``newpower ui power_shift`` serves the library's file."""
+    from sim.faces.cli.ui import server_command
+
+    _, env = server_command(ui_parser().parse_args(["ui", "power_shift", "--no-open"]))
+    assert env[teaching.ENV_SCENARIO] == str(ROOT / "sim" / "scenarios" / "power_shift.toml")
+
+
+def test_a_new_shock_kind_reaches_the_page_through_its_description():
+    """A kind registered with a button is fired, described and noticed by the page with no page code."""
+
+    @dataclass
+    class Blackout(Shock):
+        """Test kind: the focus organization's stock is wiped out."""
+
+        kind: ClassVar[str] = "test_blackout"
+        summary: ClassVar[str] = "test"
+        reach: ClassVar[Reach] = Reach(names=("target",))
+        button: ClassVar[Button] = Button("Blackout", "#000000")
+        target: str = param("", doc="the organization")
+
+        def apply(self, model):
+            model.organization(self.target).stock = 0.0
+            return {"target": self.target}
+
+        @classmethod
+        def page_params(cls, aim):
+            return {"target": aim.focus}
+
+    register(Blackout)
+    try:
+        model = small_model()
+        assert teaching.shock_params(model, "test_blackout") == {"target": "Hive"}
+        fire(model, "test_blackout")
+        assert model.organization("Hive").stock == 0.0
+        assert teaching.describe_event(model.events[-1]) == f"test_blackout at step {model.steps}."
+        assert notice_text(model) == teaching.describe_event(model.events[-1])
+    finally:
+        SHOCKS.pop("test_blackout")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 
 import pandas as pd
@@ -39,24 +41,32 @@ def test_behaviours_named_as_in_the_article():
     assert behaviours("CO_OWNING") == ["consuming", "sharing", "shaping", "funding", "producing", "co-owning"]
 
 
-def test_audit_end_to_end(capsys, tmp_path):
-    """The audit prints a table and writes audit.json, audit.csv, the compass and a manifest."""
-    folder = tmp_path / "audit"
-    code = main(
-        [
-            "audit",
-            str(CASTLE),
-            *TINY,
-            "--seed",
-            "4",
-            "--out",
-            str(folder),
-            "--set",
-            "organizations.Gazette.strategy=movement_mindset",
-        ]
-    )
-    out, err = capsys.readouterr()
-    assert code == 0, err
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """One audit of the castle case (the Gazette under movement_mindset): its folder and what it printed."""
+    folder = tmp_path_factory.mktemp("audit") / "audit"
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(
+            [
+                "audit",
+                str(CASTLE),
+                *TINY,
+                "--seed",
+                "4",
+                "--out",
+                str(folder),
+                "--set",
+                "organizations.Gazette.strategy=movement_mindset",
+            ]
+        )
+    assert code == 0, err.getvalue()
+    return folder, out.getvalue()
+
+
+def test_audit_prints_then_and_now_with_trend_and_behaviours(audited):
+    """The printed table: each organization's start and end on the compass, its trend and what it enables."""
+    _, out = audited
     assert "Audit your power" in out
     header = next(line for line in out.splitlines() if line.startswith("organization"))
     for column in ("start (values, model)", "end (values, model)", "trend", "enables"):
@@ -67,6 +77,10 @@ def test_audit_end_to_end(capsys, tmp_path):
     commons = next(line for line in out.splitlines() if line.startswith("Commons"))
     assert "Crowd" in commons and "steady" in commons and "producing" in commons
 
+
+def test_audit_writes_json_and_csv(audited):
+    """audit.json and audit.csv hold every organization, its kind and its positions then and now."""
+    folder, _ = audited
     audit = json.loads((folder / "audit.json").read_text())
     rows = {r["organization"]: r for r in audit["organizations"]}
     assert set(rows) == {"Gazette", "Commons"}
@@ -77,6 +91,11 @@ def test_audit_end_to_end(capsys, tmp_path):
     assert rows["Gazette"]["kind"] == "institution" and rows["Commons"]["kind"] == "platform"
     table = pd.read_csv(folder / "audit.csv")
     assert table["organization"].tolist() == ["Gazette", "Commons"]
+
+
+def test_audit_draws_the_compass_and_writes_a_manifest(audited):
+    """The compass as PNG and SVG, and a manifest that lists them with the seed."""
+    folder, _ = audited
     for suffix in (".png", ".svg"):
         assert (folder / "figures" / f"compass{suffix}").stat().st_size > 1000
     manifest = json.loads((folder / "manifest.json").read_text())

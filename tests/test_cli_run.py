@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from folder_tree import tree
 from helpers import CASTLE, ROOT, WATTS
 from scipy import stats
 
@@ -274,26 +275,57 @@ def test_refuses_to_overwrite(capsys, single):
     assert {p: p.stat().st_mtime_ns for p in folder.rglob("*")} == before
 
 
-def test_force_replaces_results_only(capsys, tmp_path):
-    """--force replaces a results folder's files and leaves other files alone."""
+def test_force_replaces_a_results_folder_whole(capsys, tmp_path):
+    """--force replaces every file of a results folder (none of the old ones stays), and nothing beside it."""
     folder = tmp_path / "forced"
     (folder / "figures").mkdir(parents=True)
     for name in ("manifest.json", "aggregate.parquet", "figures/power.png"):  # an earlier two-run result
         (folder / name).write_text("old")
-    (folder / "notes.txt").write_text("mine")
+    (tmp_path / "neighbour.txt").write_text("mine")
     code, _, err = cli(
         capsys, "run", WATTS, "--set", "network.n=100", "--steps", "3", "--out", folder, "--force"
     )
     assert code == 0, err
-    assert (folder / "notes.txt").read_text() == "mine"
     assert not (folder / "aggregate.parquet").exists() and not (folder / "figures" / "power.png").exists()
     assert json.loads((folder / "manifest.json").read_text())["steps"] == 3
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["forced", "neighbour.txt"]  # no staging left
+
+
+def test_force_refuses_a_folder_with_other_files(capsys, tmp_path):
+    """--force never replaces a folder holding files that are not results: refused, nothing touched."""
+    folder = tmp_path / "forced"
+    (folder / "figures").mkdir(parents=True)
+    (folder / "manifest.json").write_text("old")
+    (folder / "notes.txt").write_text("mine")
+    (folder / "figures" / "sketch.pdf").write_text("mine")
+    before = tree(tmp_path)
+    code, out, err = cli(capsys, "run", WATTS, *TINY, "--out", folder, "--force")
+    assert_one_line_error(
+        code, out, err, str(folder), "notes.txt", "figures/sketch.pdf", "not newpower results"
+    )
+    assert tree(tmp_path) == before
+
+
+def test_incomplete_run_is_named_and_its_temporary_files_removed(capsys, tmp_path):
+    """A folder a killed run left (data, a temporary figure, no manifest): the next run says it is an
+    incomplete run and what to do, removes only its own temporary files, and --force replaces it."""
+    folder = tmp_path / "killed"
+    (folder / "figures").mkdir(parents=True)
+    (folder / "timeseries.parquet").write_bytes(b"PAR1")
+    (folder / "figures" / ".power.tmp-4242.svg").write_text("<svg")
+    (folder / ".summary.tmp-4242.json").write_text("{")
+    code, out, err = cli(capsys, "run", WATTS, *TINY, "--out", folder)
+    assert_one_line_error(code, out, err, str(folder), "incomplete run", "2 temporary files", "--force")
+    assert sorted(tree(folder)) == ["figures", "timeseries.parquet"]
+    code, _, err = cli(capsys, "run", WATTS, *TINY, "--out", folder, "--force")
+    assert code == 0, err
+    assert (folder / "manifest.json").is_file()
 
 
 def test_default_folder_is_new_each_time(capsys, tmp_path, monkeypatch):
     """Without --out a run gets a new results/<scenario>-<time> folder (-2 if that name is taken)."""
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr("sim.storage.results.time.strftime", lambda fmt, *a: "20250101-120000")
+    monkeypatch.setattr("sim.storage.folders.time.strftime", lambda fmt, *a: "20250101-120000")
     (tmp_path / "results" / "watts_cascade-20250101-120000").mkdir(parents=True)
     code, out, _ = cli(capsys, "run", WATTS, "--set", "network.n=60", "--steps", "1")
     assert code == 0
@@ -405,6 +437,48 @@ def test_interrupted_folder_is_refused(capsys, tmp_path):
     for command in ("plot", "animate"):
         code, out, err = cli(capsys, command, tmp_path)
         assert_one_line_error(code, out, err, str(tmp_path), "manifest.json")
+
+
+def test_seed_too_big_is_refused_before_running(capsys, tmp_path, monkeypatch):
+    """A seed beyond 64 bits is one error line before anything runs (not an overflow while saving)."""
+
+    def forbidden(*args, **kwargs):
+        raise AssertionError("must not run")
+
+    monkeypatch.setattr("sim.runs.replicate.run", forbidden)
+    code, out, err = cli(
+        capsys, "run", WATTS, *TINY, "--seed", "99999999999999999999999", "--out", tmp_path / "o"
+    )
+    assert_one_line_error(code, out, err, "--seed", "99999999999999999999999", "9223372036854775807")
+    assert not (tmp_path / "o").exists() and list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("command", ["run", "audit"])
+def test_user_code_runs_only_with_allow_code(capsys, tmp_path, monkeypatch, command):
+    """A scenario naming a strategy by module path: refused (exit 2, nothing imported) without
+    ``--allow-code``; run with it."""
+    import uuid
+
+    module = f"np_cli_user_{uuid.uuid4().hex}"
+    marker = tmp_path / "imported.marker"
+    (tmp_path / f"{module}.py").write_text(
+        "from pathlib import Path\n"
+        "from sim.model.strategies import StatusQuo\n"
+        f"Path({str(marker)!r}).write_text('imported')\n"
+        "class Mine(StatusQuo):\n"
+        "    pass\n"
+    )
+    scenario = tmp_path / "uses_code.toml"
+    scenario.write_text(f'[network]\nn = 60\n[[organizations]]\nname = "A"\nstrategy = "{module}:Mine"\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, module, raising=False)
+    code, out, err = cli(capsys, command, scenario, "--steps", "1", "--out", tmp_path / "without")
+    assert_one_line_error(code, out, err, str(scenario), "--allow-code")
+    assert not marker.exists() and not (tmp_path / "without").exists()
+    code, _, err = cli(capsys, command, scenario, "--steps", "1", "--allow-code", "--out", tmp_path / "with")
+    assert code == 0, err
+    assert marker.exists()
+    sys.modules.pop(module, None)
 
 
 def test_out_is_a_file(capsys, tmp_path):

@@ -9,6 +9,9 @@ from helpers import CASTLE, WATTS, scenario_dicts, state_arrays, summaries_equal
 from hypothesis import given, settings
 
 from sim import SimError, load_scenario, run, scenario_from_dict
+from sim.model import kernels, rules, vectorized
+from sim.model.agents import Participant
+from sim.model.power_model import PowerModel
 
 
 def assert_same_run(scenario, seed: int, steps: int) -> pd.DataFrame:
@@ -142,6 +145,118 @@ def test_drivers_agree_random_scenarios(raw):
 def test_drivers_agree_with_strategies(raw):
     """Organizations running registered strategies do not break the drivers' exact agreement."""
     assert_same_run(scenario_from_dict(raw), seed=raw["seed"], steps=raw["steps"])
+
+
+def _many_organizations(k: int, n: int = 200) -> dict:
+    """``k`` small organizations of every kind, with outreach and grievance, on one graph."""
+    scenario = _generated("watts_strogatz", rewire_prob=0.2)
+    scenario["network"]["n"] = n
+    scenario["organizations"] = [
+        {
+            "name": f"Org{i}",
+            "kind": ("institution", "platform")[i % 2],
+            "openness": (i % 5) / 4,
+            "values": ((3 * i) % 7) / 6,
+            "take_rate": 0.3,
+            "outreach": 0.02,
+            "initial_share": 0.9 / k,
+            "transparency": 0.8,
+        }
+        for i in range(k)
+    ]
+    scenario["trigger"]["organization"] = "Org1"
+    return scenario
+
+
+def test_drivers_agree_with_many_organizations():
+    """With a dozen organizations perception counts straight from the ties (the packed fields no
+    longer fit one word); the drivers still agree exactly and people join and leave."""
+    scenario = scenario_from_dict(_many_organizations(12))
+    model = PowerModel(scenario, rng=5)
+    assert vectorized.n_fields(model.table.n_groups) > model.counter.per_word
+    frame = assert_same_run(scenario, seed=5, steps=25)
+    joins, exits = org_activity(frame, [f"Org{i}" for i in range(12)])
+    assert joins > 0 and exits > 0
+
+
+def test_packed_and_direct_perception_agree():
+    """The packed product and the direct count over the ties give the same shares, bit for bit."""
+    scenario = scenario_from_dict(_many_organizations(2, n=300))
+    model = PowerModel(scenario, rng=2)
+    for _ in range(6):
+        model.step()
+    prev = model.state
+    assert vectorized.n_fields(model.table.n_groups) <= model.counter.per_word  # the packed path
+    packed = vectorized.perceive(model, prev)
+    adj = model.adjacency
+    direct = kernels.count_neighbours(
+        adj.indptr, adj.indices, prev.level, prev.group, prev.left, model.counter.safe_degree
+    )
+    assert packed.exited.any() and packed.peers.any() and packed.above.any()
+    for name in rules.Perceived._fields:
+        assert getattr(packed, name).tobytes() == getattr(direct, name).tobytes(), name
+
+
+def _phases_run(driver: str, monkeypatch) -> list[tuple[int, str]]:
+    """The phases one step runs, as ``(participant or -1 for everyone, phase)`` in call order."""
+    model = PowerModel(
+        scenario_from_dict(_generated("watts_strogatz", rewire_prob=0.2)), rng=4, driver=driver
+    )
+    calls: list[tuple[int, str]] = []
+
+    def spy(owner, attribute: str, phase: str, who) -> None:
+        original = getattr(owner, attribute)
+
+        def wrapped(*args, **kwargs):
+            calls.append((who(*args), phase))
+            return original(*args, **kwargs)
+
+        monkeypatch.setattr(owner, attribute, wrapped)
+
+    everyone = -1
+    if driver == "agents":
+        for phase in ("perceive", "view", "update"):
+            spy(Participant, phase, phase, lambda agent, *_: agent.index)
+        leaver_or_joiner = {
+            "leave": lambda m, who, *_: int(who[0]),
+            "join": lambda m, slots: int(m.free[slots[0]]),
+        }
+    else:
+        spy(vectorized, "perceive", "perceive", lambda *_: everyone)
+        spy(vectorized.MemberViews, "get", "view", lambda *_, **__: everyone)
+        spy(kernels, "update_participants", "update", lambda *_: everyone)
+        leaver_or_joiner = {"leave": lambda *_: everyone, "join": lambda *_: everyone}
+    for phase, who in leaver_or_joiner.items():
+        spy(PowerModel, phase, phase, who)
+    for _ in range(8):
+        model.step()
+    return calls
+
+
+@pytest.mark.parametrize("driver", ["agents", "vectorized"])
+def test_drivers_follow_the_declared_phases(driver, monkeypatch):
+    """Both drivers run the participant phase in the order ``rules.PARTICIPANT_PHASES`` declares:
+    for each participant (per agent) or for everyone (vectorized), no phase before an earlier one."""
+    order = [name for name, _ in rules.PARTICIPANT_PHASES]
+    calls = _phases_run(driver, monkeypatch)
+    seen: dict[int, list[str]] = {}
+    for who, phase in calls:
+        seen.setdefault(who, []).append(phase)
+    assert {phase for _, phase in calls} == set(order)  # every phase ran at least once
+    for who, phases in seen.items():
+        for step in _split_steps(phases):
+            positions = [order.index(phase) for phase in step]
+            assert positions == sorted(positions), (who, step)
+
+
+def _split_steps(phases: list[str]) -> list[list[str]]:
+    """A participant's phases cut into steps (each step starts again with "perceive")."""
+    steps: list[list[str]] = []
+    for phase in phases:
+        if phase == "perceive" or not steps:
+            steps.append([])
+        steps[-1].append(phase)
+    return steps
 
 
 def test_unknown_driver_is_an_error(castle_small):

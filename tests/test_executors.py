@@ -8,7 +8,14 @@ from research_toys import toy
 from test_sweep import comparable
 
 from sim import scenario_from_dict
-from sim.research.executors import DaskExecutor, ExecutorError, InlineExecutor, LocalExecutor, make_executor
+from sim.research.executors import (
+    DaskExecutor,
+    ExecutorError,
+    InlineExecutor,
+    LocalExecutor,
+    check_dask_address,
+    make_executor,
+)
 from sim.research.plan import plan_sweep
 from sim.research.sweep import run_sweep
 
@@ -82,3 +89,22 @@ def test_task_sizes_batch_short_runs():
     dask = DaskExecutor.__new__(DaskExecutor)
     dask.workers = 2
     assert dask.task_size(6) == 3 and dask.task_size(100) == 13 and dask.task_size(10_000) == 50
+
+
+@pytest.mark.parametrize("address", ["foo", "tls://x", "tcp://host", "tcp://:8786", "bogus://host:8786"])
+def test_a_dask_value_that_is_not_an_address_is_refused_before_the_folder_is_made(tmp_path, address):
+    """``--dask foo`` or an address without a port is one error naming the value; the folder is not touched."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**SWEEP, "samples": 2, "replications": 1}, steps=3)))
+    with pytest.raises(ExecutorError, match=f"--dask '{address}': not a scheduler address.*allowed: 'local'"):
+        run_sweep(plan, tmp_path / "out", dask=address, progress=False)
+    assert not (tmp_path / "out").exists()
+    check_dask_address("tcp://10.0.0.5:8786")
+    check_dask_address("local")
+
+
+def test_negative_runs_per_task_is_refused_not_silently_empty(tmp_path):
+    """A sweep asked to run -1 runs per task used to run nothing and report success."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**SWEEP, "samples": 2, "replications": 1}, steps=3)))
+    with pytest.raises(ExecutorError, match="--runs-per-task -1"):
+        run_sweep(plan, tmp_path / "out", workers=0, runs_per_task=-1, progress=False)
+    assert not (tmp_path / "out").exists()

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sim import scenario_from_dict
 from sim.model import metrics
 from sim.model.power_model import PowerModel
-from sim.vocabulary import Level
+from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS, TOP_LEVEL, Level
 
 
 def caps_of(model: PowerModel) -> np.ndarray:
@@ -21,11 +21,21 @@ def caps_of(model: PowerModel) -> np.ndarray:
 
 def check_state(model: PowerModel, after_step: bool) -> None:
     """Assert every per-participant and per-organization invariant on the model's current state."""
+    check_participants(model, after_step)
+    counts = np.bincount(model.state.level, minlength=N_LEVELS)
+    np.testing.assert_array_equal(model.level_counts, counts)
+    assert model.active_fraction == counts[ACTIVE_LEVEL:].sum() / model.n_participants
+    for org in model.organizations:
+        check_organization(model, org, after_step)
+
+
+def check_participants(model: PowerModel, after_step: bool) -> None:
+    """Every participant holds one level, one group or none, and bounded commitment and grievance;
+    after a step nobody is above its cap and every exit and join is a real change of affiliation."""
     s, n = model.state, model.n_participants
-    n_orgs = len(model.organizations)
     assert s.level.shape == s.group.shape == s.commitment.shape == s.grievance.shape == (n,)
-    assert s.level.min() >= 0 and s.level.max() <= int(Level.CO_OWNING)
-    assert s.group.min() >= 0 and s.group.max() <= n_orgs
+    assert s.level.min() >= 0 and s.level.max() <= TOP_LEVEL
+    assert s.group.min() >= 0 and s.group.max() <= len(model.organizations)
     assert np.all((s.commitment >= 0) & (s.commitment <= 1)), "commitment out of [0, 1]"
     assert np.all((s.grievance >= 0) & (s.grievance <= 1)), "grievance out of [0, 1]"
     assert np.all((s.threshold >= 0) & (s.threshold <= 1))
@@ -36,17 +46,17 @@ def check_state(model: PowerModel, after_step: bool) -> None:
         assert np.all(s.group[s.exited] != model.prev.group[s.exited])
         assert np.all(s.group[s.joined] > 0)
         assert not np.any(s.joined & ~s.exited & (model.prev.group != 0))
-    counts = np.bincount(s.level, minlength=6)
-    np.testing.assert_array_equal(model.level_counts, counts)
-    assert model.active_fraction == counts[1:].sum() / n
-    for org in model.organizations:
-        assert org.n_members == int((s.group == org.group).sum())
-        assert 0.0 <= org.legitimacy <= 1.0
-        assert org.stock >= 0.0
-        assert 0.0 <= org.current <= 1.0
-        assert 0.0 <= org.funded <= 1.0
-        assert 0.0 <= org.mean_grievance <= 1.0
-        assert 0.0 <= org.mean_level <= int(org.max_level) or not after_step
+
+
+def check_organization(model: PowerModel, org, after_step: bool) -> None:
+    """An organization's tally matches its members, and its outcomes stay in their ranges."""
+    assert org.n_members == int((model.state.group == org.group).sum())
+    assert 0.0 <= org.legitimacy <= 1.0
+    assert org.stock >= 0.0
+    assert 0.0 <= org.current <= 1.0
+    assert 0.0 <= org.funded <= 1.0
+    assert 0.0 <= org.mean_grievance <= 1.0
+    assert 0.0 <= org.mean_level <= int(org.max_level) or not after_step
 
 
 def check_timeseries(model: PowerModel) -> None:
@@ -122,7 +132,7 @@ def test_initial_state_matches_scenario(raw):
     s, n = model.state, model.n_participants
     free = n
     for org, spec in zip(model.organizations, scenario.organizations, strict=True):
-        expected = min(int(round(spec.initial_share * n)), free)
+        expected = min(round(spec.initial_share * n), free)
         assert org.n_members == expected
         free -= expected
     trigger = scenario.trigger

@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 from sim import Quadrant
 from sim.model.metrics import CascadeTracker, half_life
 from sim.model.network import adjacency
-from sim.vocabulary import Level
+from sim.vocabulary import TOP_LEVEL, Level
 
 
 def track(graph: nx.Graph, steps: list[dict[int, int]]) -> CascadeTracker:
@@ -253,3 +253,19 @@ def test_timeseries_counts_agree_with_final_state(castle_run):
         assert last[f"{org}.members"] == (state.group == k).sum()
         assert last[f"{org}.active"] == ((state.group == k) & (state.level >= 1)).sum()
     assert last["n_unaffiliated"] == (state.group == 0).sum()
+
+
+def test_tally_sums_agree_with_the_state(castle_run):
+    """Each organization's tallied sums, current, joins and exits are those of its members now."""
+    model, state = castle_run.model, castle_run.model.state
+    assert state.exited.any() or state.joined.any()  # the last step moved someone
+    for org in model.organizations:
+        mine = state.group == org.group
+        assert org.level_sum == state.level[mine].sum()
+        assert org.grievance_sum == pytest.approx(state.grievance[mine].sum(), rel=1e-12)
+        participation = (state.level[mine] * state.commitment[mine]).sum() / TOP_LEVEL
+        assert org.participation_sum == pytest.approx(participation, rel=1e-12)
+        assert org.current == pytest.approx(participation / model.n_participants, rel=1e-12)
+        assert org.n_exits == (state.left == org.group).sum()
+        assert org.n_joins == (state.joined & mine).sum()
+    np.testing.assert_array_equal(np.sort(model.movers), np.flatnonzero(state.exited | state.joined))

@@ -10,6 +10,7 @@ model is built, so the whole module runs in well under a second.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import inspect
 import re
 from pathlib import Path
@@ -201,3 +202,51 @@ def test_lever_names_match_the_document(odd):
     state = section(odd, "2.3")
     missing = [f.name for f in dataclasses.fields(Levers) if f"`{f.name}`" not in state]
     assert not missing, f"levers missing from 2.3: {missing}"
+
+
+def test_participant_phases_are_the_table_of_3_2(odd):
+    """The table of 3.2 lists the declared participant phases (``rules.PARTICIPANT_PHASES``) in order."""
+    rows = table_after(section(odd, "3.2"), "For each participant:")
+    assert [key_of(row[1]) for row in rows] == [name for name, _ in rules.PARTICIPANT_PHASES]
+
+
+#: Code names the document may cite as ``<owner>.<name>``, and where they live.
+CITED_OWNERS = {
+    "rules": "sim.model.rules",
+    "kernels": "sim.model.kernels",
+    "vectorized": "sim.model.vectorized",
+    "metrics": "sim.model.metrics",
+    "network": "sim.model.network",
+    "vocabulary": "sim.vocabulary",
+    "Participant": "sim.model.agents:Participant",
+    "Organization": "sim.model.agents:Organization",
+    "MemberViews": "sim.model.vectorized:MemberViews",
+    "PowerModel": "sim.model.power_model:PowerModel",
+}
+
+
+def _defines(path: str, name: str) -> bool:
+    """Whether the module or class at ``path`` defines ``name`` (for a class, also as ``self.<name> =``)."""
+    module, _, cls = path.partition(":")
+    owner = importlib.import_module(module)
+    if cls:
+        owner = getattr(owner, cls)
+        if re.search(rf"\bself\.{name}\b[^=\n]*=", inspect.getsource(owner)):
+            return True
+    return hasattr(owner, name)
+
+
+def test_every_cited_code_name_exists(odd):
+    """Every ``rules.x``, ``kernels.x``, ``PowerModel.x``, ... the document cites (in backticks) exists,
+    so the document cannot point to where a rule used to live. (``network.x`` may also be a
+    ``[network]`` key; ``<owner>.py`` is a file name.)"""
+    pattern = rf"`(?:[^`]*[^\w/.])?({'|'.join(CITED_OWNERS)})\.([A-Za-z_]\w*)"
+    cited = {(owner, name) for owner, name in re.findall(pattern, odd) if name != "py"}
+    assert len(cited) > 40
+    network_keys = {f.name for f in dataclasses.fields(NetworkSpec)}
+    missing = sorted(
+        f"{owner}.{name}"
+        for owner, name in cited
+        if not _defines(CITED_OWNERS[owner], name) and not (owner == "network" and name in network_keys)
+    )
+    assert not missing, f"{ODD.name} cites names that do not exist: {missing}"

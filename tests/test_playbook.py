@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from sim.model.strategies import STRATEGIES
 from sim.research import playbook
@@ -45,6 +46,31 @@ def test_report_writes_markdown_and_figures(tmp_path):
     path = playbook.write_report(results, tmp_path, n_seeds=2, elapsed=0.0)
     text = path.read_text()
     assert "## get_structural" in text and "**Claims.**" in text
+    assert "[`get_structural`](#get_structural)" in text  # GitHub anchors keep underscores
     assert "## Where the article's claims do not hold in the model" in text
     figure = tmp_path / "figures" / "strategy_get_structural.png"
     assert figure.stat().st_size > 1000
+
+
+def test_worker_processes_give_the_runs_in_the_same_order(tmp_path):
+    """Two worker processes (the sweep's executor) return every run, in task order, as one process does."""
+    one = playbook.run_experiments(n_seeds=2, workers=1, only=("get_structural",))
+    two = playbook.run_experiments(n_seeds=2, workers=2, only=("get_structural",))
+    assert list(one["get_structural"]) == list(two["get_structural"])
+    for arm, runs in one["get_structural"].items():
+        assert [r["summary"] for r in runs] == [r["summary"] for r in two["get_structural"][arm]]
+
+
+def test_arguments_that_would_write_an_empty_report_are_refused(capsys, tmp_path):
+    """--only with a misspelled strategy or --seeds 1 exit 2 naming the value; docs/ is not touched."""
+    for argv, expected in (
+        (["--only", "no_such"], "--only no_such: no such experiment"),
+        (["--seeds", "1"], "--seeds 1: allowed: 2 or more"),
+        (["--workers", "100000"], "--workers 100000"),
+        (["--workers", "0"], "--workers 0: allowed: 1"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            playbook.main([*argv, "--out", str(tmp_path / "docs")])
+        assert exit_info.value.code == 2
+        assert expected in capsys.readouterr().err
+    assert not (tmp_path / "docs").exists()

@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
 import math
+import os
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from folder_tree import tree
 from scipy import stats
 
+from sim import write_results
 from sim.figures.layout import fit_unit_disk, induced_edges, network_layout
-from sim.runs.replicate import aggregate_summaries, aggregate_timeseries, replication_seeds, stack
+from sim.runs.folder import snapshot_period
+from sim.runs.replicate import (
+    aggregate_summaries,
+    aggregate_timeseries,
+    replication_seeds,
+    run_replications,
+    stack,
+)
 from sim.stats import interval
-from sim.storage import results
-from sim.storage.files import atomic_write, write_json, write_parquet
-from sim.storage.results import ResultsError, create_folder, load_results
+from sim.storage import folders, results
+from sim.storage.files import atomic_write, temp_target, write_json, write_parquet
+from sim.storage.folders import ResultsError, check_target, create_folder
+from sim.storage.results import load_results
 
 #: t(0.975, 2), the 95% two-sided quantile of Student's t with 2 degrees of freedom (tables: 4.303).
 T_975_2 = 4.302652729911275
@@ -76,39 +89,185 @@ def test_json_is_strict(tmp_path):
     assert json.loads(path.read_text()) == {"a": None, "b": 3, "c": [1.5, None], "d": 0.5}
 
 
+def test_a_full_disk_names_the_file(tmp_path):
+    """A writer failing without a file name (pyarrow, matplotlib on a full disk) is reported with the path."""
+
+    def full(tmp):
+        tmp.write_bytes(b"PAR1")
+        raise OSError(errno.ENOSPC, "Error writing bytes to file")
+
+    with pytest.raises(OSError) as info:
+        atomic_write(tmp_path / "timeseries.parquet", full)
+    assert info.value.filename == str(tmp_path / "timeseries.parquet") and info.value.errno == errno.ENOSPC
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_temporary_names_are_recognised_exactly():
+    """Only names shaped like atomic_write's temporary files count as such (with their final name)."""
+    assert temp_target(".power.tmp-123.svg") == "power.svg"
+    assert temp_target(".part-000001.tmp-9.parquet") == "part-000001.parquet"
+    for name in ("power.svg", "notes.tmp-1.txt", ".power.tmp-x.svg", ".hidden"):
+        assert temp_target(name) is None, name
+
+
+def test_parquet_byte_stream_split_option(tmp_path):
+    """The one Parquet writer also writes the sweep store's encoding (floats with BYTE_STREAM_SPLIT)."""
+    frame = pd.DataFrame({"x": np.linspace(0, 1, 20), "k": ["a"] * 20})
+    path = write_parquet(frame, tmp_path / "t.parquet", byte_stream_split=True)
+    meta = pq.ParquetFile(path).metadata.row_group(0)
+    assert "BYTE_STREAM_SPLIT" in meta.column(0).encodings
+    pd.testing.assert_frame_equal(pd.read_parquet(path), frame)
+
+
+def test_json_takes_mappings_and_sets(tmp_path):
+    """The one JSON writer also takes read-only mappings, sets and any object (as its text)."""
+    from types import MappingProxyType
+
+    path = write_json({"m": MappingProxyType({"a": 1}), "s": {2}, "o": object}, tmp_path / "x.json")
+    data = json.loads(path.read_text())
+    assert data["m"] == {"a": 1} and data["s"] == [2] and data["o"].startswith("<class")
+
+
 # ------------------------------------------------------------------ folders
 
 
+def fake_results(folder, text="old"):
+    """A small complete results folder."""
+    (folder / "figures").mkdir(parents=True)
+    for name in ("timeseries.parquet", "figures/power.png", "manifest.json"):
+        (folder / name).write_text(text)
+    return folder
+
+
 def test_default_folders_never_collide(tmp_path, monkeypatch):
-    """Default folders are results/<name>-<stamp>, then -2, -3 when the stamp repeats."""
-    monkeypatch.setattr("sim.storage.results.time.strftime", lambda fmt, *a: "20250101-000000")
-    made = [create_folder("my scenario/x", base=tmp_path).name for _ in range(3)]
+    """Default folders are results/<name>-<stamp>, then -2, -3 when the stamp repeats (an empty one too)."""
+    monkeypatch.setattr("sim.storage.folders.time.strftime", lambda fmt, *a: "20250101-000000")
+    (tmp_path / "my_scenario_x-20250101-000000-2").mkdir()
+    made = []
+    for _ in range(3):
+        with create_folder("my scenario/x", base=tmp_path) as staged:
+            (staged.path / "manifest.json").write_text("{}")
+        made.append(staged.final.name)
     assert made == [
         "my_scenario_x-20250101-000000",
-        "my_scenario_x-20250101-000000-2",
         "my_scenario_x-20250101-000000-3",
+        "my_scenario_x-20250101-000000-4",
     ]
+    assert not any((tmp_path / "my_scenario_x-20250101-000000-2").iterdir())
 
 
 def test_out_folder_rules(tmp_path):
-    """--out: new or empty folders are fine; a non-empty one needs force; a file never works."""
-    assert create_folder("s", tmp_path / "new").is_dir()
+    """--out: new or empty folders are fine; results need force; other files or a file never work."""
+    check_target(tmp_path / "new", force=False)
     (tmp_path / "empty").mkdir()
-    assert create_folder("s", tmp_path / "empty").is_dir()
-    full = tmp_path / "full"
-    full.mkdir()
-    (full / "manifest.json").write_text("{}")
-    (full / "figures").mkdir()
-    (full / "figures" / "compass.png").write_bytes(b"png")
-    (full / "keep.txt").write_text("mine")
+    check_target(tmp_path / "empty", force=False)
+    full = fake_results(tmp_path / "full")
     with pytest.raises(ResultsError, match="--force"):
-        create_folder("s", full)
-    assert (full / "manifest.json").exists()
-    create_folder("s", full, force=True)
-    assert sorted(p.name for p in full.rglob("*")) == ["figures", "keep.txt"]
+        check_target(full, force=False)
+    check_target(full, force=True)
+    (full / "keep.txt").write_text("mine")
+    before = tree(tmp_path)
+    with pytest.raises(ResultsError, match=r"not newpower results \(keep.txt\)"):
+        check_target(full, force=True)
     (tmp_path / "file").write_text("x")
     with pytest.raises(ResultsError, match="file"):
-        create_folder("s", tmp_path / "file", force=True)
+        check_target(tmp_path / "file", force=True)
+    assert tree(tmp_path) == {**before, "file": (1, (tmp_path / "file").stat().st_mtime_ns)}
+
+
+def test_out_through_a_link_or_dot_writes_into_the_folder_it_names(tmp_path, monkeypatch):
+    """``--out link`` (a symbolic link to an empty folder) and ``--out .`` write into the folder itself."""
+    (tmp_path / "real").mkdir()
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    with create_folder("s", tmp_path / "link") as staged:
+        (staged.path / "manifest.json").write_text("{}")
+    assert (tmp_path / "link").is_symlink() and (tmp_path / "real" / "manifest.json").is_file()
+    (tmp_path / "here").mkdir()
+    monkeypatch.chdir(tmp_path / "here")
+    inode = os.stat(".").st_ino
+    with create_folder("s", ".") as staged:
+        assert staged.path.parent == tmp_path / "here"  # an empty folder keeps itself: staged inside
+        (staged.path / "figures").mkdir()
+        (staged.path / "manifest.json").write_text("{}")
+    assert staged.final == tmp_path / "here" and sorted(os.listdir(".")) == ["figures", "manifest.json"]
+    assert os.stat(".").st_ino == inode == os.stat(tmp_path / "here").st_ino
+
+
+def test_results_are_written_beside_and_moved_in_only_when_complete(tmp_path):
+    """While a forced run writes, the old folder is untouched; after the commit it is the new one, whole."""
+    old = fake_results(tmp_path / "out")
+    before = tree(old)
+    with create_folder("s", old, force=True) as staged:
+        assert staged.path.parent == tmp_path and staged.path.name.startswith(".out.incoming-")
+        (staged.path / "manifest.json").write_text("new")
+        assert tree(old) == before
+    assert staged.final == old
+    assert sorted(tree(old)) == ["manifest.json"] and (old / "manifest.json").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_failed_run_leaves_the_old_results_and_nothing_else(tmp_path):
+    """An exception while writing discards the staging folder; the old results stay as they were."""
+    old = fake_results(tmp_path / "out")
+    before = tree(tmp_path)
+    with pytest.raises(RuntimeError), create_folder("s", old, force=True) as staged:
+        (staged.path / "manifest.json").write_text("new")
+        raise RuntimeError("disk")
+    assert tree(tmp_path) == before
+    with pytest.raises(RuntimeError), create_folder("s", tmp_path / "a" / "b" / "c") as staged:
+        raise RuntimeError("disk")
+    assert tree(tmp_path) == before  # the parents it made are gone too
+    full = r"out/figures/x.png: cannot be written \(No space left on device\); .*out is as it was"
+    with pytest.raises(ResultsError, match=full), create_folder("s", old, force=True) as staged:
+        raise OSError(errno.ENOSPC, "No space left on device", str(staged.path / "figures" / "x.png"))
+    assert tree(tmp_path) == before
+
+
+def test_leftovers_of_a_killed_run_are_settled(tmp_path):
+    """A staging folder whose process died is removed; one a live process holds, or one with other
+    files in it, is left alone (and a live one for the same target refuses the new run)."""
+    stale = fake_results(tmp_path / ".out.incoming-999999", "half")
+    notes = []
+    check_target(tmp_path / "out", force=False, notify=notes.append)
+    assert not stale.exists() and len(notes) == 1 and "interrupted run" in notes[0]
+    live = fake_results(tmp_path / ".out.incoming-999998", "half")
+    fd = os.open(live, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        check_target(tmp_path / "out", force=False)
+        assert live.exists()
+        with pytest.raises(ResultsError, match="another newpower run"):
+            create_folder("s", tmp_path / "out")
+    finally:
+        os.close(fd)
+    (live / "notes.txt").write_text("mine")
+    check_target(tmp_path / "out", force=False)
+    assert (live / "notes.txt").exists()
+    empty = tmp_path / "empty"  # a run staged inside an empty folder, killed
+    fake_results(empty / ".empty.incoming-999997", "half")
+    check_target(empty, force=False)
+    assert list(empty.iterdir()) == []
+
+
+def test_an_interrupted_swap_is_undone_or_finished(tmp_path):
+    """Killed between its two renames: the old results are renamed back; killed after: the aside is removed."""
+    aside = fake_results(tmp_path / ".out.replaced-999999", "old")
+    with pytest.raises(ResultsError, match="out.replaced-999999"):
+        load_results(tmp_path / "out")  # says where the results are
+    with pytest.raises(ResultsError, match="holds results"):
+        check_target(tmp_path / "out", force=False)  # the old results are back, and refused as such
+    assert (tmp_path / "out" / "manifest.json").read_text() == "old" and not aside.exists()
+    aside = fake_results(tmp_path / ".out.replaced-999999", "older")
+    check_target(tmp_path / "out", force=True)
+    assert not aside.exists() and (tmp_path / "out" / "manifest.json").read_text() == "old"
+
+
+def test_a_read_only_folder_is_refused(tmp_path, monkeypatch):
+    """A folder the user cannot write is refused before anything is created."""
+    fake_results(tmp_path / "out")
+    monkeypatch.setattr(folders.os, "access", lambda path, mode: False)
+    with pytest.raises(ResultsError, match="read-only"):
+        check_target(tmp_path / "out", force=True)
 
 
 def test_load_results_refuses_what_is_not_a_results_folder(tmp_path):
@@ -144,9 +303,29 @@ def test_git_state_outside_a_repository(tmp_path):
 
 def test_snapshot_period():
     """About 40 evenly spaced snapshots, at least every step for short runs."""
-    assert results.snapshot_period(10) == 1
-    assert results.snapshot_period(150) == 4
-    assert results.snapshot_period(0) == 1
+    assert snapshot_period(10) == 1
+    assert snapshot_period(150) == 4
+    assert snapshot_period(0) == 1
+
+
+def test_write_results_from_python(tmp_path, watts_small):
+    """The Python API writes a complete folder from seeds or from finished runs; the same runs give the
+    same files; an audit folder has its table and compass."""
+    a = write_results(watts_small, [5, 6], tmp_path / "a", steps=4)
+    runs = run_replications(watts_small, [5, 6], steps=4, snapshot_every=snapshot_period(4))
+    b = write_results(watts_small, runs, tmp_path / "b", figures=False)
+    first, second = load_results(a), load_results(b)
+    assert (
+        first.manifest["seeds"] == second.manifest["seeds"] == [5, 6]
+        and first.manifest["seeding"] == "as given"
+    )
+    pd.testing.assert_frame_equal(first.timeseries, second.timeseries)
+    pd.testing.assert_frame_equal(first.aggregate, second.aggregate)
+    assert first.manifest["figures"] and not second.manifest["figures"]
+    assert first.manifest["command"] is None and first.manifest["steps"] == 4
+    with pytest.raises(ResultsError, match="--force"):
+        write_results(watts_small, [5], tmp_path / "a", steps=2)
+    assert load_results(a).manifest["seeds"] == [5, 6]
 
 
 # ------------------------------------------------------------------ seeds and intervals

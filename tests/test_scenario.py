@@ -165,8 +165,10 @@ BAD_FILES = {
     ),
     "org_without_name": ('[[organizations]]\nkind = "platform"\n', ["organizations.0.name", "name"]),
     "initial_shares_over_one": (
-        '[[organizations]]\nname = "A"\ninitial_share = 0.7\n'
-        '[[organizations]]\nname = "B"\ninitial_share = 0.5\n',
+        (
+            '[[organizations]]\nname = "A"\ninitial_share = 0.7\n'
+            '[[organizations]]\nname = "B"\ninitial_share = 0.5\n'
+        ),
         ["initial_share", "1.2", "at most 1"],
     ),
     "unknown_trigger_org": (
@@ -210,7 +212,7 @@ def test_missing_file(tmp_path):
 
 def test_directory_is_not_a_scenario(tmp_path):
     """A folder given as the scenario raises ``ScenarioError`` naming it."""
-    assert_names(error_of(tmp_path), str(tmp_path))
+    assert_names(error_of(tmp_path), str(tmp_path), "is a directory")
 
 
 @pytest.mark.parametrize(

@@ -137,3 +137,19 @@ def test_shock_parameters_are_validated():
     with pytest.raises(ScenarioError, match="shocks.0.size.*out of range"):
         load_scenario(CASTLE, overrides={"shocks": [{"kind": "fee_hike", "target": "Commons", "size": 3}]})
     assert {"leak", "viral_moment", "rival_entry", "fee_hike", "campaign"} <= set(SHOCKS)
+
+
+def test_validation_reads_each_kind_s_description():
+    """What a kind says it names (Reach) is what validation checks, for every registered kind."""
+    for kind, cls in SHOCKS.items():
+        valid = dict(zip(cls.reach.names, ("Gazette", "Commons"), strict=False))
+        load_scenario(CASTLE, overrides={"shocks": [{"kind": kind, **valid}]})
+        for attr in cls.reach.names:
+            if attr in cls.reach.optional:
+                continue
+            shock = {"kind": kind, **valid, attr: "Nobody"}
+            with pytest.raises(ScenarioError, match=f"shocks.0.{attr}.*no such organization"):
+                load_scenario(CASTLE, overrides={"shocks": [shock]})
+        if cls.reach.adds:
+            with pytest.raises(ScenarioError, match=f"shocks.0.{cls.reach.adds}.*already exists"):
+                load_scenario(CASTLE, overrides={"shocks": [{"kind": kind, cls.reach.adds: "Gazette"}]})

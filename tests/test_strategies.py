@@ -31,21 +31,21 @@ DYNAMICS_MODULES = (
 
 
 def _observation(**changes) -> Observation:
-    base = dict(
-        step=30,
-        n_participants=1000,
-        n_members=300,
-        n_active=120,
-        peak_members=320,
-        mean_level=1.2,
-        mean_grievance=0.3,
-        community_values=0.7,
-        joins=5,
-        exits=9,
-        stock=1.5,
-        current=0.05,
-        legitimacy=0.6,
-    )
+    base = {
+        "step": 30,
+        "n_participants": 1000,
+        "n_members": 300,
+        "n_active": 120,
+        "peak_members": 320,
+        "mean_level": 1.2,
+        "mean_grievance": 0.3,
+        "community_values": 0.7,
+        "joins": 5,
+        "exits": 9,
+        "stock": 1.5,
+        "current": 0.05,
+        "legitimacy": 0.6,
+    }
     return Observation(**{**base, **changes})
 
 
@@ -194,9 +194,11 @@ def test_strategy_params_are_validated():
 
 
 def test_user_strategy_by_import_path(tmp_path):
-    """The worked example in examples/ runs by import path, from any working folder."""
+    """The worked example in examples/ runs by import path once the user allows importing code."""
     scenario = load_scenario(
-        ROOT / "examples" / "listen_when_angry.toml", overrides={"network.n": 300, "steps": 40}
+        ROOT / "examples" / "listen_when_angry.toml",
+        overrides={"network.n": 300, "steps": 40},
+        allow_code=True,
     )
     result = run(scenario)
     assert result.model.organization("Platform").strategy.name == "listen_when_angry"
@@ -206,7 +208,9 @@ def test_user_strategy_by_import_path(tmp_path):
 def test_bad_import_path_is_a_clear_error():
     """A missing module or a class that is not a Strategy is refused with the key named."""
     with pytest.raises(ScenarioError, match="cannot import strategy"):
-        load_scenario(CASTLE, overrides={"organizations.Gazette.strategy": "nowhere.module:Thing"})
+        load_scenario(
+            CASTLE, overrides={"organizations.Gazette.strategy": "nowhere.module:Thing"}, allow_code=True
+        )
     with pytest.raises(ScenarioError, match="not a Strategy"):
         load_scenario(CASTLE, overrides={"organizations.Gazette.strategy": "sim.model.levers:Levers"})
 

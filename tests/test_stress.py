@@ -129,3 +129,86 @@ def test_unknown_strategy_and_labels():
     assert label("shocks.0.step", raw) == "fee hike time (step)"
     assert label("organizations.Lyft.take_rate") == "Lyft take rate"
     assert label("dynamics.exit_contagion") == "peer influence on exits"
+
+
+@pytest.mark.parametrize(
+    ("desertion", "options", "expected"),
+    [
+        ({}, ["--seed", "-1"], "--seed -1: allowed"),
+        (
+            {"measure": "nosuch"},
+            [],
+            "key 'desertion.measure': not a summary measure of these runs (got 'nosuch')",
+        ),
+        ({"measure": "final_quadrant"}, [], "key 'desertion.measure': a text measure, not a number"),
+    ],
+)
+def test_stress_options_and_its_measure_are_checked_before_any_run(
+    tmp_path, capsys, desertion, options, expected
+):
+    """A bad seed, or a desertion measure that is unknown or text, exits 2 in one line; nothing runs."""
+    data = toy(**TOY_STRESS)
+    data["desertion"] = {**data["desertion"], **desertion}
+    path = write_toml(data, tmp_path / "toy.toml")
+    out = tmp_path / "out"
+    code = main(
+        [
+            "stress",
+            str(path),
+            "--samples",
+            "4",
+            "--workers",
+            "0",
+            "--out",
+            str(out),
+            "--no-progress",
+            *options,
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and expected in err and "allowed" in err, err
+    assert not out.exists()
+
+
+def test_stress_figures_are_drawn_from_plain_data(tmp_path):
+    """The figures need no stress folder and no research code: a StressData built by hand is enough."""
+    from sim.figures.stress import StressArm, StressData, desertion_figure, map_figure, measure_figure
+
+    rng = np.random.default_rng(3)
+    size, cost = rng.random(40) * 0.4, rng.random(40)
+    outcomes = pd.DataFrame(
+        {"strategy": "as is", "shocks.0.size": size, "dynamics.ads_cost": cost, "measure": size * 2}
+    )
+    outcomes["deserted"] = outcomes["measure"] > 0.5
+    k = int(outcomes["deserted"].sum())
+    arm = StressArm(
+        "as is",
+        40,
+        k,
+        wilson(k, 40),
+        {"shocks.0.size": (0.25, 0.4), "dynamics.ads_cost": (0.0, 0.6), "trigger.n_seeds": (3.0, 5.0)},
+        {
+            "shocks.0.size": "fee hike size > 0.25",
+            "dynamics.ads_cost": "ads cost < 0.6",
+            "trigger.n_seeds": "seeds > 3",
+        },
+    )
+    data = StressData(
+        outcomes,
+        [arm],
+        "Hub",
+        "desertion_share",
+        0.5,
+        {"shocks.0.size": (0.0, 0.4), "dynamics.ads_cost": (0.0, 1.0), "trigger.n_seeds": (1.0, 5.0)},
+        {
+            "shocks.0.size": "fee hike size",
+            "dynamics.ads_cost": "ads cost",
+            "trigger.n_seeds": "trigger seeds",
+        },
+    )
+    outcomes["trigger.n_seeds"] = rng.integers(1, 6, 40)
+    assert arm.share == k / 40
+    for draw in (desertion_figure, measure_figure, map_figure):
+        path = draw(data, tmp_path / f"{draw.__name__}.png")
+        assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 5000

@@ -12,13 +12,15 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from folder_tree import foreign_folder, tree
 from helpers import ROOT
 from research_toys import toy, write_toml
 
 from sim import load_scenario, run, scenario_from_dict
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, SimError
 from sim.faces.cli.research import main, parse_factors, parse_ranges
 from sim.figures.sweep import is_sweep_dir, plot_sweep
 from sim.research.plan import plan_sweep, run_id, run_seed
@@ -209,6 +211,87 @@ def test_a_folder_with_another_sweep_or_other_files_is_refused(tmp_path, capsys)
     assert (other / "notes.txt").read_text() == "mine"
 
 
+def test_a_foreign_folder_is_refused_before_anything_is_created_or_deleted(tmp_path, capsys):
+    """The repro of issue 10: temporary-looking files, a part file and notes in a folder that holds no
+    sweep: refused, and not one entry created, deleted or changed."""
+    path = toy_scenario(tmp_path, sweep={**FACTORIAL, "replications": 1}, steps=3)
+    foreign = foreign_folder(tmp_path / "v")
+    before = tree(foreign)
+    assert main(["sweep", str(path), "--workers", "0", "--no-progress", "--out", str(foreign)]) == 2
+    err = capsys.readouterr().err
+    assert "holds no sweep" in err and ".config.tmp-1" in err and "Traceback" not in err
+    assert tree(foreign) == before
+    lone = tmp_path / "lone"  # only a part file: still not a sweep
+    (lone / "summaries").mkdir(parents=True)
+    (lone / "summaries" / "part-000001.parquet").write_text("mine")
+    before = tree(lone)
+    assert main(["sweep", str(path), "--workers", "0", "--no-progress", "--out", str(lone)]) == 2
+    assert tree(lone) == before
+
+
+def test_resume_removes_only_its_own_temporary_files(tmp_path):
+    """In a sweep folder, only temporary files named like its own writer's, in the folder and its part
+    folders, are removed on resume; a file of the user's in a folder of theirs stays."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**FACTORIAL, "replications": 1}, steps=3)))
+    out = tmp_path / "out"
+    run_sweep(plan, out, workers=0, progress=False)
+    (out / "mine").mkdir()
+    keep = [out / "mine" / ".draft.tmp-2024.txt", out / "summaries" / "notes.txt"]
+    drop = [out / ".points_summary.tmp-77.parquet", out / "summaries" / ".part-000009.tmp-77.parquet"]
+    for path in keep + drop:
+        path.write_text("x")
+    run_sweep(plan, out, workers=0, progress=False)
+    assert all(p.exists() for p in keep) and not any(p.exists() for p in drop)
+
+
+def test_a_sweep_killed_before_its_design_was_written_resumes(tmp_path):
+    """The manifest is written first; a sweep killed before the design (points.parquet) writes it on resume."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**FACTORIAL, "replications": 1}, steps=3)))
+    out = tmp_path / "out"
+    run_sweep(plan, out, workers=0, progress=False)
+    reference = comparable(out)
+    for sub in ("summaries", "timeseries"):
+        for part in (out / sub).glob("part-*"):
+            part.unlink()
+    (out / store.POINTS).unlink()
+    report = run_sweep(plan, out, workers=0, progress=False)
+    assert report.n_done == 4 and (out / store.POINTS).is_file()
+    for a, b in zip(comparable(out), reference, strict=True):
+        pd.testing.assert_frame_equal(a, b)
+
+
+def test_aggregates_do_not_depend_on_the_order_runs_completed_in(tmp_path):
+    """The same runs committed in two different orders and batches read back, and aggregate, bit-identically."""
+    rng = np.random.default_rng(5)
+    scales = np.array([1.0, 1e3, 1e-3, 7.0, 1e5, 3.0])
+    rows = [
+        {
+            "run_id": f"run-{point}-{rep}",
+            "point_id": point,
+            "replicate": rep,
+            "seed": 1000 * point + rep,
+            "run_seconds": float(rng.random()),
+            "param:x": float(point),
+            "a": float(rng.random() * scales[rep]),
+            "b": float(rng.normal() * scales[::-1][rep]),
+        }
+        for point in range(3)
+        for rep in range(6)
+    ]
+    typed = {"run_id": pa.string(), "point_id": pa.int64(), "replicate": pa.int64(), "seed": pa.int64()}
+    tables = []
+    for name, order, size in (("first", range(18), 1), ("second", rng.permutation(18), 4)):
+        with store.SweepStore(tmp_path / name) as writer:
+            shuffled = [rows[i] for i in order]
+            for start in range(0, 18, size):
+                writer.commit(store.measure_table(shuffled[start : start + size], typed), None, None)
+        summaries = store.read_summaries(tmp_path / name).drop(columns="run_seconds")
+        tables.append((summaries, store.write_point_statistics(tmp_path / name)))
+    for a, b in zip(*tables, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    assert tables[0][0]["run_id"].tolist() == [r["run_id"] for r in rows]  # design order
+
+
 def test_a_run_that_raises_is_recorded_and_the_sweep_goes_on(tmp_path):
     """A user strategy that raises at take rate 0.5 fails those runs only, with their error; retried on resume."""
     data = toy(steps=6)
@@ -310,3 +393,143 @@ def test_sigkill_midway_then_resume_loses_nothing_and_duplicates_nothing(tmp_pat
     )
     for a, b in zip(comparable(out), comparable(reference), strict=True):
         pd.testing.assert_frame_equal(a, b)
+
+
+# ------------------------------------------------------------------ options refused before any run
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--dask", "foo"], "--dask 'foo'"),
+        (["--dask", "tls://x"], "--dask 'tls://x'"),
+        (["--dask", "bogus://host:8786"], "--dask 'bogus://host:8786'"),
+        (["--seed", "-1"], "--seed -1"),
+        (["--seed", str(2**64)], f"--seed {2**64}"),
+        (["--runs-per-task", "-1"], "--runs-per-task -1"),
+        (["--runs-per-task", "0"], "--runs-per-task 0"),
+        (["--workers", "100000"], "--workers 100000"),
+        (["--workers", "-2"], "--workers -2"),
+        (["--every", "-1"], "--every -1"),
+        (["--commit-every", "nan"], "--commit-every nan"),
+        (["--samples", "0"], "--samples 0"),
+    ],
+)
+def test_sweep_options_that_cannot_work_are_one_line_before_anything_runs(
+    tmp_path, capsys, options, expected
+):
+    """Each bad option exits 2 with one line naming the option and its value; no folder is made."""
+    path = toy_scenario(tmp_path, sweep=FACTORIAL, steps=3)
+    out = tmp_path / "out"
+    code = main(["sweep", str(path), "--out", str(out), "--no-progress", "--no-plot", *options])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert len(err.strip().splitlines()) == 1 and expected in err and "allowed" in err, err
+    assert not out.exists()
+
+
+def test_the_worker_cap_is_four_per_cpu():
+    """--workers up to 4 per CPU is accepted, one more is refused with the reason."""
+    from sim.research.executors import ExecutorError, check_options, max_workers
+
+    check_options(workers=max_workers())
+    with pytest.raises(
+        ExecutorError, match=f"--workers {max_workers() + 1}: .* to {max_workers()} .*CPU-bound"
+    ):
+        check_options(workers=max_workers() + 1)
+
+
+def test_allow_code_is_needed_to_sweep_a_scenario_naming_user_code(tmp_path):
+    """A scenario naming a strategy by import path is refused without ``--allow-code``, loaded with it."""
+    import uuid
+
+    from sim.faces.cli import research
+
+    module = f"np_sweep_user_{uuid.uuid4().hex}"
+    marker = tmp_path / "imported.marker"
+    (tmp_path / f"{module}.py").write_text(
+        "from pathlib import Path\n"
+        "from sim.model.strategies import StatusQuo\n"
+        f"Path({str(marker)!r}).write_text('imported')\n"
+        "class Mine(StatusQuo):\n"
+        "    pass\n"
+    )
+    data = toy(sweep=FACTORIAL)
+    data["organizations"][0]["strategy"] = f"{module}:Mine"
+    path = write_toml(data, tmp_path / "toy.toml")
+    sys.path.insert(0, str(tmp_path))
+    try:
+        with pytest.raises(ScenarioError, match="--allow-code"):
+            research._load(research_parser().parse_args(["sweep", str(path)]), {})
+        assert not marker.exists()
+        scenario = research._load(research_parser().parse_args(["sweep", str(path), "--allow-code"]), {})
+        assert scenario.allow_code and marker.exists()
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(module, None)
+
+
+def research_parser():
+    """The ``newpower`` parser (with the research sub-commands)."""
+    from sim.faces.cli.main import build_parser
+
+    return build_parser()
+
+
+def test_allow_code_runs_a_sweep(tmp_path, capsys):
+    """``--allow-code`` is an accepted option of sweep (whatever this version's loader does with it)."""
+    path = toy_scenario(tmp_path, steps=3, sweep={**FACTORIAL, "replications": 1})
+    out = tmp_path / "out"
+    assert (
+        main(
+            [
+                "sweep",
+                str(path),
+                "--allow-code",
+                "--workers",
+                "0",
+                "--out",
+                str(out),
+                "--no-progress",
+                "--no-plot",
+            ]
+        )
+        == 0
+    )
+    assert len(store.read_summaries(out)) == 4
+
+
+def test_a_script_read_on_stdin_is_told_why_workers_cannot_start(tmp_path):
+    """``python - < script`` with worker processes: the real cause is named, and no folder is made."""
+    path = toy_scenario(tmp_path, sweep=FACTORIAL, steps=3)
+    out = tmp_path / "out"
+    script = (
+        "from sim import load_scenario\n"
+        "from sim.research.plan import plan_sweep\n"
+        "from sim.research.sweep import run_sweep\n"
+        f"run_sweep(plan_sweep(load_scenario({str(path)!r})), {str(out)!r}, workers=2, progress=False)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-"],
+        input=script,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
+    assert proc.returncode == 1
+    last = proc.stderr.strip().splitlines()[-1]
+    assert "cannot re-import the main script '<stdin>'" in last and "standard input" in last, proc.stderr
+    assert not out.exists()
+
+
+def test_plot_sweep_refuses_a_measure_that_is_not_a_number_of_the_runs(tmp_path):
+    """An unknown or text measure is named, with the numeric measures allowed."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep=FACTORIAL, steps=3)))
+    run_sweep(plan, tmp_path / "out", workers=0, progress=False)
+    for measure in ("nosuch", "Hub.final_quadrant"):
+        with pytest.raises(
+            SimError, match=f"measure '{measure}': not a numeric measure.*Hub.desertion_share"
+        ):
+            plot_sweep(tmp_path / "out", measures=[measure])

@@ -3,9 +3,14 @@
 Input is checked in one place (:mod:`sim.config.spec`): every field of every spec
 declares its type, its default and its allowed range next to its doc, and
 :func:`sim.config.spec.build` checks all of them the same way, so an error always names the
-file, the dotted key, the bad value and what is allowed.
+file, the dotted key, the bad value and what is allowed. The checks across fields that
+need nothing but the data (unique names, shares, the sweep's tables) are here too; those
+that need the model's registries (strategy names, shock kinds, organizations a shock
+names) are in :mod:`sim.model.catalog`, whose ``load_scenario`` is the one ``sim`` exports.
 
-Nothing in a scenario file is ever evaluated as code.
+Nothing in a scenario file is ever evaluated as code, and loading it here imports nothing:
+a strategy named ``"module:Class"`` is only recorded, with whether the caller allowed
+importing code (``allow_code``), for the model to decide.
 """
 
 from __future__ import annotations
@@ -13,15 +18,37 @@ from __future__ import annotations
 import copy
 import dataclasses
 import math
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sim.config.spec import build, param
+from sim.config.overrides import apply_override, blame_override
+from sim.config.source import check_depth, find_scenario, parse_value, read_toml
+from sim.config.spec import MAX_NAME, build, param, shown
 from sim.errors import ScenarioError
 from sim.vocabulary import Level, OrgKind
+
+__all__ = [
+    "DESIGNS",
+    "EXPERIMENT_TABLES",
+    "KIND_DEFAULTS",
+    "NETWORK_KINDS",
+    "SCHEDULE_KEYS",
+    "DesertionSpec",
+    "DynamicsSpec",
+    "NetworkSpec",
+    "OrganizationSpec",
+    "PopulationSpec",
+    "Scenario",
+    "ShockSchedule",
+    "SweepSpec",
+    "TriggerSpec",
+    "design_entries",
+    "load_scenario",
+    "parse_value",
+    "scenario_from_dict",
+]
 
 NETWORK_KINDS = (
     "erdos_renyi",
@@ -129,7 +156,7 @@ class TriggerSpec:
 class OrganizationSpec:
     """One institution or platform. ``None`` means "the default for its kind"."""
 
-    name: str = param("", doc="unique name")
+    name: str = param("", max_len=MAX_NAME, doc=f"unique name (at most {MAX_NAME} characters)")
     kind: str = param(
         "institution", choices=tuple(k.value for k in OrgKind), doc="founded as old or new power"
     )
@@ -181,6 +208,8 @@ class ShockSchedule:
 
 
 SCHEDULE_KEYS = ("kind", "step", "every", "until")
+#: Tables that configure experiments over many runs, not a single run.
+EXPERIMENT_TABLES = ("sweep", "uncertain", "desertion")
 
 DESIGNS = ("factorial", "latin_hypercube", "sobol")
 
@@ -214,7 +243,7 @@ class DesertionSpec:
 class Scenario:
     """A whole validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
-    name: str = param("scenario", doc="short name")
+    name: str = param("scenario", max_len=MAX_NAME, doc="short name")
     description: str = param("", doc="one line on what it models")
     steps: int = param(100, 0, 10_000_000, doc="steps per run")
     seed: int = param(0, 0, 2**63 - 1, doc="root random seed")
@@ -234,6 +263,10 @@ class Scenario:
     raw: Mapping[str, Any] = field(
         default_factory=dict, compare=False, repr=False, metadata={"internal": True}
     )
+    #: Whether the modules its strategies name ("module:Class") may be imported: the user opted
+    #: in, or their program had imported every one of them when it was loaded (so worker
+    #: processes, which start without them, may import them again).
+    allow_code: bool = field(default=False, compare=False, metadata={"internal": True})
 
     def organization(self, name: str) -> OrganizationSpec:
         """Return the organization called ``name``."""
@@ -243,123 +276,78 @@ class Scenario:
         raise KeyError(name)
 
     def with_overrides(self, overrides: Mapping[str, Any]) -> Scenario:
-        """Return a new scenario with dotted-key overrides applied and validated."""
-        return scenario_from_dict(self.raw, source=self.source, overrides=overrides)
+        """Return a new scenario with dotted-key overrides applied and validated.
+
+        Only the data is checked here; names that need the model's registries (a strategy,
+        a shock kind) are checked when a model is built from it (see :mod:`sim.model.catalog`).
+        """
+        return scenario_from_dict(
+            self.raw, source=self.source, overrides=overrides, allow_code=self.allow_code
+        )
+
+    def variant(self, key: str, value: Any) -> Scenario:
+        """One point of an experiment: this scenario without its experiment tables, ``key`` set to ``value``."""
+        plain = {k: v for k, v in self.raw.items() if k not in EXPERIMENT_TABLES}
+        return scenario_from_dict(
+            plain, source=self.source, overrides={key: value}, allow_code=self.allow_code
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved scenario as plain data (for manifests)."""
         out = dataclasses.asdict(self)
-        out.pop("raw")
-        out.pop("source")
+        for internal in ("raw", "source", "allow_code"):
+            out.pop(internal)
         return out
 
 
-def parse_value(text: str) -> Any:
-    """An override value typed on a command line, read as a TOML value (numbers, booleans,
-    quoted strings, arrays); anything that is not valid TOML is taken as a plain string."""
-    text = text.strip()
-    try:
-        return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
-        return text
+def load_scenario(
+    path: str | Path, overrides: Mapping[str, Any] | None = None, *, allow_code: bool = False
+) -> Scenario:
+    """Read a TOML scenario, apply dotted-key overrides, and validate its data.
 
-
-def load_scenario(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Scenario:
-    """Read a TOML scenario, apply dotted-key overrides, and validate everything.
+    This imports nothing and does not check names that need the model's registries; use
+    :func:`sim.load_scenario` (:func:`sim.model.catalog.load_scenario`) for the whole check.
 
     Args:
-        path: the ``.toml`` file.
+        path: the ``.toml`` file, or the name of a library scenario (``"power_shift"``).
         overrides: e.g. ``{"network.mean_degree": 3.5, "organizations.Gazette.openness": 0.4}``.
+        allow_code: whether strategies named ``"module:Class"`` may be imported (recorded only).
 
     Raises:
         ScenarioError: naming the file, the key path, the bad value and what is allowed.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise ScenarioError(
-            "scenario file not found", source=str(path), allowed="an existing .toml file (see scenarios/)"
-        )
-    try:
-        with path.open("rb") as fh:
-            raw = tomllib.load(fh)
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"not valid TOML: {exc}", source=str(path)) from None
-    return scenario_from_dict(raw, source=str(path), overrides=overrides)
+    path = find_scenario(path)
+    return scenario_from_dict(read_toml(path), source=str(path), overrides=overrides, allow_code=allow_code)
 
 
 def scenario_from_dict(
-    raw: Mapping[str, Any], *, source: str = "<dict>", overrides: Mapping[str, Any] | None = None
+    raw: Mapping[str, Any],
+    *,
+    source: str = "<dict>",
+    overrides: Mapping[str, Any] | None = None,
+    allow_code: bool = False,
 ) -> Scenario:
-    """Validate a plain mapping (as read from TOML) into a :class:`Scenario`."""
+    """Validate a plain mapping (as read from TOML) into a :class:`Scenario` (its data only)."""
+    check_depth(raw, source)
+    overrides = overrides or {}
     data = copy.deepcopy(dict(raw))
-    for key, value in (overrides or {}).items():
-        _apply_override(data, key, value, source)
+    for key, value in overrides.items():
+        check_depth(value, f"{source} (override)", key)
+        apply_override(data, key, value, source)
     try:
         scenario = build(Scenario, _nest_shock_params(data, source), source, "")
         scenario = dataclasses.replace(
             scenario,
             source=source,
             raw=data,
+            allow_code=allow_code,
             organizations=tuple(_resolve_org(o, i, source) for i, o in enumerate(scenario.organizations)),
         )
-        _check_cross_references(scenario)
+        _check_data(scenario)
     except ScenarioError as exc:
-        _blame_override(exc, overrides or {}, source, dict(raw))
+        blame_override(exc, overrides, source, raw)
         raise
     return scenario
-
-
-def _check_design(sc: Scenario) -> None:
-    """Sweep factors, ranges and uncertainties must name keys that accept their values."""
-    plain = {k: v for k, v in sc.raw.items() if k not in ("sweep", "uncertain", "desertion")}
-    tables = [
-        ("sweep.factors", sc.sweep.factors, "a list of values"),
-        ("sweep.ranges", sc.sweep.ranges, "[low, high]"),
-        ("uncertain", sc.uncertain, "[low, high]"),
-    ]
-    for table, entries, shape in tables:
-        for key, values in entries.items():
-            ranged = table != "sweep.factors"
-            if (
-                not isinstance(values, list)
-                or not values
-                or (
-                    ranged
-                    and (
-                        len(values) != 2
-                        or not all(isinstance(v, (int, float)) for v in values)
-                        or values[0] > values[1]
-                    )
-                )
-            ):
-                raise ScenarioError(
-                    f"expected {shape}",
-                    source=sc.source,
-                    key=f"{table}.{key}",
-                    value=values,
-                    allowed=shape + (" with low <= high" if ranged else ""),
-                )
-            for value in values:
-                try:
-                    scenario_from_dict(plain, source=sc.source, overrides={key: value})
-                except ScenarioError as exc:
-                    raise ScenarioError(
-                        f"cannot vary this key: {exc.message}",
-                        source=sc.source,
-                        key=f"{table}.{key}",
-                        value=value,
-                        allowed=exc.allowed or "a dotted key of this scenario",
-                    ) from None
-    entrants = [s.params.get("name", "Rival") for s in sc.shocks if s.kind == "rival_entry"]
-    known = [o.name for o in sc.organizations] + entrants
-    if sc.desertion.organization and sc.desertion.organization not in known:
-        raise ScenarioError(
-            "no such organization",
-            source=sc.source,
-            key="desertion.organization",
-            value=sc.desertion.organization,
-            allowed=", ".join(known) or "(none defined)",
-        )
 
 
 def _nest_shock_params(data: dict, source: str) -> dict:
@@ -370,7 +358,7 @@ def _nest_shock_params(data: dict, source: str) -> dict:
     nested = []
     for i, table in enumerate(shocks):
         if not isinstance(table, Mapping):
-            raise ScenarioError("expected a table", source=source, key=f"shocks.{i}", value=table)
+            raise ScenarioError("expected a table", source=source, key=f"shocks.{i}", value=shown(table))
         nested.append(
             {
                 **{k: v for k, v in table.items() if k in SCHEDULE_KEYS},
@@ -378,99 +366,6 @@ def _nest_shock_params(data: dict, source: str) -> dict:
             }
         )
     return {**data, "shocks": nested}
-
-
-def _blame_override(exc: ScenarioError, overrides: Mapping[str, Any], source: str, data: dict) -> None:
-    """If the bad key came from an override, say so in the message."""
-    if exc.key is None:
-        return
-    error = exc.key.split(".")
-    for key in overrides:
-        mine = _canonical(key.split("."), data)
-        # the same key, a key inside a table the override set, or a table the override created
-        if _prefix(mine, error) or _prefix(error, mine):
-            exc.source = f"{source} (override {key}={overrides[key]!r})"
-            return
-
-
-def _prefix(a: list[str], b: list[str]) -> bool:
-    """Whether path ``a`` starts with path ``b`` (``*`` in ``b`` matches any item)."""
-    return len(a) >= len(b) and all(y in ("*", x) for x, y in zip(a, b, strict=False))
-
-
-def _canonical(parts: list[str], data: dict) -> list[str]:
-    """Override path with list items named by index, as validation errors name them."""
-    node: Any = data
-    out = []
-    for part in parts:
-        if isinstance(node, list):
-            names = [str(item.get("name", "")) if isinstance(item, Mapping) else "" for item in node]
-            index = names.index(part) if part in names else (int(part) if part.isdigit() else -1)
-            out.append(str(index))
-            node = node[index] if 0 <= index < len(node) else None
-        else:
-            out.append(part)
-            node = node.get(part) if isinstance(node, Mapping) else None
-    return out
-
-
-# ---------------------------------------------------------------- internals
-
-
-def _apply_override(data: dict, key: str, value: Any, source: str) -> None:
-    where = f"{source} (override)"
-    parts = key.split(".")
-    if not all(parts):
-        raise ScenarioError(
-            "override key must be a dotted path",
-            source=where,
-            key=key,
-            allowed="e.g. network.mean_degree or organizations.NAME.openness",
-        )
-    node: Any = data
-    for depth, part in enumerate(parts[:-1]):
-        if isinstance(node, list):
-            node = node[_list_index(node, part, ".".join(parts[: depth + 1]), where)]
-            continue
-        if not isinstance(node, dict):
-            raise ScenarioError(
-                f"'{'.'.join(parts[:depth])}' holds a value, not a table",
-                source=where,
-                key=key,
-                allowed="a dotted path to a value",
-            )
-        if part not in node:
-            if part == "organizations":
-                raise ScenarioError("this scenario has no organizations", source=where, key=key)
-            node[part] = {}
-        node = node[part]
-    if not isinstance(node, (dict, list)):
-        raise ScenarioError(
-            f"'{'.'.join(parts[:-1])}' holds a value, not a table",
-            source=where,
-            key=key,
-            allowed="a dotted path to a value",
-        )
-    if isinstance(node, list):
-        raise ScenarioError(
-            "cannot replace a whole organization", source=where, key=key, allowed="organizations.NAME.FIELD"
-        )
-    node[parts[-1]] = value
-
-
-def _list_index(items: list, part: str, key: str, where: str) -> int:
-    names = [str(item.get("name", "")) for item in items]
-    if part in names:
-        return names.index(part)
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    raise ScenarioError(
-        "no such organization",
-        source=where,
-        key=key,
-        value=part,
-        allowed=", ".join(names) or "(none defined)",
-    )
 
 
 def _resolve_org(org: OrganizationSpec, index: int, source: str) -> OrganizationSpec:
@@ -487,7 +382,20 @@ def _resolve_org(org: OrganizationSpec, index: int, source: str) -> Organization
     return org
 
 
-def _check_cross_references(sc: Scenario) -> None:
+# ---------------------------------------------------------------- checks across fields
+
+
+def _check_data(sc: Scenario) -> None:
+    """Every check across fields that needs nothing but the scenario's data."""
+    _check_unique_names(sc)
+    _check_shares(sc)
+    _check_trigger(sc)
+    _check_design(sc)
+    _check_values_spread(sc)
+    _check_network(sc)
+
+
+def _check_unique_names(sc: Scenario) -> None:
     names = [o.name for o in sc.organizations]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -498,48 +406,9 @@ def _check_cross_references(sc: Scenario) -> None:
                 value=name,
                 allowed="unique names",
             )
-    from sim.model.shocks import make_shock
-    from sim.model.strategies import make_strategy
 
-    for i, org in enumerate(sc.organizations):
-        make_strategy(org.strategy, org.strategy_params, source=sc.source, key=f"organizations.{i}.strategy")
-    known = list(names)
-    for i, entry in enumerate(sc.shocks):
-        shock = make_shock(entry.kind, entry.params, source=sc.source, key=f"shocks.{i}")
-        if entry.kind == "rival_entry":
-            if shock.name in known:
-                raise ScenarioError(
-                    "an organization with this name already exists",
-                    source=sc.source,
-                    key=f"shocks.{i}.name",
-                    value=shock.name,
-                    allowed="a new name",
-                )
-            if shock.strategy:
-                make_strategy(shock.strategy, {}, source=sc.source, key=f"shocks.{i}.strategy")
-            known.append(shock.name)
-    for i, entry in enumerate(sc.shocks):
-        shock = make_shock(entry.kind, entry.params, source=sc.source, key=f"shocks.{i}")
-        for attr in ("target", "side_a", "side_b", "organization"):
-            name = getattr(shock, attr, None)
-            if name is None or (attr == "organization" and name == ""):
-                continue
-            if name not in known:
-                raise ScenarioError(
-                    "no such organization",
-                    source=sc.source,
-                    key=f"shocks.{i}.{attr}",
-                    value=name,
-                    allowed=", ".join(known) or "(none defined)",
-                )
-        if entry.kind == "campaign" and shock.side_a == shock.side_b:
-            raise ScenarioError(
-                "a campaign needs two different sides",
-                source=sc.source,
-                key=f"shocks.{i}.side_b",
-                value=shock.side_b,
-                allowed=f"an organization other than {shock.side_a}",
-            )
+
+def _check_shares(sc: Scenario) -> None:
     total = sum(o.initial_share for o in sc.organizations)
     if total > 1.0 + 1e-9:
         raise ScenarioError(
@@ -549,15 +418,21 @@ def _check_cross_references(sc: Scenario) -> None:
             value=round(total, 6),
             allowed="a total of at most 1",
         )
+
+
+def _check_trigger(sc: Scenario) -> None:
+    names = [o.name for o in sc.organizations]
     if sc.trigger.organization and sc.trigger.organization not in names:
         raise ScenarioError(
             "no such organization",
             source=sc.source,
             key="trigger.organization",
-            value=sc.trigger.organization,
+            value=shown(sc.trigger.organization),
             allowed=", ".join(names) or "(none defined)",
         )
-    _check_design(sc)
+
+
+def _check_values_spread(sc: Scenario) -> None:
     var = sc.population.values_sd**2
     mean = sc.population.values_mean
     if var > 0 and var >= mean * (1 - mean):
@@ -568,11 +443,67 @@ def _check_cross_references(sc: Scenario) -> None:
             value=sc.population.values_sd,
             allowed=f"less than {math.sqrt(mean * (1 - mean)):.3f} at values_mean={mean}",
         )
-    net = sc.network
-    if net.kind in ("edge_list", "graphml") and not net.path:
+
+
+def _check_network(sc: Scenario) -> None:
+    if sc.network.kind in ("edge_list", "graphml") and not sc.network.path:
         raise ScenarioError(
             "a file-based network needs a path",
             source=sc.source,
             key="network.path",
             allowed="a file path relative to the scenario",
         )
+
+
+def _check_design(sc: Scenario) -> None:
+    """Sweep factors, ranges and uncertainties must name keys that accept their values."""
+    for table, key, value in design_entries(sc):
+        try:
+            sc.variant(key, value)
+        except ScenarioError as exc:
+            raise cannot_vary(sc, table, key, value, exc) from None
+
+
+def design_entries(sc: Scenario) -> Iterator[tuple[str, str, Any]]:
+    """Every (table, dotted key, value) an experiment table of ``sc`` varies, checked for shape.
+
+    Raises:
+        ScenarioError: for an entry that is not a non-empty list (factors) or ``[low, high]``.
+    """
+    tables = [
+        ("sweep.factors", sc.sweep.factors, False),
+        ("sweep.ranges", sc.sweep.ranges, True),
+        ("uncertain", sc.uncertain, True),
+    ]
+    for table, entries, ranged in tables:
+        for key, values in entries.items():
+            _check_shape(sc, f"{table}.{key}", values, ranged)
+            for value in values:
+                yield table, key, value
+
+
+def _check_shape(sc: Scenario, where: str, values: Any, ranged: bool) -> None:
+    shape = "[low, high]" if ranged else "a list of values"
+    good = isinstance(values, list) and bool(values)
+    if good and ranged:
+        numbers = all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+        good = len(values) == 2 and numbers and values[0] <= values[1]
+    if not good:
+        raise ScenarioError(
+            f"expected {shape}",
+            source=sc.source,
+            key=where,
+            value=shown(values),
+            allowed=shape + (" with low <= high" if ranged else ""),
+        )
+
+
+def cannot_vary(sc: Scenario, table: str, key: str, value: Any, exc: ScenarioError) -> ScenarioError:
+    """The error for an experiment table's value that its key does not accept (``exc`` says why)."""
+    return ScenarioError(
+        f"cannot vary this key: {exc.message}",
+        source=sc.source,
+        key=f"{table}.{key}",
+        value=shown(value),
+        allowed=exc.allowed or "a dotted key of this scenario",
+    )

@@ -279,53 +279,75 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
     fig = _figure(results, title, (8.6, 9.2))
     ax = fig.subplots()
     draw_compass(ax)
-    last = int(results.timeseries["step"].max())
     entered_late = False
     for i, name in enumerate(results.organizations):
-        colour = org_colour(i)
-        if results.n_runs > 1:
-            for _, run in results.timeseries.groupby("run"):
-                ax.plot(run[f"{name}.values"], run[f"{name}.openness"], color=colour, alpha=0.25, linewidth=1)
-        path = pd.concat(
-            [results.band(f"{name}.values")["mean"], results.band(f"{name}.openness")["mean"]],
-            axis=1,
-            keys=["x", "y"],
-        ).dropna()
-        if path.empty:
-            continue
-        start, end = path.iloc[0], path.iloc[-1]
-        entered_late |= bool(path.index[0] > results.timeseries["step"].min())
-        ax.plot(path["x"], path["y"], color=colour, linewidth=2.5, zorder=3)
-        ax.plot(
-            start["x"],
-            start["y"],
-            "o",
-            markersize=15,
-            markerfacecolor="white",
-            markeredgecolor=colour,
-            markeredgewidth=2.5,
-            zorder=4,
-        )
-        ax.plot(end["x"], end["y"], "o", markersize=8, color=colour, zorder=5)
         label = f"{name}: {trends[name]}" if audit and name in trends else name
-        right = end["x"] > 0.6  # labels near the right edge go to the left of the dot
-        ax.annotate(
-            label,
-            (end["x"], end["y"]),
-            xytext=(-10 if right else 10, 8),
-            textcoords="offset points",
-            ha="right" if right else "left",
-            fontsize=11,
-            fontweight="bold",
-            color=colour,
-            zorder=6,
-            bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
-        )
+        entered_late |= _draw_trajectory(ax, results, name, org_colour(i), label)
+    handles = _compass_handles(results, entered_late)
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.09),
+        ncol=min(len(handles), 4),
+        frameon=False,
+        fontsize=10,
+    )
+    return fig
+
+
+def _draw_trajectory(ax, results: Results, name: str, colour: str, label: str) -> bool:
+    """One organization's path (and single runs, faint), its start and end, and its label.
+
+    Returns:
+        Whether it entered after the first step (its path starts later).
+    """
+    if results.n_runs > 1:
+        for _, run in results.timeseries.groupby("run"):
+            ax.plot(run[f"{name}.values"], run[f"{name}.openness"], color=colour, alpha=0.25, linewidth=1)
+    path = pd.concat(
+        [results.band(f"{name}.values")["mean"], results.band(f"{name}.openness")["mean"]],
+        axis=1,
+        keys=["x", "y"],
+    ).dropna()
+    if path.empty:
+        return False
+    start, end = path.iloc[0], path.iloc[-1]
+    ax.plot(path["x"], path["y"], color=colour, linewidth=2.5, zorder=3)
+    ax.plot(
+        start["x"],
+        start["y"],
+        "o",
+        markersize=15,
+        markerfacecolor="white",
+        markeredgecolor=colour,
+        markeredgewidth=2.5,
+        zorder=4,
+    )
+    ax.plot(end["x"], end["y"], "o", markersize=8, color=colour, zorder=5)
+    right = end["x"] > 0.6  # labels near the right edge go to the left of the dot
+    ax.annotate(
+        label,
+        (end["x"], end["y"]),
+        xytext=(-10 if right else 10, 8),
+        textcoords="offset points",
+        ha="right" if right else "left",
+        fontsize=11,
+        fontweight="bold",
+        color=colour,
+        zorder=6,
+        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
+    )
+    return bool(path.index[0] > results.timeseries["step"].min())
+
+
+def _compass_handles(results: Results, entered_late: bool) -> list[Line2D]:
+    """The compass legend: one line per organization, the start and end markers, single runs."""
     handles = [
         Line2D([], [], color=org_colour(i), linewidth=2.5, label=name)
         for i, name in enumerate(results.organizations)
     ]
     first = int(results.timeseries["step"].min())
+    last = int(results.timeseries["step"].max())
     start_label = f"start (step {first}" + (", or entry)" if entered_late else ")")
     handles += [
         Line2D(
@@ -343,15 +365,7 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
     ]
     if results.n_runs > 1:
         handles.append(Line2D([], [], color="gray", alpha=0.4, label="single runs"))
-    ax.legend(
-        handles=handles,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.09),
-        ncol=min(len(handles), 4),
-        frameon=False,
-        fontsize=10,
-    )
-    return fig
+    return handles
 
 
 # ------------------------------------------------------------------ power and community

@@ -16,11 +16,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from sim.errors import SimError
 from sim.stats import interval
 from sim.storage import sweep_store as store
+from sim.storage.files import atomic_write, slug
 from sim.storage.sweep_store import (
     PARAM,
     is_sweep_dir,  # noqa: F401 - re-exported for `newpower plot`
@@ -94,27 +97,34 @@ def plot_sweep(results_dir: str | Path, measures: list[str] | None = None) -> li
     folder = Path(results_dir)
     manifest = store.read_manifest(folder)
     if manifest is None:
-        from sim.errors import SimError
-
         raise SimError(f"{folder}: not a sweep folder (no {store.MANIFEST})")
     summaries = store.read_summaries(folder)
     if summaries.empty:
         return []
     factors = [c for c in store.param_columns(summaries) if summaries[c].nunique(dropna=True) > 1]
-    if measures is None:
-        measures = headline_measures(summaries.columns)
-        varying = [m for m in measures if summaries[m].nunique(dropna=True) > 1]
-        measures = varying or measures
+    measures = _measures(summaries, measures)
     out = []
     for factor in factors:
         split = _split_factor(manifest, summaries, factor, factors)
         fig = _response_figure(summaries, factor, measures, split, manifest)
-        path = folder / FIGURES / f"sweep_{_slug(factor[len(PARAM) :])}.png"
-        path.parent.mkdir(exist_ok=True)
         FigureCanvasAgg(fig)
-        store.atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=DPI))
-        out.append(path)
+        path = folder / FIGURES / f"sweep_{slug(factor[len(PARAM) :])}.png"
+        out.append(atomic_write(path, lambda tmp, fig=fig: fig.savefig(tmp, format="png", dpi=DPI)))
     return out
+
+
+def _measures(summaries: pd.DataFrame, measures: list[str] | None) -> list[str]:
+    """The measures asked for, checked to be numeric measures of the runs; else the headline ones that vary."""
+    if measures is None:
+        headline = headline_measures(summaries.columns)
+        return [m for m in headline if summaries[m].nunique(dropna=True) > 1] or headline
+    numeric = store.measure_columns(summaries)
+    for measure in measures:
+        if measure not in numeric:
+            raise SimError(
+                f"measure {measure!r}: not a numeric measure of these runs; allowed: {', '.join(numeric)}"
+            )
+    return measures
 
 
 def _split_factor(manifest: dict, summaries: pd.DataFrame, factor: str, factors: list[str]) -> str | None:
@@ -141,25 +151,8 @@ def _response_figure(
     for ax, measure in zip(axes, measures, strict=False):
         for colour, level in zip(COLOURS, levels, strict=False):
             part = summaries if level is None else summaries[summaries[split] == level]
-            curve = response(part, factor, measure)
             label = None if level is None else f"{split[len(PARAM) :]} = {_short(level)}"
-            if categorical:
-                pos = np.arange(len(curve))
-                err = np.vstack([curve["mean"] - curve["ci_low"], curve["ci_high"] - curve["mean"]])
-                ax.errorbar(
-                    pos, curve["mean"], yerr=np.nan_to_num(err), fmt="o", color=colour, capsize=4, label=label
-                )
-                ax.set_xticks(pos, [_short(v) for v in curve["x"]], rotation=20, fontsize=8)
-            else:
-                ax.plot(curve["x"], curve["mean"], "o-", color=colour, ms=3, label=label)
-                ax.fill_between(
-                    curve["x"].astype(float),
-                    curve["ci_low"],
-                    curve["ci_high"],
-                    color=colour,
-                    alpha=0.2,
-                    linewidth=0,
-                )
+            _draw_curve(ax, response(part, factor, measure), categorical, colour, label)
         ax.set_title(measure, fontsize=10)
         ax.set_xlabel(name, fontsize=9)
         ax.grid(alpha=0.3)
@@ -178,9 +171,21 @@ def _response_figure(
     return fig
 
 
+def _draw_curve(ax: Axes, curve: pd.DataFrame, categorical: bool, colour: str, label: str | None) -> None:
+    """One response curve: points with error bars for a categorical factor, else a line with a band."""
+    if categorical:
+        pos = np.arange(len(curve))
+        err = np.vstack([curve["mean"] - curve["ci_low"], curve["ci_high"] - curve["mean"]])
+        ax.errorbar(
+            pos, curve["mean"], yerr=np.nan_to_num(err), fmt="o", color=colour, capsize=4, label=label
+        )
+        ax.set_xticks(pos, [_short(v) for v in curve["x"]], rotation=20, fontsize=8)
+        return
+    ax.plot(curve["x"], curve["mean"], "o-", color=colour, ms=3, label=label)
+    ax.fill_between(
+        curve["x"].astype(float), curve["ci_low"], curve["ci_high"], color=colour, alpha=0.2, linewidth=0
+    )
+
+
 def _short(value) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
-
-
-def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "._-" else "_" for ch in text)

@@ -2,10 +2,11 @@
 
 A ``Participant`` is a Mesa ``CellAgent`` on the social network. Its state is a
 row of the model's arrays (so the vectorized driver can update everyone at
-once); its ``step()`` is the readable reference driver: it sequences small
-named behaviours, each of which applies one rule from ``rules.py`` to this one
-participant. Organizations (``Institution``, ``Platform``) are plain Mesa
-agents holding their levers, stock, current and legitimacy.
+once); its ``step()`` is the per-agent reference driver: the participant phase
+(``rules.PARTICIPANT_PHASES``) for one participant, counting its neighbours one
+by one. Organizations (``Institution``, ``Platform``) are plain Mesa agents
+holding their levers, stock, current and legitimacy; their accounting applies
+the organization rules of ``rules.py``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import numpy as np
 from mesa import Agent
 from mesa.discrete_space import CellAgent
 
-from sim.model import rules
+from sim.model import kernels, rules
 from sim.model.levers import LEVER_NAMES, Levers, Observation
-from sim.model.network import neighbour_order
 from sim.vocabulary import ACTIVE_LEVEL, Level, OrgKind, Quadrant, enabled_level
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class Participant(CellAgent):
 
     Attributes read and write the model's arrays at ``index``; the agent owns no
     random generator and draws nothing itself: its uniforms for this step are
-    ``model.climb_draws[index]`` and ``model.join_draws_of(index)``, the same
+    ``model.climb_draws[index]`` and its column of ``model.join_draws``, the same
     numbers the vectorized driver uses.
     """
 
@@ -71,19 +71,22 @@ class Participant(CellAgent):
         """Personal threshold for following peers."""
         return float(self.model.state.threshold[self.index])
 
-    # ---- the step: perceive, then one small behaviour at a time
+    # ---- the step: the participant phase, for this one participant
     def step(self) -> None:
-        """Apply the participant rules to this participant (synchronous update)."""
-        seen = self.perceive()
-        view = self.view_organization()
-        self.try_climb(seen, view)
-        self.renew_commitment(seen, view)
-        self.update_grievance(view)
-        left = self.check_exit(seen, view)
-        if not left:
-            self.try_join()
+        """The participant phase (``rules.PARTICIPANT_PHASES``) for this one participant.
 
-    def perceive(self) -> dict:
+        It reads everyone's previous state (synchronous update) and writes only its own row;
+        leaving and joining go through the model, as in the vectorized driver.
+        """
+        seen = self.perceive()
+        view = self.view()
+        new = self.update(seen, view)
+        if new.leave:
+            self.model.leave(np.array([self.index]), view.align)
+        elif self.model.prev.group[self.index] == 0:  # only the unaffiliated at the start may join
+            self.model.join(self.model.join_slot(self.index))
+
+    def perceive(self) -> rules.Perceived:
         """Count neighbours in the previous state: above my level, who just left my group, active in it."""
         prev, i = self.model.prev, self.index
         level, group = prev.level[i], prev.group[i]
@@ -94,83 +97,35 @@ class Participant(CellAgent):
             exited += (prev.left[j] == group) & (group > 0)
             peers += (prev.group[j] == group) & (prev.level[j] >= ACTIVE_LEVEL)
         degree = np.int64(max(len(self.cell.connections), 1))  # isolated: count 0 over 1
-        return {
-            "above": rules.share(np.int64(above), degree),
-            "exited": rules.share(np.int64(exited), degree),
-            "peers": rules.share(np.int64(peers), degree),
-        }
+        return rules.Perceived(
+            above=rules.share(np.int64(above), degree),
+            exited=rules.share(np.int64(exited), degree),
+            peers=rules.share(np.int64(peers), degree),
+        )
 
-    def view_organization(self) -> tuple:
+    def view(self) -> rules.MemberView:
         """What I see of my organization's levers (from the previous step)."""
         prev, i = self.model.prev, self.index
         return rules.member_view(prev.group[i], prev.values[i], self.model.table)
 
-    def try_climb(self, seen: dict, view: tuple) -> None:
-        """Climb a rung if peers above me and my organization's pull reach my threshold."""
-        s, i = self.model.state, self.index
-        cap, align, pull, _, _ = view
-        s.level[i] = rules.climb(
-            s.level[i],
-            cap,
-            s.threshold[i],
-            seen["above"],
-            pull,
-            align,
-            self.model.climb_draws[i],
-            self.model.dynamics,
+    def update(self, seen: rules.Perceived, view: rules.MemberView) -> rules.Updated:
+        """Climb, renew, slip and aggrieve (``rules.update``, compiled), write my new row, and say if I leave."""
+        model, i = self.model, self.index
+        prev, s = model.prev, model.state
+        new = kernels.update_one(
+            prev.level[i],
+            prev.commitment[i],
+            prev.grievance[i],
+            prev.threshold[i],
+            model.fade[i],
+            prev.group[i] > 0,
+            seen,
+            view,
+            model.climb_draws[i],
+            model.params,
         )
-
-    def renew_commitment(self, seen: dict, view: tuple) -> None:
-        """Renew or fade commitment, then slip a rung if it no longer holds my level."""
-        s, i, p = self.model.state, self.index, self.model.dynamics
-        cap, align, pull, _, _ = view
-        fade = rules.fade_rate(s.values[i], p)
-        s.commitment[i] = rules.renew(s.commitment[i], s.level[i], seen["peers"], pull, align, fade, p)
-        s.level[i] = rules.slip(s.level[i], cap, s.commitment[i], p)
-
-    def update_grievance(self, view: tuple) -> None:
-        """Grow grievance from the visible values gap and the value taken from me."""
-        s, i = self.model.state, self.index
-        _, _, _, gap_seen, take = view
-        s.grievance[i] = rules.aggrieve(s.grievance[i], gap_seen, take, s.level[i], self.model.dynamics)
-
-    def check_exit(self, seen: dict, view: tuple) -> bool:
-        """Leave my organization if grievance and peers' exits overcome my threshold and commitment."""
-        s, i, p = self.model.state, self.index, self.model.dynamics
-        if not rules.leaves(
-            s.group[i] > 0, s.grievance[i], seen["exited"], s.commitment[i], s.threshold[i], p
-        ):
-            return False
-        rival, align_rival = rules.best_rival(s.values[i], s.group[i], self.model.table)
-        _, align_now, _, _, _ = view
-        target = rules.destination(align_now, rival, align_rival, p)[0]
-        self.model.move(np.array([i]), np.array([target]), leaving=True)
-        return True
-
-    def try_join(self) -> None:
-        """If unaffiliated: contacted by an organization's outreach, or else by a random neighbour; maybe join."""
-        prev, s, i = self.model.prev, self.model.state, self.index
-        if prev.group[i] != 0:
-            return
-        draws = self.model.join_draws_of(i)
-        target = rules.reached_by(draws[rules.DRAW_REACH], self.model.table.outreach)
-        commitment = self.model.table.reach_commitment[target]
-        if target == 0:
-            commitment = self.model.dynamics.join_commitment
-            partners = neighbour_order(self.model.adjacency, i)
-            if partners.size:
-                j = partners[int(np.floor(np.float64(draws[rules.DRAW_PARTNER]) * partners.size))]
-                target = rules.partner_group(prev.group[j])
-        if target == 0:
-            return
-        chance = rules.join_prob(
-            self.model.table.openness[target],
-            rules.alignment(s.values[i], self.model.table.values[target]),
-            s.grievance[i],
-            self.model.dynamics,
-        )
-        if draws[rules.DRAW_ACCEPT] < chance:
-            self.model.move(np.array([i]), np.array([target]), leaving=False, commitment=commitment)
+        s.level[i], s.commitment[i], s.grievance[i] = new.level, new.commitment, new.grievance
+        return new
 
 
 class Organization(Agent):
@@ -270,24 +225,25 @@ class Organization(Agent):
         self.apply_levers(self.strategy.decide(self.levers, self.observe()))
 
     def step(self) -> None:
-        """Collect the current, earn and spend stock, and let legitimacy track contentment."""
-        p, n = self.model.dynamics, self.model.n_participants
-        value_created = (self.n_members + self.level_sum) / n  # each member yields 1 + level units
-        revenue = (
-            p.revenue_rate * self.take_rate * value_created
-            + p.structure_yield * self.structure * self.current
+        """Earn and spend stock, let legitimacy track contentment, let exposure fade (``rules.py``)."""
+        p = self.model.dynamics
+        revenue = rules.revenue(
+            self.take_rate,
+            self.structure,
+            self.n_members,
+            self.level_sum,
+            self.current,
+            self.model.n_participants,
+            p,
         )
-        spending = (
-            p.outreach_cost * self.outreach + p.ads_cost * self.ads + p.mobilization_cost * self.mobilization
-        )
+        spending = rules.spending(self.outreach, self.ads, self.mobilization, p)
         self.stock, self.funded = rules.update_stock(self.stock, revenue, spending, p.stock_decay)
         if self.n_members:
             self.legitimacy = float(
                 rules.update_legitimacy(self.legitimacy, 1.0 - self.mean_grievance, p.legitimacy_rate)
             )
-        self.exposure *= 1.0 - p.exposure_decay
-        # a moving average of paid reach, in [0, 1]: what a leak can reveal as astroturfing
-        self.ads_history += p.exposure_decay * (self.ads * self.funded - self.ads_history)
+        self.exposure = rules.fade_exposure(self.exposure, p)
+        self.ads_history = rules.track_ads(self.ads_history, self.ads, self.funded, p)
 
 
 class Institution(Organization):

@@ -1,182 +1,194 @@
-"""The participant rules compiled: each rule once, as scalar code, and loops that apply them.
+"""The rules compiled: Numba compiles what ``rules.py`` writes, and the loops that apply it to everyone.
 
-Every rule of ``rules.py`` that runs for every participant every step is written here once,
-as plain scalar Python compiled by Numba, and used three ways:
+``rules.py`` writes each participant rule once, as a plain scalar function, and chains them in
+``rules.update``. This module makes every function of ``rules.py`` callable from compiled code
+(``register_jitable``: compiled where it is called) and compiles
 
-* as a NumPy ufunc (``climb``, ``renew``, ...), which is what ``rules.py`` exposes and what the
-  per-agent driver calls for one participant (and tests call for arrays);
-* inlined into :func:`update_participants`, the vectorized driver's loop, which applies the
-  whole chain (climb, renew, slip, aggrieve, leave) in one pass over memory;
-* :func:`unpack_shares` and :func:`tally_groups` fuse the perception read-out and the
-  organizations' tally the same way.
+* :func:`update_one`: ``rules.update`` for one participant (the per-agent driver);
+* :func:`update_participants`: the same for every participant in one pass over memory
+  (the vectorized driver);
+* :func:`unpack_shares` and :func:`count_neighbours`: perception's read-out (``rules.share``),
+  from one packed word or straight from the graph's ties;
+* :func:`tally_groups`: the organizations' tally, fused the same way.
 
 No fast-math: IEEE arithmetic in the same order in every use, so the two drivers stay
-bit-identical. Compiled code is cached next to this file (``cache=True``).
+bit-identical. Compiled code is cached on disk next to this file (``cache=True``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+from collections.abc import Callable
+from pathlib import Path
+from typing import NamedTuple
+
 import numpy as np
-from numba import njit, vectorize
+from numba import njit
+from numba.extending import register_jitable
+
+from sim import vocabulary
+from sim.model import rules
+from sim.vocabulary import ACTIVE_LEVEL
 
 _JIT = {"cache": True}
-_INT = ("int8", "int64")
+
+# Every function of rules.py may be called from compiled code: ``register_jitable`` compiles it
+# where it is called (inlined by LLVM) and leaves it a plain function for Python callers.
+for _, _rule in inspect.getmembers(rules, inspect.isfunction):
+    if _rule.__module__ == rules.__name__:
+        register_jitable(_rule)
+
+#: Digest of the sources the compiled rules come from. Numba's on-disk cache checks only the file
+#: that defines a compiled function (this one), not the rules it inlines from ``rules.py`` or the
+#: constants it reads from ``vocabulary.py``: after a rule changed it would load the old machine
+#: code. It does hash a function's closure into the cache key, so the functions that inline rules
+#: are made by :func:`_compile_rules`, closed over this digest: editing a rule recompiles them.
+RULES_DIGEST = hashlib.sha256(
+    b"".join(Path(m.__file__).read_bytes() for m in (rules, vocabulary))
+).hexdigest()
 
 
-def _sigs(template: str) -> list[str]:
-    return [template.format(i=i) for i in _INT]
+class RuleKernels(NamedTuple):
+    """The compiled functions that inline rules (see :data:`RULES_DIGEST`)."""
+
+    update_one: Callable
+    update_participants: Callable
+    unpack_shares: Callable
+    count_neighbours: Callable
 
 
-# ---------------------------------------------------------------- the rules, once
+def _compile_rules(digest: str) -> RuleKernels:
+    """Compile the functions that inline rules, each naming ``digest`` so that it keys their cache."""
+
+    @njit(**_JIT)
+    def update_one(level, commitment, grievance, threshold, fade, affiliated, seen, view, u, p):
+        """``rules.update`` for one participant: the per-agent driver's "update" phase."""
+        _ = digest  # a closure variable, hence part of the cache key
+        return rules.update(level, commitment, grievance, threshold, fade, affiliated, seen, view, u, p)
+
+    @njit(**_JIT)
+    def update_participants(level, commitment, grievance, threshold, fade, group, seen, view, u, p):
+        """``rules.update`` for every participant, in one pass: the vectorized driver's "update" phase.
+
+        Args:
+            level, commitment, grievance, threshold, group: the previous state's arrays.
+            fade: everyone's ``rules.fade_rate``.
+            seen: a ``rules.Perceived`` of arrays; view: a ``rules.MemberView`` of arrays.
+            u: this step's climbing uniforms.
+            p: the ``rules.KernelParams``.
+
+        Returns:
+            A ``rules.Updated`` of arrays.
+        """
+        _ = digest  # a closure variable, hence part of the cache key
+        n = level.size
+        out = rules.Updated(np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n, np.bool_))
+        for i in range(n):
+            new = rules.update(
+                level[i],
+                commitment[i],
+                grievance[i],
+                threshold[i],
+                fade[i],
+                group[i] > 0,
+                rules.Perceived(seen.above[i], seen.exited[i], seen.peers[i]),
+                rules.MemberView(view.cap[i], view.align[i], view.pull[i], view.gap_seen[i], view.take[i]),
+                u[i],
+                p,
+            )
+            out.level[i] = new.level
+            out.commitment[i] = new.commitment
+            out.grievance[i] = new.grievance
+            out.leave[i] = new.leave
+        return out
+
+    @njit(**_JIT)
+    def unpack_shares(word, level, group, level_shift, left_shift, peer_shift, mask, degree):
+        """Perceived shares from one packed word of neighbour counts (see ``vectorized.perceive``).
+
+        Each participant reads the count of neighbours above its level, who left its group and
+        who are active in it, by shift and mask.
+        """
+        _ = digest  # a closure variable, hence part of the cache key
+        n = word.size
+        out = rules.Perceived(np.empty(n), np.empty(n), np.empty(n))
+        for i in range(n):
+            w = word[i]
+            out.above[i] = rules.share((w >> level_shift[level[i]]) & mask, degree[i])
+            out.exited[i] = rules.share((w >> left_shift[group[i]]) & mask, degree[i])
+            out.peers[i] = rules.share((w >> peer_shift[group[i]]) & mask, degree[i])
+        return out
+
+    @njit(**_JIT)
+    def count_neighbours(indptr, indices, level, group, left, degree):
+        """Perceived shares counted straight from the ties (CSR ``indptr``, ``indices``).
+
+        Costs one pass over the ties whatever the number of organizations; the counts are the
+        same integers as the packed product's.
+        """
+        _ = digest  # a closure variable, hence part of the cache key
+        n = level.size
+        out = rules.Perceived(np.empty(n), np.empty(n), np.empty(n))
+        for i in range(n):
+            lv, g = level[i], group[i]
+            above = exited = peers = 0
+            for k in range(indptr[i], indptr[i + 1]):
+                j = indices[k]
+                above += level[j] > lv
+                exited += (left[j] == g) & (g > 0)
+                peers += (group[j] == g) & (level[j] >= ACTIVE_LEVEL)
+            out.above[i] = rules.share(above, degree[i])
+            out.exited[i] = rules.share(exited, degree[i])
+            out.peers[i] = rules.share(peers, degree[i])
+        return out
+
+    return RuleKernels(update_one, update_participants, unpack_shares, count_neighbours)
 
 
-def _climb(level, cap, threshold, above_share, pull, align, u, influence, difficulty, prob):
-    drive = align * (influence * above_share + pull)
-    need = threshold * (1.0 + difficulty * level)
-    if level < cap and drive > 0.0 and drive >= need and u < prob:
-        return level + 1
-    return level
+_KERNELS = _compile_rules(RULES_DIGEST)
+update_one = _KERNELS.update_one
+update_participants = _KERNELS.update_participants
+unpack_shares = _KERNELS.unpack_shares
+count_neighbours = _KERNELS.count_neighbours
 
 
-def _renew(commitment, level, peer_share, pull, align, fade, rate):
-    support = 0.5 * ((level + 1.0) / 6.0 + peer_share) + pull * align
-    support = min(support, 1.0)
-    grown = commitment + rate * support * (1.0 - commitment) - fade * commitment
-    return min(max(grown, 0.0), 1.0)
+# ---------------------------------------------------------------- bookkeeping (no rules)
 
 
-def _slip(level, cap, commitment, per_level):
-    if level > 0 and commitment < per_level * (level / 5.0):
-        level = level - 1
-    return min(level, cap)
+class Tally(NamedTuple):
+    """Per group (0 = none): participants by level and the sums an organization's tally needs."""
 
-
-def _aggrieve(grievance, gap_seen, take, level, rate, decay):
-    grown = grievance + rate * (gap_seen + take * (level / 5.0)) - decay * grievance
-    return min(max(grown, 0.0), 1.0)
-
-
-def _leaves(affiliated, grievance, exit_share, commitment, threshold, contagion, loyalty):
-    drive = grievance + contagion * exit_share - loyalty * commitment
-    return affiliated and drive > 0.0 and drive >= threshold
-
-
-# ---------------------------------------------------------------- as ufuncs (one or all)
-
-climb = vectorize(_sigs("{i}({i}, {i}, f8, f8, f8, f8, f8, f8, f8, f8)"), **_JIT)(_climb)
-renew = vectorize(_sigs("f8(f8, {i}, f8, f8, f8, f8, f8)"), **_JIT)(_renew)
-slip = vectorize(_sigs("{i}({i}, {i}, f8, f8)"), **_JIT)(_slip)
-aggrieve = vectorize(_sigs("f8(f8, f8, f8, {i}, f8, f8)"), **_JIT)(_aggrieve)
-leaves = vectorize(["b1(b1, f8, f8, f8, f8, f8, f8)"], **_JIT)(_leaves)
-
-_climb1 = njit(inline="always", **_JIT)(_climb)
-_renew1 = njit(inline="always", **_JIT)(_renew)
-_slip1 = njit(inline="always", **_JIT)(_slip)
-_aggrieve1 = njit(inline="always", **_JIT)(_aggrieve)
-_leaves1 = njit(inline="always", **_JIT)(_leaves)
-
-
-# ---------------------------------------------------------------- fused loops
+    by_level: np.ndarray  # (groups, levels) participants
+    grievance_sum: np.ndarray
+    participation_sum: np.ndarray  # sum of level x commitment
+    exits: np.ndarray  # left this group in the last step
+    joins: np.ndarray  # joined it in the last step
+    movers: np.ndarray  # who left or joined, in index order (filled up to the returned count)
 
 
 @njit(**_JIT)
-def update_participants(
-    level0,
-    commitment0,
-    grievance0,
-    threshold,
-    fade,
-    group,
-    above,
-    left_share,
-    peers,
-    cap,
-    align,
-    pull,
-    gap_seen,
-    take,
-    climb_u,
-    params,
-    level,
-    commitment,
-    grievance,
-    leave,
-):
-    """Climb, renew, slip, aggrieve and decide to leave, for every participant, in one pass.
+def tally_groups(group, level, grievance, commitment, left, joined, out):
+    """Add every participant to its group's counts and sums in ``out`` (a zeroed :class:`Tally`).
 
-    ``params`` = (peer_influence, rung_difficulty, climb_prob, renewal_rate,
-    commitment_per_level, grievance_rate, grievance_decay, exit_contagion, loyalty).
-    Outputs are written into ``level``, ``commitment``, ``grievance`` and ``leave``.
-    """
-    influence, difficulty, prob, rate, per_level, g_rate, g_decay, contagion, loyalty = params
-    for i in range(level0.size):
-        lv = _climb1(
-            level0[i],
-            cap[i],
-            threshold[i],
-            above[i],
-            pull[i],
-            align[i],
-            climb_u[i],
-            influence,
-            difficulty,
-            prob,
-        )
-        c = _renew1(commitment0[i], lv, peers[i], pull[i], align[i], fade[i], rate)
-        lv = _slip1(lv, cap[i], c, per_level)
-        g = _aggrieve1(grievance0[i], gap_seen[i], take[i], lv, g_rate, g_decay)
-        level[i] = lv
-        commitment[i] = c
-        grievance[i] = g
-        leave[i] = _leaves1(group[i] > 0, g, left_share[i], c, threshold[i], contagion, loyalty)
-
-
-@njit(**_JIT)
-def unpack_shares(word, level, group, level_shift, left_shift, peer_shift, mask, degree, above, left, peers):
-    """Shares of neighbours above one's level, who left one's group, active in it (one packed word)."""
-    for i in range(word.size):
-        w = word[i]
-        d = degree[i]
-        above[i] = ((w >> level_shift[level[i]]) & mask) / d
-        left[i] = ((w >> left_shift[group[i]]) & mask) / d
-        peers[i] = ((w >> peer_shift[group[i]]) & mask) / d
-
-
-@njit(**_JIT)
-def tally_groups(
-    group,
-    level,
-    grievance,
-    commitment,
-    left,
-    joined,
-    by_level,
-    grievance_sum,
-    participation_sum,
-    exits,
-    joins,
-    movers,
-):
-    """Per group: participants by level, summed grievance and level x commitment, exits, joins.
-
-    Also lists who left or joined (``movers``, in index order); returns how many.
+    Also lists who left or joined (``out.movers``, in index order); returns how many.
     """
     k = 0
     for i in range(group.size):
         g = group[i]
         lv = level[i]
-        by_level[g, lv] += 1
-        grievance_sum[g] += grievance[i]
-        participation_sum[g] += lv * commitment[i]
+        out.by_level[g, lv] += 1
+        out.grievance_sum[g] += grievance[i]
+        out.participation_sum[g] += lv * commitment[i]
         moved = False
         if left[i] > 0:
-            exits[left[i]] += 1
+            out.exits[left[i]] += 1
             moved = True
         if joined[i]:
-            joins[g] += 1
+            out.joins[g] += 1
             moved = True
         if moved:
-            movers[k] = i
+            out.movers[k] = i
             k += 1
     return k
 
@@ -188,8 +200,3 @@ def state_keys(level, group, left, n_groups):
     for i in range(level.size):
         keys[i] = (np.int64(level[i]) * n_groups + group[i]) * n_groups + left[i]
     return keys
-
-
-def empty_like_state(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Output arrays for :func:`update_participants`."""
-    return (np.empty(n, dtype=np.int8), np.empty(n), np.empty(n), np.empty(n, dtype=np.bool_))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from sim.vocabulary import Level
+from sim.vocabulary import TOP_LEVEL, Level
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ class Levers:
             for f in dataclasses.fields(self)
             if f.name != "max_level"
         }
-        level = Level(min(int(Level.CO_OWNING), max(int(Level.CONSUMING), int(self.max_level))))
+        level = Level(min(TOP_LEVEL, max(int(Level.CONSUMING), int(self.max_level))))
         return Levers(max_level=level, **unit)
 
 
@@ -68,7 +68,7 @@ class Observation:
         n_members: its community's size.
         n_active: members at SHARING or above.
         peak_members: the largest community it has had.
-        mean_level: members' mean participation level (0..5).
+        mean_level: members' mean participation level (0 .. ``TOP_LEVEL``).
         mean_grievance: members' mean grievance.
         community_values: members' mean values orientation (its own values if it has none).
         joins: members who joined in the last step.

@@ -1,9 +1,11 @@
 """What a run reports: declared per-step reporters, the desertion-cascade tracker, run summaries.
 
 To add a per-step measure, add one entry to ``MODEL_REPORTERS`` (a function of
-the model) or ``ORGANIZATION_REPORTERS`` (a function of one organization).
-To add a headline measure, add it in :func:`summarize`. Reporters read state
-the model has already tallied, so collecting costs microseconds per step.
+the model) or ``ORGANIZATION_REPORTERS`` (a function of one organization), and
+its line to ``REPORTER_DOCS`` (``newpower list``); then its row in docs/ODD.md
+(7.16). To add a headline measure, add it in :func:`summarize` and
+``SUMMARY_MEASURES``. Reporters read state the model has already tallied, so
+collecting costs microseconds per step.
 """
 
 from __future__ import annotations

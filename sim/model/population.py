@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.config.scenario import OrganizationSpec, PopulationSpec, TriggerSpec
+from sim.model.rules import alignment
 from sim.vocabulary import Level
 
 
@@ -97,11 +98,13 @@ def enrol_members(
     """
     n = state.size
     for k, org in enumerate(orgs, start=1):
-        n_members = int(round(org.initial_share * n))
+        n_members = round(org.initial_share * n)
         if n_members == 0:
             continue
         free = np.flatnonzero(state.group == 0)
-        weights = 1.0 - np.abs(state.values[free] - org.values) + 1e-9
+        if free.size == 0:  # shares rounded up (many small organizations) already took everyone
+            break
+        weights = alignment(state.values[free], org.values) + 1e-9
         chosen = rng.choice(free, size=min(n_members, free.size), replace=False, p=weights / weights.sum())
         state.group[chosen] = k
         state.level[chosen] = min(int(Level.parse(org.initial_level)), caps[k - 1])

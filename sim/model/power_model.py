@@ -6,9 +6,11 @@ Process overview (docs/ODD.md): each step
 2. every organization's strategy sets its levers (from what it observed);
 3. the previous state is frozen (synchronous update) and this step's uniforms
    are drawn from ``model.rng`` once, for both drivers;
-4. participants perceive, climb or slip, renew or lose commitment, grow or
-   forget grievance, exit, and join (per agent or vectorized: same rules,
-   same numbers);
+4. the participant phase (``rules.PARTICIPANT_PHASES``): participants perceive,
+   see their organization, climb or slip, renew or lose commitment, grow or
+   forget grievance, leave, and join (per agent or vectorized: same rules,
+   same numbers; leaving and joining are :meth:`PowerModel.leave` and
+   :meth:`PowerModel.join` for both);
 5. the model tallies each organization's community;
 6. organizations collect their current and update stock and legitimacy;
 7. declared reporters are collected.
@@ -27,7 +29,7 @@ from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
 from sim.model import kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
-from sim.model.network import NeighbourCounter, adjacency, build_graph
+from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_neighbour
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
@@ -91,9 +93,9 @@ class PowerModel(mesa.Model):
             for i, entry in enumerate(scenario.shocks)
         ]
 
-        self.fade = rules.fade_rate(
-            self.state.values, self.dynamics
-        )  # fixed for the run: values never change
+        self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
+        # Each participant's commitment fade is fixed for the run: values never change.
+        self.fade = rules.fade_rate(self.state.values, self.dynamics)
         self.participants = [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
         self.prev = self.state
         self.climb_draws = np.zeros(self.n_participants, dtype=np.float32)
@@ -151,9 +153,9 @@ class PowerModel(mesa.Model):
         self.free = np.flatnonzero(self.state.group == 0)
         self.join_draws = self.rng.random((rules.N_JOIN_DRAWS, self.free.size), dtype=np.float32)
 
-    def join_draws_of(self, index: int) -> np.ndarray:
-        """The three join uniforms of an unaffiliated participant (per-agent driver)."""
-        return self.join_draws[:, int(np.searchsorted(self.free, index))]
+    def join_slot(self, index: int) -> np.ndarray:
+        """The column of ``join_draws`` of an unaffiliated participant, as an array (per-agent driver)."""
+        return np.searchsorted(self.free, [index])
 
     def add_organization(self, spec: OrganizationSpec) -> Organization:
         """Bring a new institution or platform into the world (at start, or as a rival entering)."""
@@ -163,6 +165,7 @@ class PowerModel(mesa.Model):
             spec.strategy_params,
             source=self.spec.source,
             key=f"organizations.{spec.name}.strategy",
+            allow_code=self.spec.allow_code,
         )
         org = cls(self, spec, group=len(self.organizations) + 1, strategy=strategy)
         self.organizations.append(org)
@@ -193,26 +196,74 @@ class PowerModel(mesa.Model):
         return float(self.values_sum[org.group] / VALUES_SCALE / org.n_members)
 
     def build_table(self) -> rules.OrgTable:
-        """Organizations' levers as arrays, row 0 standing for "no organization"."""
+        """Organizations' levers and what follows from them (``rules.py``) as arrays; row 0 is "none"."""
         orgs, p = self.organizations, self.dynamics
 
-        def column(values, none_value, dtype=float):
-            return np.array([none_value] + list(values), dtype=dtype)
+        def lever(name: str) -> np.ndarray:
+            return np.array([getattr(org, name) for org in orgs], dtype=float)
 
-        reach = column(((o.outreach + o.ads) * o.funded for o in orgs), 0.0)
+        openness, values, funded = lever("openness"), lever("values"), lever("funded")
+        outreach, ads = lever("outreach"), lever("ads")
+        columns = {
+            "member": np.ones(len(orgs)),
+            "openness": openness,
+            "values": values,
+            "take": rules.felt_take(lever("take_rate"), lever("structure"), p),
+            "visibility": rules.visibility(lever("transparency"), lever("exposure")),
+            "pull": rules.organization_pull(openness, lever("mobilization"), funded, p),
+            "reach": rules.funded_reach(outreach, ads, funded),
+            "reach_commitment": rules.reach_commitment(outreach, ads, p.join_commitment),
+        }
+        caps = np.array([self.unaffiliated_cap] + [int(org.max_level) for org in orgs], dtype=np.int8)
         return rules.OrgTable(
-            member=column((1.0 for _ in orgs), 0.0),
-            openness=column((o.openness for o in orgs), 0.0),
-            values=column((o.values for o in orgs), 0.0),
-            max_level=column((o.max_level for o in orgs), self.unaffiliated_cap, np.int8),
-            take_rate=column((min(1.0, o.take_rate + p.structure_take * o.structure) for o in orgs), 0.0),
-            visibility=column((o.visibility for o in orgs), 0.0),
-            pull=column((p.model_pull * o.openness + o.mobilization * o.funded for o in orgs), 0.0),
-            outreach=reach,
-            reach_commitment=column(
-                (float(rules.reach_commitment(o.outreach, o.ads, p.join_commitment)) for o in orgs), 0.0
-            ),
+            max_level=caps, **{name: np.concatenate(([0.0], column)) for name, column in columns.items()}
         )
+
+    # ------------------------------------------------------------ changing affiliation (both drivers)
+    def leave(self, who: np.ndarray, align_now) -> None:
+        """Participants ``who`` leave: to the best-aligned rival if it is clearly better, else to none.
+
+        ``align_now``: their alignment with the organization they leave (``MemberView.align``).
+        """
+        rival, align_rival = rules.best_rival(self.prev.values[who], self.prev.group[who], self.table)
+        self.move(who, rules.destination(align_now, rival, align_rival, self.dynamics), leaving=True)
+
+    def join(self, slots: np.ndarray | None = None) -> None:
+        """Unaffiliated participants may join: reached by an organization, or else brought by a contact.
+
+        Args:
+            slots: columns of ``join_draws`` to consider (participants ``free[slots]``); all by default.
+                Each reads its own uniforms and its grievance after this step's rules.
+        """
+        table, p = self.table, self.dynamics
+        if table.n_groups == 1:
+            return
+        # Only a draw below the highest possible join chance can lead to joining, so the others
+        # are skipped; the outcome is the same as checking everyone. (Compared in float64, as
+        # the float32 draw is compared with a float64 chance below.)
+        ceiling = np.float64(max(p.join_rate_open, p.join_rate_closed))
+        accept = self.join_draws[rules.DRAW_ACCEPT]
+        slots = np.flatnonzero(accept < ceiling) if slots is None else slots[accept[slots] < ceiling]
+        if not slots.size:
+            return
+        u = self.join_draws[:, slots]
+        who = self.free[slots]
+        target = rules.reached_by(u[rules.DRAW_REACH], table.reach)
+        cold = target > 0  # reached by an organization's outreach or ads
+        warm = np.flatnonzero(~cold)
+        partner = pick_neighbour(self.adjacency, who[warm], u[rules.DRAW_PARTNER, warm])
+        has = partner >= 0
+        target[warm[has]] = rules.partner_group(self.prev.group[partner[has]])
+        chance = rules.join_prob(
+            table.openness[target],
+            rules.alignment(self.prev.values[who], table.values[target]),
+            self.state.grievance[who],
+            p,
+        )
+        joins = np.flatnonzero((target > 0) & (u[rules.DRAW_ACCEPT] < chance))
+        if joins.size:
+            commitment = np.where(cold[joins], table.reach_commitment[target[joins]], p.join_commitment)
+            self.move(who[joins], target[joins], leaving=False, commitment=commitment)
 
     def move(
         self, who: np.ndarray, target: np.ndarray, leaving: bool, commitment: np.ndarray | float | None = None
@@ -241,26 +292,18 @@ class PowerModel(mesa.Model):
     def tally(self) -> None:
         """Count each organization's community (members, active, sums) in one pass."""
         s, n_groups = self.state, len(self.organizations) + 1
-        by_level = np.zeros((n_groups, N_LEVELS), dtype=np.int64)
-        grievance, participation = np.zeros(n_groups), np.zeros(n_groups)
-        exits, joins = np.zeros(n_groups, dtype=np.int64), np.zeros(n_groups, dtype=np.int64)
-        movers = np.empty(s.size, dtype=np.int64)
-        k = kernels.tally_groups(
-            s.group,
-            s.level,
-            s.grievance,
-            s.commitment,
-            s.left,
-            s.joined,
-            by_level,
-            grievance,
-            participation,
-            exits,
-            joins,
-            movers,
+        counts = kernels.Tally(
+            by_level=np.zeros((n_groups, N_LEVELS), dtype=np.int64),
+            grievance_sum=np.zeros(n_groups),
+            participation_sum=np.zeros(n_groups),
+            exits=np.zeros(n_groups, dtype=np.int64),
+            joins=np.zeros(n_groups, dtype=np.int64),
+            movers=np.empty(s.size, dtype=np.int64),
         )
-        self.movers = movers[:k].copy()  # who left or joined in the last step
-        participation /= TOP_LEVEL
+        k = kernels.tally_groups(s.group, s.level, s.grievance, s.commitment, s.left, s.joined, counts)
+        self.movers = counts.movers[:k].copy()  # who left or joined in the last step
+        by_level = counts.by_level
+        participation = counts.participation_sum / TOP_LEVEL
         self.level_counts = by_level.sum(axis=0)
         levels = np.arange(N_LEVELS)
         for org in self.organizations:
@@ -269,10 +312,10 @@ class PowerModel(mesa.Model):
             org.peak_members = max(org.peak_members, org.n_members)
             org.n_active = int(by_level[g, ACTIVE_LEVEL:].sum())
             org.level_sum = float(by_level[g] @ levels)
-            org.grievance_sum = float(grievance[g])
+            org.grievance_sum = float(counts.grievance_sum[g])
             org.participation_sum = float(participation[g])
             org.current = float(rules.current(org.participation_sum, self.n_participants))
-            org.n_exits, org.n_joins = int(exits[g]), int(joins[g])
+            org.n_exits, org.n_joins = int(counts.exits[g]), int(counts.joins[g])
 
     @property
     def active_fraction(self) -> float:

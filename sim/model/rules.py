@@ -1,29 +1,115 @@
-"""Behavioural rules as plain functions over numpy arrays.
+"""The model's rules, each written once: its formula, its doc and its source.
 
-Each function works on arrays of all participants (the vectorized driver) or
-on one participant's scalars (the per-agent driver, ``Participant.step``), and
-gives bit-identical results either way: the rules use only +, -, *, /,
-comparisons, min/max and abs, whose IEEE results do not depend on array
-length. Equations and sources are in ``docs/ODD.md`` ("Submodels").
+**Participant rules** (:func:`climb`, :func:`renew`, :func:`slip`, :func:`aggrieve`,
+:func:`leaves`) are plain scalar functions of one participant's state, what it perceives of its
+neighbours (:class:`Perceived`), what it sees of its organization (:class:`MemberView`) and the
+named parameters ``p`` (:class:`KernelParams`, built from ``[dynamics]`` by :func:`kernel_params`).
+:func:`update` chains them in their order. They use only +, -, *, /, comparisons, min/max and
+abs, so ``kernels.py`` compiles them as they are (Numba, no fast-math) and both drivers get the
+same bits: the per-agent driver calls the compiled :func:`update` for one participant, the
+vectorized driver inlines it in one loop over everyone. Called from Python they run as written.
 
-Rules never look at strategies: they read only state (levels, values,
-commitment, grievance) and organizations' levers (openness, values, enabled
-levels, transparency, take rate, outreach, mobilization).
+The **other rules** apply to NumPy arrays and scalars alike: perception shares, what members see,
+where leavers go, joining, and the **organization rules** (pull, felt take, funded reach, revenue,
+spending, stock, legitimacy, exposure) that ``PowerModel.build_table`` and ``Organization.step``
+apply. Each participant rule is called once, in :func:`update`, and each organization rule once,
+in one of those two: a rule can be switched off at that one call.
+
+Equations and sources are in ``docs/ODD.md`` ("Submodels"), which names every function here.
+Rules never look at strategies: they read only state (levels, values, commitment, grievance) and
+organizations' levers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
-from sim.config.scenario import DynamicsSpec
-from sim.model import kernels
 from sim.vocabulary import N_LEVELS, TOP_LEVEL, enabled_level
+
+if TYPE_CHECKING:
+    from sim.config.scenario import DynamicsSpec
+
+#: The participant phase of a step, in order (docs/ODD.md 3.2). Both drivers follow it,
+#: ``Participant.step`` for one participant and ``vectorized.step_participants`` for everyone;
+#: they differ only in how they count neighbours ("perceive") and what they cache ("view").
+#: "update" is :func:`update` compiled, "leave" and "join" are ``PowerModel.leave`` and
+#: ``PowerModel.join``, the same code for both.
+PARTICIPANT_PHASES: tuple[tuple[str, str], ...] = (
+    ("perceive", "shares of neighbours above one's level, who just left one's organization, active in it"),
+    ("view", "what one sees of one's organization: cap, alignment, pull, visible gap, felt take"),
+    ("update", "climb, renew commitment, slip, aggrieve; decide whether to leave"),
+    ("leave", "leavers go to the best-aligned rival if it is clearly better, else to no organization"),
+    ("join", "the unaffiliated may be reached by an organization or brought in by a contact"),
+)
 
 #: Rows of the per-step join uniforms shared by both drivers (``model.join_draws[row, slot]``).
 DRAW_PARTNER, DRAW_REACH, DRAW_ACCEPT = range(3)
 N_JOIN_DRAWS = 3
+
+#: Per level: level / TOP_LEVEL, the share of the scale climbed.
+_CLIMBED = np.arange(N_LEVELS, dtype=np.float64) / TOP_LEVEL
+
+
+# ------------------------------------------------------------------ what the rules read
+
+
+class KernelParams(NamedTuple):
+    """The ``[dynamics]`` parameters the compiled participant rules read, by name.
+
+    :func:`kernel_params` fills each field from the spec's field of the same name, so the order
+    of the fields matters nowhere. (A NamedTuple of floats is what Numba passes to compiled code.)
+    """
+
+    peer_influence: float
+    rung_difficulty: float
+    climb_prob: float
+    renewal_rate: float
+    commitment_per_level: float
+    grievance_rate: float
+    grievance_decay: float
+    exit_contagion: float
+    loyalty: float
+
+
+def kernel_params(dynamics: DynamicsSpec) -> KernelParams:
+    """The compiled rules' parameters, each taken from the ``[dynamics]`` field of the same name."""
+    return KernelParams(**{name: float(getattr(dynamics, name)) for name in KernelParams._fields})
+
+
+class Perceived(NamedTuple):
+    """What a participant perceives of its neighbours in the previous state, as shares of its degree.
+
+    Scalars for one participant (per-agent driver) or arrays for everyone (vectorized driver).
+    """
+
+    above: Any  # neighbours above one's level
+    exited: Any  # neighbours who just left one's own organization
+    peers: Any  # neighbours active (SHARING or above) in one's own group
+
+
+class MemberView(NamedTuple):
+    """What a participant sees of its own organization (row 0 of the table if it has none).
+
+    Scalars for one participant or arrays for everyone.
+    """
+
+    cap: Any  # the highest level its model enables
+    align: Any  # value alignment; 1 for the unaffiliated
+    pull: Any  # pull up the scale, from its open model and its mobilization
+    gap_seen: Any  # the values gap it can see
+    take: Any  # the share of value it feels taken
+
+
+class Updated(NamedTuple):
+    """A participant after :func:`update`: new level, commitment, grievance, and whether it leaves."""
+
+    level: Any
+    commitment: Any
+    grievance: Any
+    leave: Any
 
 
 @dataclass
@@ -32,17 +118,17 @@ class OrgTable:
 
     Rebuilt by the model before each participant phase, so both drivers read
     the same previous-step values. Row 0 stands for "no organization": the
-    crowd's level cap, and zero for member, visibility, pull, take and outreach.
+    crowd's level cap, and zero for member, visibility, pull, take and reach.
     """
 
     member: np.ndarray
     openness: np.ndarray
     values: np.ndarray
     max_level: np.ndarray
-    take_rate: np.ndarray
+    take: np.ndarray  # felt take (:func:`felt_take`)
     visibility: np.ndarray
-    pull: np.ndarray
-    outreach: np.ndarray
+    pull: np.ndarray  # :func:`organization_pull`
+    reach: np.ndarray  # :func:`funded_reach`
     reach_commitment: np.ndarray
 
     @property
@@ -51,11 +137,7 @@ class OrgTable:
         return self.openness.size
 
 
-_LEVELS = np.arange(N_LEVELS, dtype=np.float64)
-#: Per level: level / 5, the share of the scale climbed.
-_CLIMBED = _LEVELS / TOP_LEVEL
-
-# ------------------------------------------------------------- perception
+# ------------------------------------------------------------------------- perception
 
 
 def share(count, safe_degree):
@@ -81,26 +163,28 @@ def visibility(transparency, exposure):
     return transparency + (1.0 - transparency) * exposure
 
 
-def member_view(group, values, table: OrgTable):
-    """What a participant sees of its own organization.
+def member_view(group, values, table: OrgTable) -> MemberView:
+    """What a participant sees of its own organization (one participant, or arrays of them).
 
-    Returns:
-        ``(cap, align, pull, gap_seen, take)``: the highest level its model
-        enables, value alignment, pull up the scale (from its open model and
-        its mobilization), visible values gap and the
-        share of value taken. Unaffiliated participants get the crowd's cap,
-        alignment 1 and nothing else.
+    Members see their organization's cap, pull and felt take, their :func:`alignment` with it
+    and the share of the values gap its :func:`visibility` lets them see. Unaffiliated
+    participants (row 0) get the crowd's cap, alignment 1 and nothing else.
     """
-    gap = np.abs(values - table.values[group])
-    align = 1.0 - gap * table.member[group]  # alignment(values, org values) for members, 1 otherwise
-    gap_seen = gap * table.visibility[group]  # row 0 ("none") has zero visibility
-    return table.max_level[group], align, table.pull[group], gap_seen, table.take_rate[group]
+    org_values = table.values[group]
+    member = table.member[group]  # 1 for a member, 0 in row 0
+    return MemberView(
+        cap=table.max_level[group],
+        align=member * alignment(values, org_values) + (1.0 - member),
+        pull=table.pull[group],
+        gap_seen=np.abs(values - org_values) * table.visibility[group],  # row 0 has zero visibility
+        take=table.take[group],
+    )
 
 
-# ------------------------------------------------------- participant rules
+# -------------------------------------------------- participant rules (compiled, one participant)
 
 
-def climb(level, cap, threshold, above_share, pull, align, u, p: DynamicsSpec):
+def climb(level, cap, threshold, above_share, pull, align, u, p: KernelParams):
     """Climb one rung when peer pressure and pull reach the personal threshold.
 
     A threshold rule after Granovetter (1978) and Watts (2002): with
@@ -108,10 +192,66 @@ def climb(level, cap, threshold, above_share, pull, align, u, p: DynamicsSpec):
     a consumer starts sharing when the share of neighbours above it reaches
     its threshold. Higher rungs need more pressure; the organization's model
     caps the climb ("which participation behaviours you are enabling").
+    ``u`` is this step's climbing uniform, compared with ``climb_prob``.
     """
-    return kernels.climb(
-        level, cap, threshold, above_share, pull, align, u, p.peer_influence, p.rung_difficulty, p.climb_prob
-    )
+    drive = align * (p.peer_influence * above_share + pull)
+    need = threshold * (1.0 + p.rung_difficulty * level)
+    if level < cap and drive > 0.0 and drive >= need and u < p.climb_prob:
+        return level + 1
+    return level
+
+
+def renew(commitment, level, peer_share, pull, align, fade, p: KernelParams):
+    """Commitment is renewed by one's own participation, active peers and pull; it fades otherwise.
+
+    Even consumption renews a little (level 0 counts 1/N_LEVELS): "a magazine asks
+    readers to renew their subscriptions". Unlike the other participant rules it clips with
+    NumPy's minimum and maximum, so it also applies to arrays: a campaign renews everyone who
+    showed up at once (``shocks.Campaign``).
+    """
+    support = np.minimum(0.5 * ((level + 1.0) / N_LEVELS + peer_share) + pull * align, 1.0)
+    grown = commitment + p.renewal_rate * support * (1.0 - commitment) - fade * commitment
+    return np.minimum(np.maximum(grown, 0.0), 1.0)
+
+
+def slip(level, cap, commitment, p: KernelParams):
+    """Slip one rung when commitment no longer holds the current level; never above the cap."""
+    if level > 0 and commitment < p.commitment_per_level * (level / TOP_LEVEL):
+        level = level - 1
+    return min(level, cap)
+
+
+def aggrieve(grievance, gap_seen, take, level, p: KernelParams):
+    """Grievance grows with the visible values gap and with value taken, weighted by contribution.
+
+    For the unaffiliated both are zero (row 0 of the organization table), so it only fades.
+    """
+    load = gap_seen + take * (level / TOP_LEVEL)
+    grown = grievance + p.grievance_rate * load - p.grievance_decay * grievance
+    return min(max(grown, 0.0), 1.0)
+
+
+def leaves(affiliated, grievance, exit_share, commitment, threshold, p: KernelParams):
+    """Exit when grievance plus peers' exits, less commitment, reach the threshold (a desertion cascade)."""
+    drive = grievance + p.exit_contagion * exit_share - p.loyalty * commitment
+    return affiliated and drive > 0.0 and drive >= threshold
+
+
+def update(level, commitment, grievance, threshold, fade, affiliated, seen, view, u, p: KernelParams):
+    """The participant rules in their order, for one participant (the "update" phase).
+
+    Each reads what the one before wrote: :func:`renew` the level after climbing, :func:`slip`
+    the renewed commitment, :func:`aggrieve` the level after slipping, :func:`leaves` the new
+    grievance and commitment. ``seen`` is a :class:`Perceived`, ``view`` a :class:`MemberView`
+    (both of the previous state), ``fade`` the participant's :func:`fade_rate`, ``u`` its
+    climbing uniform.
+    """
+    level = climb(level, view.cap, threshold, seen.above, view.pull, view.align, u, p)
+    commitment = renew(commitment, level, seen.peers, view.pull, view.align, fade, p)
+    level = slip(level, view.cap, commitment, p)
+    grievance = aggrieve(grievance, view.gap_seen, view.take, level, p)
+    leave = leaves(affiliated, grievance, seen.exited, commitment, threshold, p)
+    return Updated(level, commitment, grievance, leave)
 
 
 def fade_rate(values, p: DynamicsSpec):
@@ -119,33 +259,7 @@ def fade_rate(values, p: DynamicsSpec):
     return p.fickleness * (p.fade_floor + (1.0 - p.fade_floor) * values)
 
 
-def renew(commitment, level, peer_share, pull, align, fade, p: DynamicsSpec):
-    """Commitment is renewed by one's own participation, active peers and pull; it fades otherwise.
-
-    Even consumption renews a little (level 0 counts 1/6): "a magazine asks
-    readers to renew their subscriptions".
-    """
-    return kernels.renew(commitment, level, peer_share, pull, align, fade, p.renewal_rate)
-
-
-def slip(level, cap, commitment, p: DynamicsSpec):
-    """Slip one rung when commitment no longer holds the current level; never above the cap."""
-    return kernels.slip(level, cap, commitment, p.commitment_per_level)
-
-
-def aggrieve(grievance, gap_seen, take, level, p: DynamicsSpec):
-    """Grievance grows with the visible values gap and with value taken, weighted by contribution.
-
-    For the unaffiliated both are zero (row 0 of the organization table), so it only fades.
-    """
-    return kernels.aggrieve(grievance, gap_seen, take, level, p.grievance_rate, p.grievance_decay)
-
-
-def leaves(affiliated, grievance, exit_share, commitment, threshold, p: DynamicsSpec):
-    """Exit when grievance plus peers' exits, less commitment, reach the threshold (a desertion cascade)."""
-    return kernels.leaves(
-        affiliated, grievance, exit_share, commitment, threshold, p.exit_contagion, p.loyalty
-    )
+# --------------------------------------------------------------------- leaving and joining
 
 
 def best_rival(values, group, table: OrgTable):
@@ -179,9 +293,9 @@ def join_prob(openness, align, grievance, p: DynamicsSpec):
     return rate * align * (1.0 - grievance)
 
 
-def reached_by(u, outreach):
-    """Which organization's outreach reaches a participant: group whose slice of [0, 1) holds ``u``; 0 if none."""
-    cumulative = np.cumsum(outreach[1:])
+def reached_by(u, reach):
+    """Which organization's reach finds a participant: the group whose slice of [0, 1) holds ``u``; 0 if none."""
+    cumulative = np.cumsum(reach[1:])
     if cumulative.size and cumulative[-1] > 1.0:
         cumulative = cumulative / cumulative[-1]
     found = np.searchsorted(cumulative, u, side="right")
@@ -197,7 +311,22 @@ def partner_group(partner_group_):
     return partner_group_
 
 
-# ------------------------------------------------------ organization rules
+# ------------------------------------------------ organization rules (one, or arrays of them)
+
+
+def organization_pull(openness, mobilization, funded, p: DynamicsSpec):
+    """Pull up the scale: an open model, and money spent on mobilization ("develop a mobilization capacity")."""
+    return p.model_pull * openness + mobilization * funded
+
+
+def felt_take(take_rate, structure, p: DynamicsSpec):
+    """The take members feel: the take rate plus the capture of converting their current into stock."""
+    return np.minimum(1.0, take_rate + p.structure_take * structure)
+
+
+def funded_reach(outreach, ads, funded):
+    """The share of the unaffiliated an organization's outreach and ads find, as far as its stock paid."""
+    return (outreach + ads) * funded
 
 
 def reach_commitment(outreach, ads, join_commitment):
@@ -212,17 +341,59 @@ def reach_commitment(outreach, ads, join_commitment):
     )
 
 
-def turnout_prob(level, commitment, align):
-    """Chance a member shows up when called: true believers do, consumers and astroturfed joiners don't.
+def current(weighted_participation, n_participants):
+    """New power as a current: the community's participation flow, sum(level/TOP_LEVEL * commitment) / N."""
+    return weighted_participation / n_participants
 
-    "A key new power question for all organizations is 'Who will really show up for you?'"
+
+def revenue(take_rate, structure, n_members, level_sum, current, n_participants, p: DynamicsSpec):
+    """Old power earned: a share of the value its community creates, plus the current made structure.
+
+    Each member yields one unit for being there and one more per rung ("a manufacturer asks
+    customers to buy its shoes"); structure converts a share of the current into stock.
     """
-    return _CLIMBED[level] * commitment * align
+    value_created = (n_members + level_sum) / n_participants
+    return p.revenue_rate * take_rate * value_created + p.structure_yield * structure * current
 
 
-def campaign_force(stock_spent, turnout_share, p: DynamicsSpec):
-    """Power as "the ability to produce intended effects" (Russell): lobbyists plus an army of citizens."""
-    return p.lobby_weight * stock_spent + p.turnout_weight * turnout_share
+def spending(outreach, ads, mobilization, p: DynamicsSpec):
+    """What the levers that cost stock every step cost: outreach, ads and mobilization."""
+    return p.outreach_cost * outreach + p.ads_cost * ads + p.mobilization_cost * mobilization
+
+
+def update_stock(stock, revenue, spending, decay):
+    """Old power as a currency: earned from value taken, spent on levers, worn by upkeep; never negative.
+
+    Returns:
+        ``(new_stock, funded)``: the stock, and the share of the spending it could pay for.
+    """
+    available = stock * (1.0 - decay) + revenue
+    funded = 1.0 if spending <= available else available / spending
+    return max(0.0, available - spending), funded
+
+
+def update_legitimacy(legitimacy, contentment, rate):
+    """Legitimacy drifts toward the community's contentment (1 - mean grievance)."""
+    return legitimacy + rate * (contentment - legitimacy)
+
+
+def fade_exposure(exposure, p: DynamicsSpec):
+    """A leak's exposure fades by ``exposure_decay`` each step."""
+    return exposure * (1.0 - p.exposure_decay)
+
+
+def track_ads(ads_history, ads, funded, p: DynamicsSpec):
+    """A moving average of paid reach, in [0, 1]: what a leak can reveal as astroturfing."""
+    return ads_history + p.exposure_decay * (ads * funded - ads_history)
+
+
+def reform_cost(before, after, p: DynamicsSpec):
+    """Stock spent on changing one's model or values: organizational change is not free."""
+    return p.reform_cost * (
+        abs(after.values - before.values)
+        + abs(after.openness - before.openness)
+        + abs(after.transparency - before.transparency)
+    )
 
 
 def partial_reform(before, after, share):
@@ -240,31 +411,17 @@ def partial_reform(before, after, share):
     return moved.replace(max_level=min(after.max_level, reachable))
 
 
-def reform_cost(before, after, p: DynamicsSpec):
-    """Stock spent on changing one's model or values: organizational change is not free."""
-    return p.reform_cost * (
-        abs(after.values - before.values)
-        + abs(after.openness - before.openness)
-        + abs(after.transparency - before.transparency)
-    )
+# ------------------------------------------------------------------------------ campaigns
 
 
-def current(weighted_participation, n_participants):
-    """New power as a current: the community's participation flow, sum(level/5 * commitment) / N."""
-    return weighted_participation / n_participants
+def turnout_prob(level, commitment, align):
+    """Chance a member shows up when called: true believers do, consumers and astroturfed joiners don't.
 
-
-def update_stock(stock, revenue, spending, decay):
-    """Old power as a currency: earned from value taken, spent on levers, worn by upkeep; never negative.
-
-    Returns:
-        ``(new_stock, funded)``: the stock, and the share of the spending it could pay for.
+    "A key new power question for all organizations is 'Who will really show up for you?'"
     """
-    available = stock * (1.0 - decay) + revenue
-    funded = 1.0 if spending <= available else available / spending
-    return max(0.0, available - spending), funded
+    return _CLIMBED[level] * commitment * align
 
 
-def update_legitimacy(legitimacy, contentment, rate):
-    """Legitimacy drifts toward the community's contentment (1 - mean grievance)."""
-    return legitimacy + rate * (contentment - legitimacy)
+def campaign_force(stock_spent, turnout_share, p: DynamicsSpec):
+    """Power as "the ability to produce intended effects" (Russell): lobbyists plus an army of citizens."""
+    return p.lobby_weight * stock_spent + p.turnout_weight * turnout_share

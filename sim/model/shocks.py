@@ -16,17 +16,25 @@ Scheduled in a scenario::
     size = 0.15
 
 Fired live: ``model.fire(make_shock("leak", target="Gazette"))``.
+
+Each kind also describes itself, so adding one touches this file (and docs/ODD.md) only:
+its :class:`Reach` says which of its fields name organizations and whether it adds one
+(read by validation, :mod:`sim.model.catalog`), and its :class:`Button` with the
+``page_*`` class methods say how the teaching page offers it, fills its parameters from
+the page's focus organization, and tells the class what happened (read by
+:mod:`sim.faces.teaching.lesson`; the page shows buttons in the order kinds are registered).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.config.spec import Registry, build, param
+from sim.config.spec import MAX_NAME, Registry, build, param
 from sim.errors import ScenarioError, SimError
 from sim.model import rules
 from sim.model.population import choose_participants
@@ -39,15 +47,104 @@ if TYPE_CHECKING:
 SHOCKS = Registry("shock", "kind")
 
 
+@dataclass(frozen=True)
+class Reach:
+    """Which organizations a shock kind refers to; validation reads it (:mod:`sim.model.catalog`).
+
+    Attributes:
+        names: fields that name an organization, which must exist when the shock fires.
+        optional: of those, fields that may be "" (no organization in particular).
+        distinct: whether the organizations it names must be different ones.
+        adds: the field holding the name of an organization the shock adds ("": adds none).
+        strategy: the field naming the added organization's strategy ("": none).
+    """
+
+    names: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    distinct: bool = False
+    adds: str = ""
+    strategy: str = ""
+
+
+@dataclass(frozen=True)
+class Button:
+    """A shock kind's button on the teaching page.
+
+    Attributes:
+        label: the button's text.
+        colour: its colour (CSS).
+        needs_focus: whether it aims at the page's focus organization (disabled without one).
+        needs_rival: whether it also needs a second organization (a campaign's other side).
+    """
+
+    label: str
+    colour: str
+    needs_focus: bool = True
+    needs_rival: bool = False
+
+
+@dataclass(frozen=True)
+class Aim:
+    """What a page button aims a shock at."""
+
+    model: PowerModel
+    focus: str  # the page's focus organization ("" if the scenario has none)
+    other: str  # the largest other organization ("" if there is none)
+
+
+class Phase(Enum):
+    """Where participation stands since the last shock, as the page tells it."""
+
+    RISING = "rising"  # near its highest since the shock, reached a step ago at most
+    PEAK = "peak"  # near its highest, reached earlier
+    FADING = "fading"  # well below its highest since the shock
+
+
+@dataclass(frozen=True)
+class Aftermath:
+    """What the page knows when it tells the class what to notice after a shock."""
+
+    event: Mapping[str, Any]  # the model's record of the shock, with its step and kind
+    focus: str  # the focus organization's name, or "the organization"
+    now: float  # the share of participants active now
+    peak: float  # the highest share since the shock
+    peak_step: int  # when it was reached
+    phase: Phase
+
+
 class Shock:
-    """An event that changes state once when applied. Subclasses are dataclasses."""
+    """An event that changes state once when applied. Subclasses are dataclasses.
+
+    Attributes:
+        kind: the registered snake_case name.
+        summary: one line for ``newpower list``.
+        reach: the organizations it names or adds (for validation).
+        button: its teaching-page button (None: the page does not offer it).
+    """
 
     kind: ClassVar[str] = ""
     summary: ClassVar[str] = ""
+    reach: ClassVar[Reach] = Reach()
+    button: ClassVar[Button | None] = None
 
     def apply(self, model: PowerModel) -> dict[str, Any]:
         """Change the model's state; return a small record of what happened."""
         raise NotImplementedError
+
+    @classmethod
+    def page_params(cls, aim: Aim) -> dict[str, Any]:
+        """The parameters its page button fires it with (kinds with a button define it)."""
+        raise NotImplementedError(f"shock kind {cls.kind!r} has no page button")
+
+    @classmethod
+    def page_event(cls, event: Mapping[str, Any]) -> str:
+        """One line about a fired shock, for the class."""
+        return f"{event.get('kind', cls.kind)} at step {event.get('step', '?')}."
+
+    @classmethod
+    def page_notice(cls, after: Aftermath) -> str:
+        """A few sentences (Markdown) on what the class should look at after it."""
+        return cls.page_event(after.event)
 
 
 register = SHOCKS.register
@@ -85,36 +182,6 @@ def _organization(model: PowerModel, name: str, kind: str):
 
 @register
 @dataclass
-class Leak(Shock):
-    """Reveals an organization's values gap: "only a leak or a tweet away".
-
-    Members' grievance jumps by ``severity`` times their values gap times the
-    share of it that was hidden (1 - transparency), plus any paid reach it had
-    passed off as participation; legitimacy falls by the members' mean jump.
-    Exposure is set to 1, so members see the whole gap until it fades.
-    """
-
-    kind: ClassVar[str] = "leak"
-    summary: ClassVar[str] = "reveals an organization's values gap; opaque ones are hurt more"
-    target: str = param("", doc="the organization exposed")
-    severity: float = param(1.0, 0.0, 10.0, doc="how damaging the revelation is")
-
-    def apply(self, model: PowerModel) -> dict[str, Any]:
-        """Raise members' grievance and cut legitimacy in proportion to the hidden gap."""
-        org = _organization(model, self.target, self.kind)
-        s = model.state
-        members = np.flatnonzero(s.group == org.group)
-        hidden = 1.0 - org.transparency
-        jump = self.severity * (np.abs(s.values[members] - org.values) * hidden + org.ads_history)
-        s.grievance[members] = np.clip(s.grievance[members] + jump, 0.0, 1.0)
-        mean_jump = float(jump.mean()) if members.size else 0.0
-        org.legitimacy = float(np.clip(org.legitimacy - mean_jump, 0.0, 1.0))
-        org.exposure = 1.0
-        return {"target": org.name, "members": int(members.size), "mean_grievance_jump": mean_jump}
-
-
-@register
-@dataclass
 class ViralMoment(Shock):
     """A set of participants jumps up the scale at once (a trigger for a surge)."""
 
@@ -124,6 +191,8 @@ class ViralMoment(Shock):
     level: str = param("SHARING", choices=tuple(lv.name for lv in Level), doc="the level they jump to")
     organization: str = param("", doc="draw them among this organization's members (empty: anyone)")
     choose: str = param("random", choices=("random", "hubs"), doc="uniformly at random, or hubs first")
+    reach: ClassVar[Reach] = Reach(names=("organization",), optional=("organization",))
+    button: ClassVar[Button] = Button("Viral moment", "#6a1b9a", needs_focus=False)
 
     def apply(self, model: PowerModel) -> dict[str, Any]:
         """Raise the chosen participants to ``level`` (never lower) with full commitment."""
@@ -140,6 +209,96 @@ class ViralMoment(Shock):
         s.commitment[chosen] = 1.0
         return {"participants": int(k), "level": self.level}
 
+    @classmethod
+    def page_params(cls, aim: Aim) -> dict[str, Any]:
+        """5% of the network (at least 20 people) up to funding, among the focus organization's members."""
+        return {
+            "n_participants": max(20, aim.model.n_participants // 20),
+            "level": "FUNDING",
+            "organization": aim.focus,
+        }
+
+    @classmethod
+    def page_event(cls, event: Mapping[str, Any]) -> str:
+        """How many jumped, and to what level."""
+        return (
+            f"Viral moment at step {event['step']}: {event['participants']} people jumped to "
+            f"{event['level'].lower()}."
+        )
+
+    @classmethod
+    def page_notice(cls, after: Aftermath) -> str:
+        """A surge spreads along ties, peaks, and fades."""
+        if after.phase is Phase.RISING:
+            return (
+                "**A surge is spreading.** Dark dots appear next to dark dots: people climb when enough "
+                "neighbours are above them, so the surge travels along ties. \u201cIt\u2019s most "
+                f"forceful when it surges.\u201d Now {after.now:.0%} take part."
+            )
+        if after.phase is Phase.PEAK:
+            return (
+                f"**At its peak:** {after.now:.0%} take part (top: {after.peak:.0%} at step {after.peak_step}). "
+                f"Watch the desertion bars: the people who give most feel what {after.focus} takes."
+            )
+        return (
+            f"**Now it fades.** The surge peaked at {after.peak:.0%} (step {after.peak_step}); now "
+            f"{after.now:.0%}. Commitment drains and members leave. \u201cNew power is fast\u2014but it is "
+            "also fickle.\u201d Try: another Fickleness, Reset, same viral moment."
+        )
+
+
+@register
+@dataclass
+class Leak(Shock):
+    """Reveals an organization's values gap: "only a leak or a tweet away".
+
+    Members' grievance jumps by ``severity`` times their values gap times the
+    share of it that was hidden (1 - transparency), plus any paid reach it had
+    passed off as participation; legitimacy falls by the members' mean jump.
+    Exposure is set to 1, so members see the whole gap until it fades.
+    """
+
+    kind: ClassVar[str] = "leak"
+    summary: ClassVar[str] = "reveals an organization's values gap; opaque ones are hurt more"
+    target: str = param("", doc="the organization exposed")
+    severity: float = param(1.0, 0.0, 10.0, doc="how damaging the revelation is")
+    reach: ClassVar[Reach] = Reach(names=("target",))
+    button: ClassVar[Button] = Button("Leak", "#37474f")
+
+    def apply(self, model: PowerModel) -> dict[str, Any]:
+        """Raise members' grievance and cut legitimacy in proportion to the hidden gap."""
+        org = _organization(model, self.target, self.kind)
+        s = model.state
+        members = np.flatnonzero(s.group == org.group)
+        hidden = 1.0 - org.transparency
+        jump = self.severity * (np.abs(s.values[members] - org.values) * hidden + org.ads_history)
+        s.grievance[members] = np.clip(s.grievance[members] + jump, 0.0, 1.0)
+        mean_jump = float(jump.mean()) if members.size else 0.0
+        org.legitimacy = float(np.clip(org.legitimacy - mean_jump, 0.0, 1.0))
+        org.exposure = 1.0
+        return {"target": org.name, "members": int(members.size), "mean_grievance_jump": mean_jump}
+
+    @classmethod
+    def page_params(cls, aim: Aim) -> dict[str, Any]:
+        """Expose the focus organization."""
+        return {"target": aim.focus, "severity": 1.0}
+
+    @classmethod
+    def page_event(cls, event: Mapping[str, Any]) -> str:
+        """Whose members saw the gap, and how much their grievance rose."""
+        return (
+            f"Leak at step {event['step']}: {event['target']}'s {event['members']:,} members saw its values gap "
+            f"(grievance +{event['mean_grievance_jump']:.2f} on average)."
+        )
+
+    @classmethod
+    def page_notice(cls, after: Aftermath) -> str:
+        """Exposure: grievance rises, legitimacy falls."""
+        return (
+            f"**A leak.** \u201cEvery organization is only a leak or a tweet away\u201d from exposure. "
+            f"{after.focus}'s members now see its values gap: grievance rises, legitimacy falls."
+        )
+
 
 @register
 @dataclass
@@ -149,7 +308,7 @@ class RivalEntry(Shock):
 
     kind: ClassVar[str] = "rival_entry"
     summary: ClassVar[str] = "a new platform enters at a given compass position"
-    name: str = param("Rival", doc="the newcomer's name")
+    name: str = param("Rival", max_len=MAX_NAME, doc=f"the newcomer's name (at most {MAX_NAME} characters)")
     org_kind: str = param("platform", choices=tuple(k.value for k in OrgKind), doc="institution or platform")
     openness: float = param(0.85, 0.0, 1.0, doc="its model axis")
     values: float = param(0.85, 0.0, 1.0, doc="its values axis")
@@ -158,6 +317,8 @@ class RivalEntry(Shock):
     transparency: float = param(0.8, 0.0, 1.0, doc="its transparency")
     outreach: float = param(0.02, 0.0, 1.0, doc="its outreach")
     strategy: str = param("", doc="the policy it runs: registered name or module:Class (empty: the default)")
+    reach: ClassVar[Reach] = Reach(adds="name", strategy="strategy")
+    button: ClassVar[Button] = Button("Rival enters", "#00796b", needs_focus=False)
 
     def apply(self, model: PowerModel) -> dict[str, Any]:
         """Add the organization to the world with no members yet."""
@@ -180,6 +341,42 @@ class RivalEntry(Shock):
         model.add_organization(spec)
         return {"name": self.name, "openness": self.openness, "values": self.values}
 
+    @classmethod
+    def page_params(cls, aim: Aim) -> dict[str, Any]:
+        """A Crowd called Rival (then Rival 2, Rival 3, ...: the first name not taken)."""
+        taken = {o.name for o in aim.model.organizations}
+        number = 1
+        name = "Rival"
+        while name in taken:
+            number += 1
+            name = f"Rival {number}"
+        return {
+            "name": name,
+            "openness": 0.85,
+            "values": 0.85,
+            "stock": 0.2,
+            "take_rate": 0.05,
+            "transparency": 0.8,
+            "outreach": 0.02,
+        }
+
+    @classmethod
+    def page_event(cls, event: Mapping[str, Any]) -> str:
+        """Who entered, where on the compass."""
+        return (
+            f"{event['name']} entered at step {event['step']} "
+            f"(values {event['values']:.2f}, model {event['openness']:.2f})."
+        )
+
+    @classmethod
+    def page_notice(cls, after: Aftermath) -> str:
+        """Leavers now have somewhere to go."""
+        return (
+            f"**{after.event['name']} entered** as a Crowd (see the compass). Members who leave "
+            f"{after.focus} can now go to a better-aligned rival instead of to no one: watch the "
+            "community lines."
+        )
+
 
 @register
 @dataclass
@@ -190,6 +387,8 @@ class FeeHike(Shock):
     summary: ClassVar[str] = "the share of value an organization takes rises"
     target: str = param("", doc="the organization")
     size: float = param(0.1, 0.0, 1.0, doc="added to its take rate")
+    reach: ClassVar[Reach] = Reach(names=("target",))
+    button: ClassVar[Button] = Button("Fee hike", "#c62828")
 
     def apply(self, model: PowerModel) -> dict[str, Any]:
         """Raise the target's take rate by ``size`` (at most 1)."""
@@ -197,6 +396,28 @@ class FeeHike(Shock):
         before = org.take_rate
         org.take_rate = min(1.0, org.take_rate + self.size)
         return {"target": org.name, "take_rate_before": before, "take_rate_after": org.take_rate}
+
+    @classmethod
+    def page_params(cls, aim: Aim) -> dict[str, Any]:
+        """The focus organization takes 15 points more."""
+        return {"target": aim.focus, "size": 0.15}
+
+    @classmethod
+    def page_event(cls, event: Mapping[str, Any]) -> str:
+        """The take rate before and after."""
+        return (
+            f"Fee hike at step {event['step']}: {event['target']} now takes {event['take_rate_after']:.0%} "
+            f"(was {event['take_rate_before']:.0%})."
+        )
+
+    @classmethod
+    def page_notice(cls, after: Aftermath) -> str:
+        """Becoming the Man sets off a desertion cascade."""
+        return (
+            f"**{after.focus} became \u201cthe Man\u201d:** it takes {after.event['take_rate_after']:.0%} of "
+            "what its community creates. Watch the desertion bars: each exit pushes the leaver's "
+            "neighbours, so exits come in a cascade. The most active are hurt most."
+        )
 
 
 @register
@@ -217,6 +438,8 @@ class Campaign(Shock):
     side_b: str = param("", doc="second organization")
     issue: str = param("the issue", doc="a label for the record")
     stake: float = param(0.2, 0.0, 1.0, doc="share of its stock each side spends")
+    reach: ClassVar[Reach] = Reach(names=("side_a", "side_b"), distinct=True)
+    button: ClassVar[Button] = Button("Campaign", "#1565c0", needs_rival=True)
 
     def apply(self, model: PowerModel) -> dict[str, Any]:
         """Run the contest, apply its effects, record it in ``model.campaigns``."""
@@ -250,3 +473,25 @@ class Campaign(Shock):
         record["winner"] = winner.name
         model.campaigns.append(record)
         return record
+
+    @classmethod
+    def page_params(cls, aim: Aim) -> dict[str, Any]:
+        """The focus organization against the largest other one."""
+        return {"side_a": aim.focus, "side_b": aim.other, "issue": "the class vote", "stake": 0.2}
+
+    @classmethod
+    def page_event(cls, event: Mapping[str, Any]) -> str:
+        """Who was called, who showed up, who won."""
+        return (
+            f"Campaign at step {event['step']}: {event['a']} called {event['a_members']:,} members, "
+            f"{event['a_turnout']:,} showed up; {event['b']} called {event['b_members']:,}, "
+            f"{event['b_turnout']:,} showed up. Winner: {event['winner']}."
+        )
+
+    @classmethod
+    def page_notice(cls, after: Aftermath) -> str:
+        """Lobbyists against citizens."""
+        return (
+            f"**\u201cWho will really show up for you?\u201d** {after.event['winner']} won. Stock buys "
+            "lobbyists; members who take part turn out as citizens, consumers stay home."
+        )

@@ -8,24 +8,27 @@ choices is decided by the rules. No rule knows which strategy is running.
 To add a strategy: write a dataclass subclass of :class:`Strategy` with its
 parameters as :func:`~sim.config.spec.param` fields and a ``decide`` method, and
 decorate it with :func:`register`. To use your own without touching this
-package, name it in a scenario by import path: ``strategy = "mypkg.mod:MyStrategy"``
-(see docs/strategies.md for a worked example).
+package, name it in a scenario by import path: ``strategy = "mypkg.mod:MyStrategy"``,
+and opt in to importing it (``--allow-code``, ``allow_code=True``): see
+docs/custom_strategies.md for a worked example.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any, ClassVar
 
-from sim.config.spec import Registry, build, param
+from sim.config.spec import Registry, build, param, shown
 from sim.errors import ScenarioError
 from sim.model.levers import Levers, Observation
-from sim.vocabulary import Level, enabled_level
+from sim.vocabulary import N_LEVELS, TOP_LEVEL, Level, enabled_level
 
 #: Every strategy by name; add one with the ``@register`` class decorator.
 STRATEGIES = Registry("strategy", "name")
@@ -57,8 +60,24 @@ def toward(current: float, target: float, rate: float) -> float:
     return max(target, current - rate)
 
 
-def resolve_strategy_class(name: str, source: str = "<scenario>", key: str = "strategy") -> type[Strategy]:
-    """The strategy class for a registered name or a ``"module:Class"`` import path."""
+#: A strategy named by import path: ``package.module:Class`` (no relative imports).
+IMPORT_PATH = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*")
+OPT_IN = "--allow-code on the command line, allow_code=True in Python"
+
+
+def resolve_strategy_class(
+    name: str, source: str = "<scenario>", key: str = "strategy", *, allow_code: bool = False
+) -> type[Strategy]:
+    """The strategy class for a registered name or a ``"module:Class"`` import path.
+
+    A module is imported only if the user opted in (``allow_code``) or has already imported
+    it (it is in ``sys.modules``, for example from their own script): importing a module runs
+    its code, and a scenario file is data.
+
+    Raises:
+        ScenarioError: for an unknown name, a malformed path, a module that may not be
+            imported or fails to import, or a class that is not a Strategy dataclass.
+    """
     if name in STRATEGIES:
         return STRATEGIES[name]
     if ":" not in name:
@@ -66,24 +85,23 @@ def resolve_strategy_class(name: str, source: str = "<scenario>", key: str = "st
             "unknown strategy",
             source=source,
             key=key,
-            value=name,
+            value=shown(name),
             allowed=", ".join(sorted(STRATEGIES)) + ", or an import path 'module:Class'",
         )
-    module_name, _, class_name = name.partition(":")
-    try:
-        module = _import_near(module_name, source)
-        cls = getattr(module, class_name)
-    except (ImportError, AttributeError) as exc:
+    if not IMPORT_PATH.fullmatch(name):
         raise ScenarioError(
-            f"cannot import strategy ({exc})",
+            "not an import path",
             source=source,
             key=key,
-            value=name,
-            allowed="an importable 'module:Class' on the Python path",
-        ) from None
+            value=shown(name),
+            allowed="'package.module:Class' (Python names, no relative imports)",
+        )
+    module_name, _, class_name = name.partition(":")
+    module = _user_module(module_name, name, source, key, allow_code)
+    cls = getattr(module, class_name, None)
     if not (isinstance(cls, type) and issubclass(cls, Strategy) and dataclasses.is_dataclass(cls)):
         raise ScenarioError(
-            "not a Strategy dataclass",
+            f"{module_name} has no {class_name}" if cls is None else "not a Strategy dataclass",
             source=source,
             key=key,
             value=name,
@@ -92,11 +110,37 @@ def resolve_strategy_class(name: str, source: str = "<scenario>", key: str = "st
     return cls
 
 
-def _import_near(module_name: str, source: str):
+def _user_module(module_name: str, name: str, source: str, key: str, allow_code: bool) -> ModuleType:
+    """The module a strategy's import path names: already imported, or imported now if allowed."""
+    if module_name in sys.modules:
+        return sys.modules[module_name]
+    if not allow_code:
+        raise ScenarioError(
+            f"names Python code ({module_name}), and importing code is off",
+            source=source,
+            key=key,
+            value=name,
+            allowed=f"a registered strategy, or opt in to importing it ({OPT_IN})",
+        )
+    try:
+        return _import_near(module_name, source)
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - the module's own code may raise anything
+        raise ScenarioError(
+            f"cannot import strategy ({type(exc).__name__}: {shown(str(exc))})",
+            source=source,
+            key=key,
+            value=name,
+            allowed="an importable 'module:Class' on the Python path, the scenario's folder or the working folder",
+        ) from None
+
+
+def _import_near(module_name: str, source: str) -> ModuleType:
     """Import a user's module: from the Python path, else from the scenario's folder or the working folder."""
     try:
         return importlib.import_module(module_name)
-    except ModuleNotFoundError:
+    except ModuleNotFoundError as exc:
+        if exc.name is None or not (module_name == exc.name or module_name.startswith(exc.name + ".")):
+            raise  # the module was found, and itself imports something missing
         extra = [str(Path(source).resolve().parent), str(Path.cwd())]
         sys.path[:0] = extra
         try:
@@ -107,10 +151,23 @@ def _import_near(module_name: str, source: str):
 
 
 def make_strategy(
-    name: str, params: Mapping[str, Any] | None = None, *, source: str = "<scenario>", key: str = "strategy"
+    name: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    source: str = "<scenario>",
+    key: str = "strategy",
+    allow_code: bool = False,
 ) -> Strategy:
-    """Build a validated strategy instance from its name and parameters."""
-    cls = resolve_strategy_class(name, source, key)
+    """Build a validated strategy instance from its name and parameters.
+
+    Args:
+        name: a registered name or ``"module:Class"``.
+        params: the strategy's parameters.
+        source: the scenario file, for error messages.
+        key: the dotted key of the strategy's name (``organizations.0.strategy``).
+        allow_code: whether a module it names may be imported (see :func:`resolve_strategy_class`).
+    """
+    cls = resolve_strategy_class(name, source, key, allow_code=allow_code)
     return build(cls, dict(params or {}), source, key.rsplit(".", 1)[0] + ".strategy_params.")
 
 
@@ -223,7 +280,7 @@ class MovementMindset(Strategy):
         level = Level.parse(self.max_level)
         return levers.replace(
             max_level=max(levers.max_level, level),
-            openness=max(levers.openness, int(level) / 6),
+            openness=max(levers.openness, int(level) / N_LEVELS),
             mobilization=self.mobilization,
         )
 
@@ -282,7 +339,7 @@ class RespectCommunity(Strategy):
             take_rate=toward(levers.take_rate, self.take_rate, self.rate),
             transparency=toward(levers.transparency, self.transparency, self.rate),
             max_level=max(levers.max_level, Level.CO_OWNING),
-            openness=max(levers.openness, 5 / 6),
+            openness=max(levers.openness, TOP_LEVEL / N_LEVELS),
         )
 
 

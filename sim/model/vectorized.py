@@ -1,8 +1,11 @@
-"""The vectorized driver: the participant rules applied to everyone at once.
+"""The vectorized driver: the participant phase for everyone at once.
 
-Same rules (``rules.py``), same order, same uniforms as ``Participant.step()``;
-only the bookkeeping differs. Neighbour perception is one packed integer
-sparse product (``network.NeighbourCounter``).
+It follows ``rules.PARTICIPANT_PHASES`` as ``Participant.step()`` does, with the same rules,
+uniforms and table. Only two phases are its own: perceiving (neighbour counts from one packed
+integer sparse product, ``network.NeighbourCounter``, or one pass over the ties) and viewing
+(``MemberViews``, kept between steps). "update" is ``kernels.update_participants``
+(``rules.update`` for everyone); "leave" and "join" are ``PowerModel.leave`` and
+``PowerModel.join``, the code the per-agent driver calls too.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import kernels, rules
-from sim.model.network import pick_neighbour
 from sim.model.population import ParticipantState
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS
 
@@ -22,15 +24,20 @@ if TYPE_CHECKING:
     from sim.model.power_model import PowerModel
 
 # Field layout of the packed neighbour counts, for G groups (0 = none):
-#   0 .. 5          "level >= f + 1" (field 5 is always empty, so the top level reads 0 above it)
-#   6 .. 6+G-1      "left group g in the last step" (g = 0 is always empty: nobody leaves "none")
-#   6+G .. 6+2G-1   "active (SHARING or above) in group g"
+#   0 .. TOP_LEVEL  "level >= f + 1" (the top field is always empty, so the top level reads 0 above it)
+#   N_LEVELS ..     "left group g in the last step" (g = 0 is always empty: nobody leaves "none")
+#   then G fields   "active (SHARING or above) in group g"
 FIELD_LEFT = N_LEVELS
 
 
 def field_peers(n_groups: int) -> int:
     """First "active in group g" field."""
     return FIELD_LEFT + n_groups
+
+
+def n_fields(n_groups: int) -> int:
+    """Number of packed fields for ``n_groups`` groups (including "none")."""
+    return field_peers(n_groups) + n_groups
 
 
 @lru_cache(maxsize=32)
@@ -41,7 +48,7 @@ def field_table(n_groups: int) -> np.ndarray:
     )
     level, group, left = level.ravel(), group.ravel(), left.ravel()
     rows = np.arange(level.size)
-    table = np.zeros((level.size, field_peers(n_groups) + n_groups), dtype=bool)
+    table = np.zeros((level.size, n_fields(n_groups)), dtype=bool)
     for f in range(N_LEVELS):
         table[:, f] = level >= f + 1
     table[rows, FIELD_LEFT + left] = left > 0
@@ -50,95 +57,66 @@ def field_table(n_groups: int) -> np.ndarray:
     return table
 
 
-def perceive(model: PowerModel, prev: ParticipantState) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Shares of neighbours above one's level, who just left one's group, and active in it."""
-    n_groups = model.table.n_groups
-    counter = model.counter
+def perceive(model: PowerModel, prev: ParticipantState) -> rules.Perceived:
+    """Shares of neighbours above one's level, who just left one's group, and active in it.
+
+    While every field of the packed counts fits one int64 word (up to two or three
+    organizations, depending on the largest degree), one integer sparse product counts them
+    all. Beyond that the key table would grow with the cube of the number of groups, so the
+    counts are taken straight from the ties: one pass, whatever the number of organizations.
+    Both give the same integers, hence the same shares.
+    """
+    n_groups, counter = model.table.n_groups, model.counter
+    if n_fields(n_groups) > counter.per_word:
+        adj = model.adjacency
+        return kernels.count_neighbours(
+            adj.indptr, adj.indices, prev.level, prev.group, prev.left, counter.safe_degree
+        )
     key = kernels.state_keys(prev.level, prev.group, prev.left, n_groups)
     packed = counter.count_keys(key, field_table(n_groups))
-    degree = counter.safe_degree
-    left_fields = tuple(range(FIELD_LEFT, FIELD_LEFT + n_groups))
-    peer_fields = tuple(range(field_peers(n_groups), field_peers(n_groups) + n_groups))
-    if len(packed.words) == 1:  # the usual case: every field fits one int64 word
-        shares = np.empty((3, prev.size))
-        kernels.unpack_shares(
-            packed.words[0],
-            prev.level,
-            prev.group,
-            counter.shifts(tuple(range(N_LEVELS))),
-            counter.shifts(left_fields),
-            counter.shifts(peer_fields),
-            np.int64((1 << counter.bits) - 1),
-            degree,
-            shares[0],
-            shares[1],
-            shares[2],
-        )
-        return shares[0], shares[1], shares[2]
-    else:
-        above = packed.field(prev.level.astype(np.int64))
-        left = packed.field(FIELD_LEFT + prev.group)
-        peers = packed.field(field_peers(n_groups) + prev.group)
-    return rules.share(above, degree), rules.share(left, degree), rules.share(peers, degree)
+    return kernels.unpack_shares(
+        packed.words[0],
+        prev.level,
+        prev.group,
+        counter.shifts(tuple(range(N_LEVELS))),
+        counter.shifts(tuple(range(FIELD_LEFT, FIELD_LEFT + n_groups))),
+        counter.shifts(tuple(range(field_peers(n_groups), n_fields(n_groups)))),
+        np.int64((1 << counter.bits) - 1),
+        counter.safe_degree,
+    )
 
 
 def step_participants(model: PowerModel) -> ParticipantState:
-    """Apply every participant rule to all participants; return the new state."""
-    prev, table, p = model.prev, model.table, model.dynamics
-    above, exited_share, peers = perceive(model, prev)
-    cap, align, pull, gap_seen, take = model.views.get(prev, table, moved=model.movers)
-    # climb, renew, slip, aggrieve and leave (rules.py), fused into one pass (kernels.py)
-    level, commitment, grievance, leave = kernels.empty_like_state(prev.size)
-    kernels.update_participants(
+    """The participant phase (``rules.PARTICIPANT_PHASES``) for everyone; returns the new state."""
+    prev = model.prev
+    seen = perceive(model, prev)
+    view = model.views.get(prev, model.table, moved=model.movers)
+    new = kernels.update_participants(
         prev.level,
         prev.commitment,
         prev.grievance,
         prev.threshold,
         model.fade,
         prev.group,
-        above,
-        exited_share,
-        peers,
-        cap,
-        align,
-        pull,
-        gap_seen,
-        take,
+        seen,
+        view,
         model.climb_draws,
-        (
-            p.peer_influence,
-            p.rung_difficulty,
-            p.climb_prob,
-            p.renewal_rate,
-            p.commitment_per_level,
-            p.grievance_rate,
-            p.grievance_decay,
-            p.exit_contagion,
-            p.loyalty,
-        ),
-        level,
-        commitment,
-        grievance,
-        leave,
+        model.params,
     )
     model.state = ParticipantState(
-        level=level,
+        level=new.level,
         group=prev.group.copy(),
         values=prev.values,
         threshold=prev.threshold,
-        commitment=commitment,
-        grievance=grievance,
+        commitment=new.commitment,
+        grievance=new.grievance,
         left=np.zeros(prev.size, dtype=np.intp),
         joined=np.zeros(prev.size, dtype=bool),
     )
-
-    leavers = np.flatnonzero(leave)
+    leavers = np.flatnonzero(new.leave)
     if leavers.size:
-        rival, align_rival = rules.best_rival(prev.values[leavers], prev.group[leavers], table)
-        model.move(leavers, rules.destination(align[leavers], rival, align_rival, p), leaving=True)
-
-    if table.n_groups > 1:
-        _join(model, prev, grievance)
+        model.leave(leavers, view.align[leavers])
+    model.join()
     return model.state
 
 
@@ -153,23 +131,24 @@ class MemberViews:
 
     def __init__(self) -> None:
         self._table: rules.OrgTable | None = None
-        self._views: tuple[np.ndarray, ...] = ()
+        self._views: rules.MemberView | None = None
 
     def get(
         self, prev: ParticipantState, table: rules.OrgTable, moved: np.ndarray | None = None
-    ) -> tuple[np.ndarray, ...]:
-        """``(cap, align, pull, gap_seen, take)`` for every participant, from ``prev``.
+    ) -> rules.MemberView:
+        """Every participant's :class:`rules.MemberView` (of arrays), from ``prev``.
 
         ``moved``: who left or joined in the last step, if already known.
         """
-        if self._table is None or not _same_table(self._table, table):
-            self._views = tuple(np.asarray(v) for v in rules.member_view(prev.group, prev.values, table))
+        if self._views is None or not _same_table(self._table, table):
+            fresh = rules.member_view(prev.group, prev.values, table)
+            self._views = rules.MemberView(**{name: np.asarray(v) for name, v in fresh._asdict().items()})
         else:
             moved = np.flatnonzero(prev.left | prev.joined) if moved is None else moved
             if moved.size:
                 fresh = rules.member_view(prev.group[moved], prev.values[moved], table)
-                for view, values in zip(self._views, fresh, strict=True):
-                    view[moved] = values
+                for name, values in fresh._asdict().items():
+                    getattr(self._views, name)[moved] = values
         self._table = table
         return self._views
 
@@ -178,28 +157,3 @@ def _same_table(a: rules.OrgTable, b: rules.OrgTable) -> bool:
     return a is b or all(
         np.array_equal(getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a)
     )
-
-
-def _join(model: PowerModel, prev: ParticipantState, grievance: np.ndarray) -> None:
-    table, p = model.table, model.dynamics
-    # Only a draw below the highest possible join chance can lead to joining, so
-    # the others are skipped here; the outcome is the same as checking everyone.
-    ceiling = np.float64(max(p.join_rate_open, p.join_rate_closed))  # compare in float64, as per agent
-    slot = np.flatnonzero(model.join_draws[rules.DRAW_ACCEPT] < ceiling)
-    u = model.join_draws[:, slot]
-    who = model.free[slot]
-    target = rules.reached_by(u[rules.DRAW_REACH], table.outreach)
-    cold = target > 0  # reached by an organization's outreach or ads
-    warm = np.flatnonzero(~cold)
-    partner = pick_neighbour(model.adjacency, who[warm], u[rules.DRAW_PARTNER, warm])
-    has = partner >= 0
-    target[warm[has]] = rules.partner_group(prev.group[partner[has]])
-    chance = rules.join_prob(
-        table.openness[target],
-        rules.alignment(prev.values[who], table.values[target]),
-        grievance[who],
-        model.dynamics,
-    )
-    joins = (target > 0) & (u[rules.DRAW_ACCEPT] < chance)
-    commitment = np.where(cold, table.reach_commitment[target], model.dynamics.join_commitment)
-    model.move(who[joins], target[joins], leaving=False, commitment=commitment[joins])

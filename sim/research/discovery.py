@@ -64,18 +64,22 @@ class Box:
 
     def conditions(self, labels: Mapping[str, str] | None = None) -> list[str]:
         """The box in words, one condition per restricted uncertainty: ``fee hike > 0.15``."""
+        return list(self.conditions_by_key(labels).values())
+
+    def conditions_by_key(self, labels: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Each restricted uncertainty's condition in words, by its key."""
         labels = labels or {}
-        out = []
+        out = {}
         for key, (lo, hi) in self.limits.items():
             r_lo, r_hi = self.ranges.get(key, (-math.inf, math.inf))
             name = labels.get(key, key)
             low, high = lo > r_lo + 1e-12, hi < r_hi - 1e-12
             if low and high:
-                out.append(f"{name} between {_num(lo)} and {_num(hi)}")
+                out[key] = f"{name} between {_num(lo)} and {_num(hi)}"
             elif low:
-                out.append(f"{name} > {_num(lo)}")
+                out[key] = f"{name} > {_num(lo)}"
             elif high:
-                out.append(f"{name} < {_num(hi)}")
+                out[key] = f"{name} < {_num(hi)}"
         return out
 
     def contains(self, x: pd.DataFrame) -> np.ndarray:
@@ -115,15 +119,7 @@ def discover(
     ranges = {k: (float(v[0]), float(v[1])) for k, v in (ranges or {}).items()}
     for key in x.columns:
         ranges.setdefault(key, (float(x[key].min()), float(x[key].max())))
-    if method in ("auto", "prim"):
-        try:
-            box = _prim(x, y)
-        except ImportError:
-            if method == "prim":
-                raise
-            box = _tree(x, y)
-    else:
-        box = _tree(x, y)
+    box = _find(x, y, method)
     if box is None or not box.limits:
         return None
     box.ranges = ranges
@@ -132,6 +128,17 @@ def discover(
         hi = ranges[key][1] if hi >= x[key].max() else hi
         box.limits[key] = (lo, hi)
     return box
+
+
+def _find(x: pd.DataFrame, y: np.ndarray, method: str) -> Box | None:
+    """PRIM (``"prim"``, or ``"auto"`` when EMA Workbench is installed), else the decision tree."""
+    if method in ("auto", "prim"):
+        try:
+            return _prim(x, y)
+        except ImportError:
+            if method == "prim":
+                raise
+    return _tree(x, y)
 
 
 def target_density(base_rate: float) -> float:
@@ -158,26 +165,24 @@ def choose(candidates: list[Box], base_rate: float) -> Box | None:
 def simplify(box: Box, x: pd.DataFrame, y: np.ndarray, tolerance: float = 0.01) -> Box:
     """Drop each bound whose removal costs less than ``tolerance`` density (bounds that barely matter)."""
     limits = dict(box.limits)
-    changed = True
-    while changed:
-        changed = False
-        for key in list(limits):
-            lo, hi = limits[key]
-            for relaxed in ((-math.inf, hi), (lo, math.inf)):
-                if relaxed == (lo, hi) or (relaxed[0] == lo and relaxed[1] == hi):
-                    continue
-                trial = {**limits, key: relaxed}
-                if relaxed == (-math.inf, math.inf):
-                    trial.pop(key)
-                density = _stats(x, y, trial)[0]
-                if density >= box.density - tolerance:
-                    limits = {k: v for k, v in trial.items() if v != (-math.inf, math.inf)}
-                    changed = True
-                    break
-            if changed:
-                break
+    while (relaxed := _relax_one(limits, x, y, box.density - tolerance)) is not None:
+        limits = relaxed
     density, coverage, mass, n_in = _stats(x, y, limits)
     return Box(limits, density, coverage, mass, n_in, box.method)
+
+
+def _relax_one(
+    limits: dict[str, tuple[float, float]], x: pd.DataFrame, y: np.ndarray, floor: float
+) -> dict[str, tuple[float, float]] | None:
+    """The limits without the first bound (in order) whose removal keeps the density at ``floor`` or more."""
+    for key, (lo, hi) in limits.items():
+        for relaxed in ((-math.inf, hi), (lo, math.inf)):
+            if relaxed == (lo, hi):
+                continue
+            trial = {k: v for k, v in {**limits, key: relaxed}.items() if v != (-math.inf, math.inf)}
+            if _stats(x, y, trial)[0] >= floor:
+                return trial
+    return None
 
 
 def _stats(x: pd.DataFrame, y: np.ndarray, limits: dict[str, tuple[float, float]]) -> tuple[float, ...]:

@@ -16,13 +16,19 @@ the number of workers.
   single-threaded worker processes; any other address (``tcp://host:8786``)
   connects to an existing scheduler, for example one started by
   ``dask-jobqueue`` on SLURM or PBS (see docs/research.md).
+
+:func:`check_options` checks ``workers``, ``dask`` and ``runs_per_task`` before
+anything is started or written, so a bad option is one clear error, not a
+traceback after the sweep folder was made.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
+import multiprocessing.process
 import os
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -34,10 +40,115 @@ from sim.errors import SimError
 
 #: Tasks kept in flight per worker: enough to keep workers busy, few enough to stream.
 IN_FLIGHT_PER_WORKER = 2
+#: At most this many worker processes per CPU. Runs are CPU-bound, so workers beyond the CPUs only take
+#: turns on them, while each one still costs its start-up time and its own memory (about 350 MB once it
+#: has imported and compiled the model); a few per CPU leave room for runs that wait on the disk.
+WORKERS_PER_CPU = 4
+#: Address schemes whose address is ``host:port``.
+HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
 
 
 class ExecutorError(SimError):
     """An executor cannot start, or lost its workers."""
+
+
+def cpu_count() -> int:
+    """The CPUs of this machine (at least 1)."""
+    return os.cpu_count() or 1
+
+
+def max_workers() -> int:
+    """The most worker processes a local executor starts: :data:`WORKERS_PER_CPU` per CPU."""
+    return WORKERS_PER_CPU * cpu_count()
+
+
+def check_options(
+    workers: int | None = None, dask: str | None = None, runs_per_task: int | None = None
+) -> None:
+    """Refuse executor options that cannot work, before anything starts.
+
+    Args:
+        workers: ``None`` (all CPUs), ``0`` (this process) or 1 to :func:`max_workers`.
+        dask: ``None``, ``"local"`` or a scheduler address such as ``tcp://host:8786``.
+        runs_per_task: ``None`` (automatic) or at least 1.
+
+    Raises:
+        ExecutorError: one line naming the option, the value and what is allowed.
+    """
+    if workers is not None and not 0 <= workers <= max_workers():
+        raise ExecutorError(
+            f"--workers {workers}: allowed: 0 (run in this process) to {max_workers()} "
+            f"({WORKERS_PER_CPU} per CPU on this machine of {cpu_count()}; runs are CPU-bound, so more "
+            "processes only share the CPUs and cost memory)"
+        )
+    if runs_per_task is not None and runs_per_task < 1:
+        raise ExecutorError(
+            f"--runs-per-task {runs_per_task}: allowed: 1 or more (or leave it out: automatic)"
+        )
+    if dask is not None:
+        check_dask_address(dask)
+    if dask == "local":
+        check_main_importable("spawn")  # a LocalCluster starts its workers with spawn (distributed's default)
+    elif dask is None and workers != 0:
+        check_main_importable(start_method())
+
+
+def check_dask_address(address: str) -> None:
+    """Refuse a ``--dask`` value that is neither ``local`` nor a scheduler address Dask can parse.
+
+    Raises:
+        ExecutorError: not an address (``foo``), no port (``tls://x``), an unknown scheme; or Dask is missing.
+    """
+    if address == "local":
+        return
+    try:
+        from distributed.comm import get_address_host_port, parse_address
+        from distributed.comm.registry import get_backend
+    except ImportError:
+        raise ExecutorError(
+            "--dask needs the dask and distributed packages: pip install 'dask[distributed]'"
+        ) from None
+    try:
+        scheme, location = parse_address(address)
+        get_backend(scheme)  # an unknown scheme raises ValueError
+        if scheme in HOST_PORT_SCHEMES:
+            host, port = get_address_host_port(f"{scheme}://{location}")
+            if not host or not 0 < port < 65536:
+                raise ValueError(f"host {host!r}, port {port}")
+    except ValueError as exc:
+        raise ExecutorError(
+            f"--dask {address!r}: not a scheduler address ({exc}); allowed: 'local', or a running "
+            "scheduler's address such as tcp://host:8786"
+        ) from None
+
+
+def start_method() -> str:
+    """How local worker processes start: ``forkserver`` where available (``sim`` preloaded once), else spawn."""
+    return "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+
+
+def check_main_importable(method: str) -> None:
+    """Refuse to start worker processes that could not re-import the main script.
+
+    Processes started by ``spawn`` or ``forkserver`` re-run the main script (as
+    ``__mp_main__``) to find what it defines; a script read on standard input
+    (``python - < script.py``) has no file to re-run, and every worker would die at
+    start-up. A module run with ``python -m``, an interactive session, a notebook
+    and ``python -c`` have nothing to re-run, and work.
+
+    Raises:
+        ExecutorError: the main script is not a file the workers can read.
+    """
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if method == "fork" or path is None or getattr(getattr(main, "__spec__", None), "name", None):
+        return  # nothing to re-run, or re-imported by its module name (python -m)
+    if not os.path.isfile(os.path.join(multiprocessing.process.ORIGINAL_DIR or "", path)):
+        raise ExecutorError(
+            f"worker processes cannot re-import the main script {path!r} (a script read on standard input "
+            "cannot be read again, and every worker would die at start-up): save it to a file and run "
+            "`python script.py`, or run in this process (workers=0, --workers 0)"
+        )
 
 
 class Executor:
@@ -100,11 +211,10 @@ class LocalExecutor(Executor):
     def __init__(
         self, workers: int | None = None, preload: tuple[str, ...] = ("sim.research.sweep",)
     ) -> None:
-        self.workers = int(workers or os.cpu_count() or 1)
-        if self.workers < 1:
-            raise ExecutorError(f"--workers must be at least 1 for local processes, got {workers}")
+        check_options(workers)
+        self.workers = int(workers or cpu_count())
         self.name = f"{self.workers} local process{'es' if self.workers > 1 else ''}"
-        method = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
+        method = start_method()
         context = multiprocessing.get_context(method)
         if method == "forkserver":
             context.set_forkserver_preload(list(preload))
@@ -191,10 +301,11 @@ class DaskExecutor(Executor):
             raise ExecutorError(
                 "--dask needs the dask and distributed packages: pip install 'dask[distributed]'"
             ) from None
+        check_options(workers, address)
         self._cluster = None
         try:
             if address == "local":
-                n = int(workers or os.cpu_count() or 1)
+                n = int(workers or cpu_count())
                 with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
                     self._cluster = LocalCluster(
                         n_workers=n,
@@ -208,10 +319,10 @@ class DaskExecutor(Executor):
             else:
                 self._client = Client(address, timeout="20s")
                 self.name = f"the Dask scheduler at {address}"
-        except OSError as exc:
+        except (OSError, ValueError) as exc:
             self.close()
             raise ExecutorError(
-                f"cannot reach the Dask scheduler at {address!r} ({exc}); allowed: "
+                f"--dask {address!r}: cannot reach the Dask scheduler ({exc}); allowed: "
                 "'local' or a running scheduler's address such as tcp://host:8786"
             ) from None
         info = self._client.scheduler_info()
@@ -267,10 +378,9 @@ def make_executor(workers: int | None = None, dask: str | None = None) -> Execut
         dask: ``None`` for local processes, ``"local"`` for a new
             ``LocalCluster``, or the address of an existing scheduler.
     """
+    check_options(workers, dask)
     if dask:
         return DaskExecutor(dask, workers)
     if workers == 0:
         return InlineExecutor()
-    if workers is not None and workers < 0:
-        raise ExecutorError(f"--workers must be 0 or more, got {workers}")
     return LocalExecutor(workers)

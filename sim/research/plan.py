@@ -193,34 +193,12 @@ def plan_sweep(
     root = scenario.seed if root_seed is None else int(root_seed)
     factors = {k: list(v) for k, v in spec.factors.items()}
     ranges = {k: tuple(v) for k, v in spec.ranges.items()}
-    where = f"{scenario.source} [sweep]"
-    if spec.design == "factorial":
-        if ranges:
-            raise ScenarioError(
-                "a factorial design expands lists, not ranges",
-                source=where,
-                key="sweep.ranges",
-                value=list(ranges),
-                allowed="factors = {key = [values]}, or design latin_hypercube | sobol",
-            )
-        if not factors:
-            raise ScenarioError(
-                "nothing to vary",
-                source=where,
-                key="sweep.factors",
-                allowed="at least one dotted key with a list of values "
-                "(or --factor KEY=V1,V2 on the command line)",
-            )
-        sampled: list[dict[str, Any]] = [{}]
-    else:
-        if not ranges:
-            raise ScenarioError(
-                f"a {spec.design} design samples ranges",
-                source=where,
-                key="sweep.ranges",
-                allowed="ranges = {key = [low, high]} (or --range KEY=LOW:HIGH)",
-            )
-        sampled = sample_ranges(scenario, ranges, spec.samples, spec.design, root)
+    _check_design(scenario, factors, ranges)
+    sampled = (
+        [{}]
+        if spec.design == "factorial"
+        else sample_ranges(scenario, ranges, spec.samples, spec.design, root)
+    )
     combos = [dict(zip(factors, values, strict=True)) for values in itertools.product(*factors.values())]
     points = [
         Point(i, {**s, **c}, 0 if common_seeds else i)
@@ -234,6 +212,38 @@ def plan_sweep(
         "common_seeds": common_seeds,
     }
     return SweepPlan(scenario, points, spec.replications, root, every, "sweep", design)
+
+
+def _check_design(scenario: Scenario, factors: dict[str, list[Any]], ranges: dict[str, tuple]) -> None:
+    """A factorial design lists values and nothing else; a sampled design has ranges.
+
+    Raises:
+        ScenarioError: naming the ``[sweep]`` key at fault.
+    """
+    design = scenario.sweep.design
+    where = f"{scenario.source} [sweep]"
+    if design == "factorial" and ranges:
+        raise ScenarioError(
+            "a factorial design expands lists, not ranges",
+            source=where,
+            key="sweep.ranges",
+            value=list(ranges),
+            allowed="factors = {key = [values]}, or design latin_hypercube | sobol",
+        )
+    if design == "factorial" and not factors:
+        raise ScenarioError(
+            "nothing to vary",
+            source=where,
+            key="sweep.factors",
+            allowed="at least one dotted key with a list of values (or --factor KEY=V1,V2 on the command line)",
+        )
+    if design != "factorial" and not ranges:
+        raise ScenarioError(
+            f"a {design} design samples ranges",
+            source=where,
+            key="sweep.ranges",
+            allowed="ranges = {key = [low, high]} (or --range KEY=LOW:HIGH)",
+        )
 
 
 def sample_ranges(
@@ -287,7 +297,9 @@ def value_type(scenario: Scenario, key: str) -> type | None:
             names = [o.name for o in scenario.organizations]
             org = scenario.organizations[names.index(parts[1]) if parts[1] in names else int(parts[1])]
             if parts[2] == "strategy_params" and len(parts) == 4:
-                return _field_type(resolve_strategy_class(org.strategy), parts[3])
+                return _field_type(
+                    resolve_strategy_class(org.strategy, allow_code=scenario.allow_code), parts[3]
+                )
             return _field_type(type(org), parts[2]) if len(parts) == 3 else None
         if parts[0] == "shocks" and len(parts) == 3:
             shock = scenario.shocks[int(parts[1])]

@@ -24,23 +24,32 @@ includes 0 as "not distinguishable from noise".
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from sim.config.scenario import Scenario
 from sim.errors import ScenarioError, SimError
+from sim.figures.sensitivity import bar_chart
 from sim.figures.sweep import headline_measures
 from sim.research.plan import Point, SweepPlan, typed_point
 from sim.research.sweep import load_sweep
 from sim.storage import sweep_store as store
+from sim.storage.files import atomic_write
 
 METHODS = ("sobol", "morris")
+#: The indices each method reports, per measure and factor.
+INDEX_COLUMNS = {
+    "sobol": ("S1", "S1_conf", "ST", "ST_conf"),
+    "morris": ("mu", "mu_star", "mu_star_conf", "sigma"),
+}
+#: Sobol indices this far outside [0, 1] are sampling error, not rounding: the sample is too small.
+SOBOL_SLACK = 0.05
+#: Fewer Morris trajectories than this give unstable rankings (Campolongo, Cariboni & Saltelli 2007 use 10+).
+MORRIS_MIN_TRAJECTORIES = 10
 INDICES = "sensitivity.parquet"
 REPORT = "sensitivity.md"
 FIGURE = "figures/sensitivity.png"
@@ -94,14 +103,17 @@ def plan_sensitivity(
         samples: Sobol's base N (a power of 2 is best), or Morris' number of trajectories.
         replications: runs per point (the analysis uses their mean).
         root_seed: seeds SALib's sampler and the runs (default: the scenario's seed).
-        levels: Morris grid levels.
+        levels: Morris grid levels (an even number, 2 or more).
         every: time-series thinning (default 0: none are kept).
+
+    Raises:
+        SimError: an unknown method, fewer than one sample, or a Morris grid of an odd or too small size.
+        ScenarioError: no ranges to sample (see :func:`problem_for`).
     """
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    if method not in METHODS:
-        raise SimError(f"unknown sensitivity method {method!r}; allowed: {', '.join(METHODS)}")
+    check_design(method, samples, levels)
     root = scenario.seed if root_seed is None else int(root_seed)
     problem = problem_for(scenario)
     if method == "sobol":
@@ -127,12 +139,21 @@ def plan_sensitivity(
     return SweepPlan(scenario, points, replications, root, every, "sensitivity", design, extra)
 
 
-def default_measures(scenario: Scenario, summaries: pd.DataFrame) -> list[str]:
-    """The desertion measure (if the scenario defines one), then the headline measures."""
-    first = []
-    if scenario.desertion.organization:
-        first.append(f"{scenario.desertion.organization}.{scenario.desertion.measure}")
-    return list(dict.fromkeys(first + headline_measures(summaries.columns)))
+def check_design(method: str, samples: int, levels: int) -> None:
+    """Refuse a method, sample size or Morris grid SALib cannot use.
+
+    Raises:
+        SimError: naming the option and the value.
+    """
+    if method not in METHODS:
+        raise SimError(f"--method {method!r}: unknown sensitivity method; allowed: {', '.join(METHODS)}")
+    if samples < 1:
+        raise SimError(f"--samples {samples}: allowed: 1 or more")
+    if method == "morris" and (levels < 2 or levels % 2):
+        # Morris' grid jump of levels / (2 (levels - 1)) steps covers the grid evenly only for an even count
+        raise SimError(
+            f"--levels {levels}: allowed: an even number of Morris grid levels, 2 or more (4 is usual)"
+        )
 
 
 def analyze(folder: str | Path, measures: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
@@ -140,60 +161,74 @@ def analyze(folder: str | Path, measures: Sequence[str] | None = None) -> tuple[
 
     Args:
         folder: written by :func:`plan_sensitivity` + :func:`~sim.research.sweep.run_sweep`.
-        measures: summary measures (default: every numeric headline measure).
+        measures: summary measures (default: the desertion measure, then every headline measure).
 
     Returns:
         ``(indices, notes)``: one row per measure and factor (Sobol: ``S1,
         S1_conf, ST, ST_conf``; Morris: ``mu, mu_star, mu_star_conf, sigma``),
-        and notes on measures left out (constant, undefined).
+        and notes on measures left out (unknown, text, constant, undefined).
 
     Raises:
-        SimError: some points have no completed run (resume the sweep first).
+        SimError: not a sensitivity folder, or some points have no completed run (resume the sweep first).
     """
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-
     manifest = load_sweep(folder)
-    extra = manifest.get("extra", {})
     if manifest.get("kind") != "sensitivity":
         raise SimError(f"{folder}: not a sensitivity folder (kind {manifest.get('kind')!r})")
-    problem = extra["problem"]
+    problem = manifest["extra"]["problem"]
     summaries = store.read_summaries(folder)
     n_points = manifest["n_points"]
-    measures = list(measures) if measures else _measures(manifest, summaries)
     missing = sorted(set(range(n_points)) - set(summaries["point_id"]))
     if missing:
         raise SimError(
             f"{folder}: {len(missing)} of {n_points} points have no completed run "
             f"(see failures/); rerun the same command to resume"
         )
-    means = summaries.groupby("point_id")[[m for m in measures if m in summaries]].mean().sort_index()
+    measures = list(measures) if measures else _measures(manifest, summaries)
+    numeric = [m for m in measures if m in store.measure_columns(summaries)]
+    means = summaries.groupby("point_id")[numeric].mean().sort_index()
     x = store.read_points(folder).sort_values("point_id")[[store.PARAM + n for n in problem["names"]]]
     x = x.to_numpy(dtype=float)
     rows, notes = [], []
     for measure in measures:
-        if measure not in means:
-            notes.append(f"{measure}: not a measure of these runs")
+        note = _left_out(measure, summaries, means)
+        if note:
+            notes.append(f"{measure}: {note}")
             continue
-        y = means[measure].to_numpy(dtype=float)
-        if not np.all(np.isfinite(y)):
-            notes.append(f"{measure}: undefined in some runs (NaN); left out")
-            continue
-        if np.ptp(y) == 0:
-            notes.append(f"{measure}: the same in every run ({y[0]:.4g}); no sensitivity to report")
-            continue
-        with np.errstate(all="ignore"):
-            if extra["method"] == "sobol":
-                si = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=manifest["root_seed"])
-                keys = ("S1", "S1_conf", "ST", "ST_conf")
-            else:
-                si = morris_analyze.analyze(
-                    problem, x, y, num_levels=extra["levels"], seed=manifest["root_seed"]
-                )
-                keys = ("mu", "mu_star", "mu_star_conf", "sigma")
-        for i, name in enumerate(problem["names"]):
-            rows.append({"measure": measure, "factor": name, **{k: float(si[k][i]) for k in keys}})
-    return pd.DataFrame(rows), notes
+        for name, values in _indices(manifest, x, means[measure].to_numpy(dtype=float)).items():
+            rows.append({"measure": measure, "factor": name, **values})
+    return pd.DataFrame(
+        rows, columns=["measure", "factor", *INDEX_COLUMNS[manifest["extra"]["method"]]]
+    ), notes
+
+
+def _left_out(measure: str, summaries: pd.DataFrame, means: pd.DataFrame) -> str | None:
+    """Why a measure has no indices (unknown, text, undefined somewhere, constant); None if it has."""
+    if measure not in summaries:
+        return "not a measure of these runs"
+    if measure not in means:
+        return "a text measure, not a number; left out"
+    y = means[measure].to_numpy(dtype=float)
+    if not np.all(np.isfinite(y)):
+        return "undefined in some runs (NaN); left out"
+    if np.ptp(y) == 0:
+        return f"the same in every run ({y[0]:.4g}); no sensitivity to report"
+    return None
+
+
+def _indices(manifest: dict[str, Any], x: np.ndarray, y: np.ndarray) -> dict[str, dict[str, float]]:
+    """SALib's indices of one measure, by factor."""
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
+    extra = manifest["extra"]
+    problem = extra["problem"]
+    with np.errstate(all="ignore"):
+        if extra["method"] == "sobol":
+            si = sobol_analyze.analyze(problem, y, calc_second_order=False, seed=manifest["root_seed"])
+        else:
+            si = morris_analyze.analyze(problem, x, y, num_levels=extra["levels"], seed=manifest["root_seed"])
+    keys = INDEX_COLUMNS[extra["method"]]
+    return {name: {k: float(si[k][i]) for k in keys} for i, name in enumerate(problem["names"])}
 
 
 def _measures(manifest: dict[str, Any], summaries: pd.DataFrame) -> list[str]:
@@ -206,17 +241,50 @@ def _measures(manifest: dict[str, Any], summaries: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(first + headline_measures(summaries.columns)))
 
 
+def sample_warnings(indices: pd.DataFrame, method: str, samples: int) -> list[str]:
+    """Warnings that the sample is too small for the method.
+
+    Sobol indices are shares of variance, between 0 and 1; estimates outside
+    [0, 1] by more than :data:`SOBOL_SLACK` mean the sample is too small for
+    them to settle. Morris' elementary effects need at least
+    :data:`MORRIS_MIN_TRAJECTORIES` trajectories (Campolongo, Cariboni & Saltelli 2007).
+    """
+    if method == "morris":
+        if samples >= MORRIS_MIN_TRAJECTORIES:
+            return []
+        text = (
+            f"the sample is too small for Morris: {samples} trajectories (at least {MORRIS_MIN_TRAJECTORIES} "
+            "are needed for stable rankings); use a larger --samples"
+        )
+        return [text]
+    if indices.empty:
+        return []
+    values = indices.melt(id_vars=["measure", "factor"], value_vars=["S1", "ST"]).dropna()
+    outside = values[(values["value"] < -SOBOL_SLACK) | (values["value"] > 1 + SOBOL_SLACK)]
+    if outside.empty:
+        return []
+    worst = outside.loc[(outside["value"] - 0.5).abs().idxmax()]
+    n = outside["measure"].nunique()
+    text = (
+        f"the sample is too small for Sobol (N = {samples}): {n} measure{'s' if n > 1 else ''} "
+        f"{'have' if n > 1 else 'has'} indices outside [0, 1] (worst: {worst['variable']} of "
+        f"{worst['factor']} for {worst['measure']} = {worst['value']:.3g}); use a larger --samples "
+        "(64 or more, a power of 2)"
+    )
+    return [text]
+
+
 def write_outputs(folder: str | Path, indices: pd.DataFrame, notes: list[str]) -> list[Path]:
     """Write the indices (Parquet), the Markdown report and the bar chart; return their paths."""
     folder = Path(folder)
     manifest = load_sweep(folder)
     method = manifest["extra"]["method"]
-    store.write_table(pa.Table.from_pandas(indices, preserve_index=False), folder / INDICES)
+    store.write_table(indices, folder / INDICES)
     paths = [folder / INDICES]
     if not indices.empty:
         paths.append(bar_chart(indices, method, folder / FIGURE, manifest))
     text = markdown(indices, notes, manifest)
-    store.atomic_write(folder / REPORT, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    atomic_write(folder / REPORT, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     return [folder / REPORT, *paths]
 
 
@@ -259,6 +327,8 @@ def markdown(indices: pd.DataFrame, notes: list[str], manifest: dict[str, Any]) 
         ),
         "",
     ]
+    for warning in sample_warnings(indices, method, extra["samples"]):
+        lines += [f"**Warning:** {warning}.", ""]
     if method == "sobol":
         lines += [
             (
@@ -302,51 +372,3 @@ def markdown(indices: pd.DataFrame, notes: list[str], manifest: dict[str, Any]) 
     if notes:
         lines += ["## Left out", ""] + [f"- {n}" for n in notes] + [""]
     return "\n".join(lines)
-
-
-def bar_chart(indices: pd.DataFrame, method: str, path: Path, manifest: dict[str, Any]) -> Path:
-    """One panel per measure: S1 and ST (or mu* and sigma) per factor, with 95% intervals."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    measures = list(dict.fromkeys(indices["measure"]))
-    ncols = min(3, len(measures))
-    nrows = math.ceil(len(measures) / ncols)
-    factors = list(dict.fromkeys(indices["factor"]))
-    fig = Figure(figsize=(4.6 * ncols, 0.45 * len(factors) * nrows + 1.4 * nrows + 0.8), layout="constrained")
-    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
-    pos = np.arange(len(factors))
-    for ax, measure in zip(axes, measures, strict=False):
-        part = indices[indices["measure"] == measure].set_index("factor").loc[factors]
-        if method == "sobol":
-            bars = (("S1", "S1_conf", "#1f77b4", "first order S1"), ("ST", "ST_conf", "#d62728", "total ST"))
-        else:
-            bars = (("mu_star", "mu_star_conf", "#1f77b4", "mu*"), ("sigma", None, "#999999", "sigma"))
-        for k, (col, conf, colour, label) in enumerate(bars):
-            err = part[conf].to_numpy() if conf else None
-            ax.barh(
-                pos + (k - 0.5) * 0.38,
-                part[col].to_numpy(),
-                height=0.36,
-                xerr=err,
-                color=colour,
-                capsize=3,
-                label=label,
-            )
-        ax.set_yticks(pos, factors, fontsize=8)
-        ax.invert_yaxis()
-        ax.axvline(0, color="black", linewidth=0.6)
-        ax.set_title(measure, fontsize=10)
-        ax.grid(axis="x", alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
-    for ax in axes[len(measures) :]:
-        ax.set_visible(False)
-    fig.suptitle(
-        f"{manifest['scenario']['name']}: {method} sensitivity, {manifest['n_points']} points x "
-        f"{manifest['replications']} replications (bars: 95% intervals)",
-        fontsize=11,
-    )
-    FigureCanvasAgg(fig)
-    path.parent.mkdir(exist_ok=True)
-    store.atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=120))
-    return path

@@ -21,19 +21,23 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from sim.config.scenario import Scenario
+from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import ScenarioError, SimError
 from sim.research.discovery import Box, discover
+from sim.research.measures import measure_problem, numeric_per_organization
 from sim.research.plan import Point, SweepPlan, sample_ranges
 from sim.research.sweep import load_sweep
 from sim.stats import interval
 from sim.storage import sweep_store as store
+from sim.storage.files import atomic_write
+
+if TYPE_CHECKING:
+    from sim.figures.stress import StressData
 
 REPORT = "report.md"
 #: Scenario discovery needs at least this many futures that desert, and that do not.
@@ -88,51 +92,16 @@ def plan_stress(
         every: time-series thinning (1 keeps every step).
 
     Raises:
-        ScenarioError: no uncertain ranges, no desertion organization, or an unknown strategy.
+        ScenarioError: no uncertain ranges, no desertion organization, a measure that is not a
+            numeric summary measure, or an unknown strategy.
     """
-    from sim.model.strategies import make_strategy
-
     root = scenario.seed if root_seed is None else int(root_seed)
-    if not scenario.uncertain:
-        raise ScenarioError(
-            "nothing is uncertain",
-            source=scenario.source,
-            key="uncertain",
-            allowed="an [uncertain] table: dotted key = [low, high]",
-        )
+    strategies = check_stress(scenario, strategies)
     desertion = scenario.desertion
-    if not desertion.organization:
-        raise ScenarioError(
-            "no desertion criterion",
-            source=scenario.source,
-            key="desertion.organization",
-            allowed="a [desertion] table naming the organization (and measure, above)",
-        )
-    org_names = [o.name for o in scenario.organizations]
-    strategies = list(dict.fromkeys(s.strip() for s in strategies if s.strip()))
-    if strategies and desertion.organization not in org_names:
-        raise ScenarioError(
-            "strategies apply to an organization present from the start",
-            source=scenario.source,
-            key="desertion.organization",
-            value=desertion.organization,
-            allowed=", ".join(org_names) or "(none defined)",
-        )
-    for name in strategies:
-        make_strategy(name, {}, source="--strategies", key=f"organizations.{desertion.organization}.strategy")
-    own = scenario.organization(desertion.organization) if desertion.organization in org_names else None
+    names = [o.name for o in scenario.organizations]
+    own = scenario.organization(desertion.organization) if desertion.organization in names else None
     futures = sample_ranges(scenario, scenario.uncertain, samples, "latin_hypercube", root)
-    points = []
-    for i, future in enumerate(futures):
-        for name in strategies or [None]:
-            overrides = dict(future)
-            if name is not None:
-                overrides[f"organizations.{desertion.organization}.strategy"] = name
-                same = own is not None and name == own.strategy
-                overrides[f"organizations.{desertion.organization}.strategy_params"] = (
-                    dict(own.strategy_params) if same else {}
-                )
-            points.append(Point(len(points), overrides, i))
+    points = _points(futures, strategies, desertion.organization, own)
     extra = {
         "desertion": {
             "organization": desertion.organization,
@@ -152,6 +121,77 @@ def plan_stress(
         "strategies": strategies,
     }
     return SweepPlan(scenario, points, replications, root, every, "stress", design, extra)
+
+
+def check_stress(scenario: Scenario, strategies: Sequence[str]) -> list[str]:
+    """Check that a scenario can be stress-tested with these strategies; return them without repeats.
+
+    Raises:
+        ScenarioError: see :func:`plan_stress`.
+    """
+    from sim.model.strategies import make_strategy
+
+    if not scenario.uncertain:
+        raise ScenarioError(
+            "nothing is uncertain",
+            source=scenario.source,
+            key="uncertain",
+            allowed="an [uncertain] table: dotted key = [low, high]",
+        )
+    desertion = scenario.desertion
+    if not desertion.organization:
+        raise ScenarioError(
+            "no desertion criterion",
+            source=scenario.source,
+            key="desertion.organization",
+            allowed="a [desertion] table naming the organization (and measure, above)",
+        )
+    problem = measure_problem(scenario, f"{desertion.organization}.{desertion.measure}")
+    if problem is not None:
+        raise ScenarioError(
+            problem,
+            source=scenario.source,
+            key="desertion.measure",
+            value=desertion.measure,
+            allowed=", ".join(numeric_per_organization()),
+        )
+    org_names = [o.name for o in scenario.organizations]
+    strategies = list(dict.fromkeys(s.strip() for s in strategies if s.strip()))
+    if strategies and desertion.organization not in org_names:
+        raise ScenarioError(
+            "strategies apply to an organization present from the start",
+            source=scenario.source,
+            key="desertion.organization",
+            value=desertion.organization,
+            allowed=", ".join(org_names) or "(none defined)",
+        )
+    for name in strategies:
+        make_strategy(
+            name,
+            {},
+            source="--strategies",
+            key=f"organizations.{desertion.organization}.strategy",
+            allow_code=scenario.allow_code,
+        )
+    return strategies
+
+
+def _points(
+    futures: list[dict[str, Any]], strategies: list[str], organization: str, own: OrganizationSpec | None
+) -> list[Point]:
+    """Every future once per strategy (or once as it is); a future's strategies share its seeds."""
+    points = []
+    for i, future in enumerate(futures):
+        for name in strategies or [None]:
+            overrides = dict(future)
+            if name is not None:
+                overrides[f"organizations.{organization}.strategy"] = name
+                same = own is not None and name == own.strategy
+                overrides[f"organizations.{organization}.strategy_params"] = (
+                    dict(own.strategy_params) if same else {}
+                )
+            points.append(Point(len(points), overrides, i))
+    return points
 
 
 # ------------------------------------------------------------------ analysis
@@ -208,6 +248,27 @@ class StressResult:
     comparisons: list[Comparison] = field(default_factory=list)
     n_failed: int = 0
 
+    def figure_data(self) -> StressData:
+        """The result as plain data for the figures (:mod:`sim.figures.stress`)."""
+        from sim.figures.stress import StressArm, StressData
+
+        extra = self.manifest["extra"]
+        d = extra["desertion"]
+        labels = extra["labels"]
+        arms = [
+            StressArm(
+                a.strategy,
+                a.n,
+                a.deserted,
+                a.interval,
+                dict(a.box.limits) if a.box else None,
+                a.box.conditions_by_key(labels) if a.box else {},
+            )
+            for a in self.arms
+        ]
+        ranges = {k: (float(lo), float(hi)) for k, (lo, hi) in extra["uncertain"].items()}
+        return StressData(self.outcomes, arms, d["organization"], d["measure"], d["above"], ranges, labels)
+
 
 def analyze_stress(folder: str | Path) -> StressResult:
     """Desertion shares, discovery boxes and strategy comparisons from a stress folder."""
@@ -215,12 +276,22 @@ def analyze_stress(folder: str | Path) -> StressResult:
     if manifest.get("kind") != "stress":
         raise SimError(f"{folder}: not a stress-test folder (kind {manifest.get('kind')!r})")
     extra = manifest["extra"]
+    out = _outcomes(folder, extra)
+    order = extra["strategies"] or [extra["as_is"] or "as is"]
+    ranges = {k: tuple(v) for k, v in extra["uncertain"].items()}
+    arms = [_arm(name, out[out["strategy"] == name], ranges) for name in order]
+    comparisons = [_comparison(out, order[0], name) for name in order[1:]]
+    n_failed = len(store.read_failures(folder))
+    return StressResult(manifest, out, arms, comparisons, n_failed)
+
+
+def _outcomes(folder: str | Path, extra: dict[str, Any]) -> pd.DataFrame:
+    """One row per run: future, replicate, strategy, the uncertain values, the measure, and deserted."""
     d = extra["desertion"]
     column = f"{d['organization']}.{d['measure']}"
     summaries = store.read_summaries(folder)
     points = store.read_points(folder)[["point_id", "seed_index"]]
     frame = summaries.merge(points, on="point_id", how="left")
-    keys = list(extra["uncertain"])
     strategy_col = f"{store.PARAM}organizations.{d['organization']}.strategy"
     out = pd.DataFrame(
         {
@@ -228,55 +299,45 @@ def analyze_stress(folder: str | Path) -> StressResult:
             "future": frame["seed_index"],
             "replicate": frame["replicate"],
             "strategy": frame[strategy_col] if strategy_col in frame else (extra["as_is"] or "as is"),
-            **{k: frame[store.PARAM + k] for k in keys},
+            **{k: frame[store.PARAM + k] for k in extra["uncertain"]},
             "measure": frame.get(column, np.nan),
         }
     )
     out["deserted"] = out["measure"].to_numpy(dtype=float) > d["above"]
-    order = extra["strategies"] or [extra["as_is"] or "as is"]
-    arms = []
-    ranges = {k: tuple(v) for k, v in extra["uncertain"].items()}
-    for name in order:
-        part = out[out["strategy"] == name]
-        y = part["deserted"].to_numpy()
-        k, n = int(y.sum()), len(y)
-        box = discover(part[keys], y, ranges) if min(k, n - k) >= MIN_EVENTS else None
-        arms.append(
-            Arm(
-                name,
-                n,
-                k,
-                wilson(k, n),
-                box,
-                float(np.nanmean(part["measure"])) if n else math.nan,
-                int(part["measure"].isna().sum()),
-            )
-        )
-    comparisons = []
-    if len(order) > 1:
-        base = out[out["strategy"] == order[0]].set_index(["future", "replicate"])["deserted"]
-        for name in order[1:]:
-            other = out[out["strategy"] == name].set_index(["future", "replicate"])["deserted"]
-            a, b = base.align(other, join="inner")
-            diff = b.astype(int).to_numpy() - a.astype(int).to_numpy()
-            comparisons.append(
-                Comparison(
-                    name,
-                    order[0],
-                    *_mean_interval(diff),
-                    int(((a) & (~b)).sum()),
-                    int(((~a) & b).sum()),
-                    len(diff),
-                )
-            )
-    n_failed = len(store.read_failures(folder))
-    return StressResult(manifest, out, arms, comparisons, n_failed)
+    return out
 
 
-def _mean_interval(diff: np.ndarray) -> tuple[float, tuple[float, float]]:
-    """Mean of paired differences and its 95% t-interval."""
-    stats = interval(diff)
-    return stats["mean"], (stats["ci_low"], stats["ci_high"])
+def _arm(name: str, part: pd.DataFrame, ranges: dict[str, tuple[float, float]]) -> Arm:
+    """One strategy's share deserted, its interval and (with enough events of each kind) its box."""
+    y = part["deserted"].to_numpy()
+    k, n = int(y.sum()), len(y)
+    box = discover(part[list(ranges)], y, ranges) if min(k, n - k) >= MIN_EVENTS else None
+    return Arm(
+        name,
+        n,
+        k,
+        wilson(k, n),
+        box,
+        float(np.nanmean(part["measure"])) if n else math.nan,
+        int(part["measure"].isna().sum()),
+    )
+
+
+def _comparison(out: pd.DataFrame, against: str, name: str) -> Comparison:
+    """A strategy against another on the same futures: the mean paired difference and its 95% t-interval."""
+    base = out[out["strategy"] == against].set_index(["future", "replicate"])["deserted"]
+    other = out[out["strategy"] == name].set_index(["future", "replicate"])["deserted"]
+    a, b = base.align(other, join="inner")
+    stats = interval(b.astype(int).to_numpy() - a.astype(int).to_numpy())
+    return Comparison(
+        name,
+        against,
+        stats["mean"],
+        (stats["ci_low"], stats["ci_high"]),
+        int((a & ~b).sum()),
+        int((~a & b).sum()),
+        len(a),
+    )
 
 
 # ------------------------------------------------------------------ words
@@ -347,16 +408,15 @@ def write_report(folder: str | Path, result: StressResult | None = None) -> Path
 
     folder = Path(folder)
     result = result or analyze_stress(folder)
-    store.write_table(pa.Table.from_pandas(result.outcomes, preserve_index=False), folder / OUTCOMES)
+    store.write_table(result.outcomes, folder / OUTCOMES)
+    data = result.figure_data()
     figures = {
-        "desertion": desertion_figure(result, folder / "figures" / "stress_desertion.png"),
-        "measure": measure_figure(result, folder / "figures" / "stress_measure.png"),
-        "map": map_figure(result, folder / "figures" / "stress_map.png"),
+        "desertion": desertion_figure(data, folder / "figures" / "stress_desertion.png"),
+        "measure": measure_figure(data, folder / "figures" / "stress_measure.png"),
+        "map": map_figure(data, folder / "figures" / "stress_map.png"),
     }
     text = markdown(result, {k: v.relative_to(folder).as_posix() for k, v in figures.items() if v})
-    path = folder / REPORT
-    store.atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return path
+    return atomic_write(folder / REPORT, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def markdown(result: StressResult, figures: dict[str, str]) -> str:
@@ -365,8 +425,6 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
     extra = m["extra"]
     sc = m["scenario"]
     org = extra["desertion"]["organization"]
-    labels = extra["labels"]
-    n_futures = extra["samples"] * m["replications"]
     lines = [
         f"# Stress test: {sc['name']}",
         "",
@@ -395,29 +453,7 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
         "",
     ]
     for arm in result.arms:
-        lines += [f"### {arm.strategy}", ""]
-        if arm.deserted == 0:
-            lines += [f"No future deserts under {arm.strategy}: nothing to explain.", ""]
-            continue
-        if arm.deserted == arm.n:
-            lines += [
-                f"Every future deserts under {arm.strategy}: the uncertainties as sampled do not matter.",
-                "",
-            ]
-            continue
-        words = box_sentence(arm.box, labels) if arm.box is not None else _no_box(arm)
-        lines += [f"{words[0].upper()}{words[1:]}.", ""]
-        if arm.box is not None:
-            lines += ["| uncertainty | sampled range | inside the box |", "|---|---|---|"]
-            for key, (lo, hi) in extra["uncertain"].items():
-                inside = arm.box.limits.get(key)
-                shown = f"{inside[0]:.3g} to {inside[1]:.3g}" if inside else "any"
-                lines.append(f"| {labels[key]} (`{key}`) | {lo:g} to {hi:g} | {shown} |")
-            lines += [
-                "",
-                f"Method: {arm.box.method}; {arm.box.n_inside} of {arm.n} futures inside the box.",
-                "",
-            ]
+        lines += _conditions(arm, extra)
     if "map" in figures:
         lines += [f"![where desertion happens]({figures['map']})", ""]
     if "measure" in figures:
@@ -432,20 +468,68 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
             f"![distribution]({figures['measure']})",
             "",
         ]
-    lines += [
+    lines += _uncertain(m) + _reading(result)
+    return "\n".join(lines)
+
+
+def _conditions(arm: Arm, extra: dict[str, Any]) -> list[str]:
+    """One strategy's part of "Which conditions lead there": its box in words and as a table."""
+    lines = [f"### {arm.strategy}", ""]
+    if arm.deserted == 0:
+        return lines + [f"No future deserts under {arm.strategy}: nothing to explain.", ""]
+    if arm.deserted == arm.n:
+        return lines + [
+            f"Every future deserts under {arm.strategy}: the uncertainties as sampled do not matter.",
+            "",
+        ]
+    labels = extra["labels"]
+    words = box_sentence(arm.box, labels) if arm.box is not None else _no_box(arm)
+    lines += [f"{words[0].upper()}{words[1:]}.", ""]
+    if arm.box is None:
+        return lines
+    lines += ["| uncertainty | sampled range | inside the box |", "|---|---|---|"]
+    for key, (lo, hi) in extra["uncertain"].items():
+        inside = arm.box.limits.get(key)
+        shown = f"{inside[0]:.3g} to {inside[1]:.3g}" if inside else "any"
+        lines.append(f"| {labels[key]} (`{key}`) | {lo:g} to {hi:g} | {shown} |")
+    return lines + [
+        "",
+        f"Method: {arm.box.method}; {arm.box.n_inside} of {arm.n} futures inside the box.",
+        "",
+    ]
+
+
+def _uncertain(manifest: dict[str, Any]) -> list[str]:
+    """ "What was uncertain": the sample, and the ranges as a table."""
+    extra = manifest["extra"]
+    sc = manifest["scenario"]
+    labels = extra["labels"]
+    replications = manifest["replications"]
+    seeds = (
+        ""
+        if replications == 1
+        else f", {replications} seeds each ({extra['samples'] * replications} futures)"
+    )
+    lines = [
         "## What was uncertain",
         "",
-        f"{extra['samples']} futures drawn by Latin hypercube over these ranges"
-        + ("" if m["replications"] == 1 else f", {m['replications']} seeds each ({n_futures} futures)")
-        + ", "
-        f"root seed {m['root_seed']}; every strategy ran on the same futures and seeds. "
-        f"{sc['n']} participants, {sc['steps']} steps.",
+        (
+            f"{extra['samples']} futures drawn by Latin hypercube over these ranges{seeds}, "
+            f"root seed {manifest['root_seed']}; every strategy ran on the same futures and seeds. "
+            f"{sc['n']} participants, {sc['steps']} steps."
+        ),
         "",
         "| uncertainty | key | range |",
         "|---|---|---|",
     ]
-    lines += [f"| {labels[k]} | `{k}` | {lo:g} to {hi:g} |" for k, (lo, hi) in extra["uncertain"].items()]
-    lines += [
+    return lines + [
+        f"| {labels[k]} | `{k}` | {lo:g} to {hi:g} |" for k, (lo, hi) in extra["uncertain"].items()
+    ]
+
+
+def _reading(result: StressResult) -> list[str]:
+    """How to read the report, what was left out, and the files."""
+    lines = [
         "",
         "## Reading it",
         "",
@@ -477,7 +561,7 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
             ),
             "",
         ]
-    lines += [
+    return lines + [
         "## Files",
         "",
         f"- `{OUTCOMES}`: one row per run: future, strategy, uncertain values, measure, deserted.",
@@ -487,4 +571,3 @@ def markdown(result: StressResult, figures: dict[str, str]) -> str:
         ),
         "",
     ]
-    return "\n".join(lines)

@@ -22,7 +22,7 @@ import math
 import platform
 import time
 import traceback
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +30,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from sim.config.scenario import Scenario, scenario_from_dict
+from sim.config.scenario import Scenario
 from sim.errors import SimError
-from sim.research.executors import Executor, make_executor
+from sim.model.catalog import scenario_from_dict
+from sim.research.executors import Executor, check_options, make_executor
 from sim.research.plan import RunSpec, SweepPlan, _digest, _jsonable
 from sim.storage import sweep_store as store
+from sim.storage.files import write_json
 from sim.storage.results import package_versions
 from sim.storage.sweep_store import (
     PARAM,
@@ -68,6 +70,8 @@ class Batch:
     source: str
     every: int
     runs: Sequence[RunSpec]
+    #: the user's decision to run code named by the scenario, carried to the worker processes
+    allow_code: bool = False
 
 
 _BASES: dict[str, Scenario] = {}
@@ -84,7 +88,9 @@ def run_batch(batch: Batch) -> list[dict[str, Any]]:
 
     base = _BASES.get(batch.base_key)
     if base is None:
-        base = _BASES[batch.base_key] = scenario_from_dict(batch.base_raw, source=batch.source)
+        base = _BASES[batch.base_key] = scenario_from_dict(
+            batch.base_raw, source=batch.source, allow_code=batch.allow_code
+        )
     outcomes = []
     for spec in batch.runs:
         start = time.perf_counter()
@@ -209,8 +215,7 @@ def run_sweep(
         SweepFolderError: the folder holds another sweep's results, another process writes into it,
             or it holds files that are not a sweep's.
     """
-    from tqdm.auto import tqdm
-
+    check_options(workers, dask, runs_per_task)  # before the folder is touched
     folder = Path(folder)
     start = time.perf_counter()
     with store.SweepStore(folder) as writer:
@@ -224,42 +229,81 @@ def run_sweep(
             own = executor is None
             executor = executor or make_executor(workers, dask)
             name = executor.name
-            size = runs_per_task or executor.task_size(len(todo))
-            key = _digest(plan.base_raw)
-            batches = (
-                Batch(plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size])
-                for i in range(0, len(todo), size)
-            )
-            bar = tqdm(
-                total=plan.n_runs,
-                initial=n_skipped,
-                unit="run",
-                disable=not progress,
-                desc=f"{plan.kind} {folder.name}",
-                dynamic_ncols=True,
-                smoothing=0.1,
-            )
-            bar.set_postfix(failed=0)
-            buffer: list[dict[str, Any]] = []
-            last = time.monotonic()
             try:
-                for outcomes in executor.map_unordered(run_batch, batches):
-                    buffer.extend(outcomes)
-                    failed = sum(not o["ok"] for o in outcomes)
-                    n_failed += failed
-                    n_done += len(outcomes) - failed
-                    bar.update(len(outcomes))
-                    bar.set_postfix(failed=n_failed, refresh=False)
-                    if len(buffer) >= commit_runs or time.monotonic() - last >= commit_seconds:
-                        _commit(writer, plan, buffer)
-                        buffer, last = [], time.monotonic()
+                size = runs_per_task or executor.task_size(len(todo))
+                n_done, n_failed = _execute(
+                    executor,
+                    _batches(plan, todo, size),
+                    writer,
+                    plan,
+                    n_skipped=n_skipped,
+                    progress=progress,
+                    label=folder.name,
+                    commit_seconds=commit_seconds,
+                    commit_runs=commit_runs,
+                )
             finally:
-                _commit(writer, plan, buffer)
-                bar.close()
                 if own:
                     executor.close()
         store.write_point_statistics(folder)
     return SweepReport(folder, plan.n_runs, n_skipped, n_done, n_failed, time.perf_counter() - start, name)
+
+
+def _batches(plan: SweepPlan, todo: list[RunSpec], size: int) -> Iterator[Batch]:
+    """The runs to do, ``size`` per task."""
+    key = _digest(plan.base_raw)
+    for i in range(0, len(todo), size):
+        yield Batch(
+            plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size], plan.scenario.allow_code
+        )
+
+
+def _execute(
+    executor: Executor,
+    batches: Iterator[Batch],
+    writer: store.SweepStore,
+    plan: SweepPlan,
+    *,
+    n_skipped: int,
+    progress: bool,
+    label: str,
+    commit_seconds: float,
+    commit_runs: int,
+) -> tuple[int, int]:
+    """Run the batches, committing outcomes as they come; return (runs done, runs failed).
+
+    Whatever finished is committed, also when the executor fails or the user interrupts.
+    """
+    from tqdm.auto import tqdm
+
+    bar = tqdm(
+        total=plan.n_runs,
+        initial=n_skipped,
+        unit="run",
+        disable=not progress,
+        desc=f"{plan.kind} {label}",
+        dynamic_ncols=True,
+        smoothing=0.1,
+    )
+    bar.set_postfix(failed=0)
+    n_done = n_failed = 0
+    buffer: list[dict[str, Any]] = []
+    last = time.monotonic()
+    try:
+        for outcomes in executor.map_unordered(run_batch, batches):
+            buffer.extend(outcomes)
+            failed = sum(not o["ok"] for o in outcomes)
+            n_failed += failed
+            n_done += len(outcomes) - failed
+            bar.update(len(outcomes))
+            bar.set_postfix(failed=n_failed, refresh=False)
+            if len(buffer) >= commit_runs or time.monotonic() - last >= commit_seconds:
+                _commit(writer, plan, buffer)
+                buffer, last = [], time.monotonic()
+    finally:
+        _commit(writer, plan, buffer)
+        bar.close()
+    return n_done, n_failed
 
 
 def _commit(writer: store.SweepStore, plan: SweepPlan, outcomes: list[dict[str, Any]]) -> None:
@@ -309,21 +353,21 @@ ARROW_TYPES = {
 }
 
 
+#: Storage kinds of a varied key, tried in order: the first that holds every value of the key is used.
+_KINDS: tuple[tuple[str, Any], ...] = (
+    ("bool", lambda v: isinstance(v, bool)),
+    ("int", lambda v: isinstance(v, int) and not isinstance(v, bool)),
+    ("float", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
+    ("str", lambda v: isinstance(v, str)),
+)
+
+
 def param_kinds(plan: SweepPlan) -> dict[str, str]:
     """How each varied key is stored: bool, int, float, str, or json (lists, tables, mixed types)."""
     kinds: dict[str, str] = {}
     for key in plan.keys:
         values = [p.overrides[key] for p in plan.points if key in p.overrides]
-        if all(isinstance(v, bool) for v in values):
-            kinds[key] = "bool"
-        elif all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            kinds[key] = "int"
-        elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-            kinds[key] = "float"
-        elif all(isinstance(v, str) for v in values):
-            kinds[key] = "str"
-        else:
-            kinds[key] = "json"
+        kinds[key] = next((kind for kind, holds in _KINDS if all(map(holds, values))), "json")
     return kinds
 
 
@@ -342,23 +386,20 @@ def param_value(value: Any, kind: str) -> Any:
 def prepare_folder(plan: SweepPlan, folder: Path) -> dict[str, Any]:
     """Write the manifest and the design of a new sweep, or check that the folder holds this sweep.
 
+    A folder is this sweep's own only if it is new or empty (a fresh sweep: the manifest is
+    written first, then the design) or holds a sweep manifest with this sweep's identity; any
+    other folder is refused before anything in it is created or deleted.
+
     Raises:
         SweepFolderError: another sweep's folder, or a folder with other files in it.
     """
+    store.claim(folder)
     manifest = store.read_manifest(folder)
     identity = plan.identity()
     if manifest is None:
-        ours = {store.LOCK, store.POINTS, store.SUMMARIES, store.TIMESERIES, store.FAILURES}
-        stray = [p.name for p in folder.iterdir() if p.name not in ours and ".tmp-" not in p.name]
-        parts = any(any((folder / sub).iterdir()) for sub in (store.SUMMARIES, store.FAILURES))
-        if stray or parts:
-            raise SweepFolderError(
-                f"{folder}: folder is not empty and holds no sweep ({', '.join(stray) or 'results parts'}); "
-                "results are never overwritten: choose a new --out folder"
-            )
-        _write_points(plan, folder)
         manifest = _manifest(plan, identity)
-        store.write_json(manifest, folder / store.MANIFEST)
+        write_json(manifest, folder / store.MANIFEST)
+        _write_points(plan, folder)
         return manifest
     theirs = manifest.get("identity", {})
     if theirs != identity:
@@ -368,6 +409,8 @@ def prepare_folder(plan: SweepPlan, folder: Path) -> dict[str, Any]:
             f"(it differs in: {', '.join(differs) or 'format'}); results are never overwritten: "
             "choose another --out folder, or delete this one to start over"
         )
+    if not (folder / store.POINTS).is_file():  # killed between the manifest and the design
+        _write_points(plan, folder)
     return manifest
 
 

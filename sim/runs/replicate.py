@@ -3,10 +3,8 @@
 With R = 1 the root seed itself is used, so one replication equals
 ``run(scenario, seed=root)``. With R > 1 the seeds are spawned from the root
 seed by ``numpy.random.SeedSequence`` (independent streams, reproducible from
-the root seed alone). The 95% interval of a mean over n runs is
-mean +/- t(0.975, n-1) * sd / sqrt(n), with sd the sample standard deviation;
-NaN values (a measure a run does not define, an organization that has not
-entered yet) are left out, and n counts the runs that define the value.
+the root seed alone). Means and intervals across runs are those of
+:mod:`sim.stats`.
 """
 
 from __future__ import annotations
@@ -19,7 +17,7 @@ import pandas as pd
 
 from sim.config.scenario import Scenario
 from sim.runs.runner import RunResult, run
-from sim.stats import add_intervals, interval
+from sim.stats import group_intervals, interval
 
 
 def replication_seeds(root: int, replications: int) -> list[int]:
@@ -115,9 +113,7 @@ def aggregate_timeseries(stacked: pd.DataFrame) -> pd.DataFrame:
     """
     measures = numeric_measures(stacked)
     long = stacked.melt(id_vars=["step"], value_vars=measures, var_name="measure")
-    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
-    groups = long.groupby(["measure", "step"], sort=False)["value"]
-    out = add_intervals(groups.agg(mean="mean", sd="std", n="count").reset_index())
+    out = group_intervals(long, ["measure", "step"], sort=False)
     out["rank"] = out["measure"].map({m: i for i, m in enumerate(measures)})
     out = out.sort_values(["rank", "step"])
     return out[["step", "measure", "mean", "sd", "ci_low", "ci_high", "n"]].reset_index(drop=True)

@@ -7,6 +7,7 @@ writes files.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,32 @@ from sim.config.scenario import Scenario
 from sim.errors import SimError
 from sim.model import metrics
 from sim.model.power_model import DRIVERS, PowerModel
+
+#: The allowed range of a run's ``seed``, ``steps`` and ``replications``: the scenario's own.
+RANGES = {
+    f.name: f.metadata["range"]
+    for f in dataclasses.fields(Scenario)
+    if f.name in ("seed", "steps", "replications")
+}
+
+
+def check_count(name: str, value: object, label: str | None = None) -> int:
+    """Check a run's ``seed``, ``steps`` or ``replications`` against the scenario's range for that key.
+
+    Args:
+        name: ``"seed"``, ``"steps"`` or ``"replications"``.
+        value: the value given.
+        label: how the message names it (default ``name``; the CLI says ``--seed``).
+
+    Raises:
+        SimError: not an integer in the range (seeds are stored as 64-bit integers).
+    """
+    lo, hi = RANGES[name]
+    if isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi:
+        return value
+    big = isinstance(value, int) and abs(value) >= 10**30  # str() of a huge integer is slow or refused
+    text = f"an integer of about {int(value.bit_length() * 0.30103) + 1} digits" if big else repr(value)
+    raise SimError(f"{label or name} must be an integer >= {int(lo)} and <= {int(hi)}, got {text}")
 
 
 @dataclass
@@ -72,12 +99,8 @@ def run(
     """
     if driver not in DRIVERS:
         raise SimError(f"unknown driver {driver!r}; allowed: {', '.join(DRIVERS)}")
-    seed = scenario.seed if seed is None else seed
-    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise SimError(f"seed must be a non-negative integer, got {seed!r}")
-    steps = scenario.steps if steps is None else steps
-    if not isinstance(steps, int) or isinstance(steps, bool) or steps < 0:
-        raise SimError(f"steps must be a non-negative integer, got {steps!r}")
+    seed = check_count("seed", scenario.seed if seed is None else seed)
+    steps = check_count("steps", scenario.steps if steps is None else steps)
     model = PowerModel(scenario, rng=seed, driver=driver)
     snapshots: dict[int, dict[str, np.ndarray]] = {}
 

@@ -1,22 +1,18 @@
-"""Results folders: one folder per run, written atomically, marked complete by its manifest.
+"""Results folders: the manifest, and reading a folder back.
 
-Every file is written to a temporary name in the same folder and then renamed
-over its final name (``os.replace``), so a killed run never leaves a
-half-written file under a real name. ``manifest.json`` is written last: a
-folder without it is incomplete, and :func:`load_results` refuses it. A new
-run never overwrites an existing folder unless asked to (``force``). The
-layout of a folder is documented in docs/results.md.
+A results folder holds one run or several replications of one scenario (docs/results.md).
+Every file in it is written atomically, and ``manifest.json`` last: a folder without it is
+incomplete, and :func:`load_results` refuses it. Writing a folder from runs is
+:func:`sim.runs.folder.write_results`; where a folder goes and how a new one replaces an old one
+is :mod:`sim.storage.folders`.
 """
 
 from __future__ import annotations
 
 import json
-import math
 import platform
-import re
 import subprocess
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -25,45 +21,29 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import scipy.sparse as sp
 
-from sim.errors import SimError
-from sim.figures.layout import Layout, network_layout
-from sim.runs import replicate
-from sim.runs.runner import RunResult
-from sim.storage.files import jsonable, slug, write_json, write_parquet
-
-FORMAT = "newpower-results"
-FORMAT_VERSION = 1
-MANIFEST = "manifest.json"
-TIMESERIES = "timeseries.parquet"
-SUMMARY = "summary.json"
-AGGREGATE = "aggregate.parquet"
-CAMPAIGNS = "campaigns.parquet"
-EVENTS = "events.parquet"
-NETWORK = "network.parquet"
-LAYOUT = "layout.parquet"
-SNAPSHOTS = "snapshots.parquet"
-AUDIT = "audit.json"
-AUDIT_CSV = "audit.csv"
-ANIMATION = "animation"
-FIGURES = "figures"
-#: Every file a results folder may hold (besides figures), removed by ``--force``.
-KNOWN_FILES = (
-    MANIFEST,
-    TIMESERIES,
-    SUMMARY,
+from sim.storage.files import temp_target, write_json
+from sim.storage.folders import (  # noqa: F401 - the layout of a folder, used with Results
     AGGREGATE,
-    CAMPAIGNS,
-    EVENTS,
-    NETWORK,
-    LAYOUT,
-    SNAPSHOTS,
+    ANIMATION,
     AUDIT,
     AUDIT_CSV,
-    f"{ANIMATION}.gif",
-    f"{ANIMATION}.mp4",
+    CAMPAIGNS,
+    EVENTS,
+    FIGURES,
+    FORMAT,
+    FORMAT_VERSION,
+    KNOWN_FILES,
+    LAYOUT,
+    MANIFEST,
+    NETWORK,
+    SNAPSHOTS,
+    SUMMARY,
+    TIMESERIES,
+    ResultsError,
+    leftover_of,
 )
+
 #: Packages whose versions go into the manifest.
 PACKAGES = (
     "newpower",
@@ -77,165 +57,13 @@ PACKAGES = (
     "pillow",
     "tqdm",
 )
-#: Snapshots kept per run for the network figure and the animation (about).
-N_SNAPSHOTS = 40
-_TEMP = re.compile(r"^\..+\.tmp-\d+")
+#: Column suffix of an organization's member count: ``<name>.members`` names every organization.
+MEMBERS = ".members"
 
 
-class ResultsError(SimError):
-    """A results folder cannot be created, or is not a (complete) results folder."""
-
-
-# ------------------------------------------------------------------ writing files
-
-
-def create_folder(
-    name: str, out: str | Path | None = None, force: bool = False, base: str | Path = "results"
-) -> Path:
-    """Create the folder for a new run (never reusing one silently).
-
-    Args:
-        name: the scenario name (used for the default folder name).
-        out: an explicit folder; refused if it exists and is not empty, unless ``force``.
-        force: replace the results in ``out`` (only files a results folder holds are removed).
-        base: where default folders go: ``<base>/<name>-<YYYYmmdd-HHMMSS>[-2, -3, ...]``.
-
-    Raises:
-        ResultsError: ``out`` is a file, or a non-empty folder without ``force``.
-    """
-    if out is None:
-        stem = Path(base) / f"{slug(name)}-{time.strftime('%Y%m%d-%H%M%S')}"
-        folder, suffix = stem, 1
-        Path(base).mkdir(parents=True, exist_ok=True)
-        while True:
-            try:
-                folder.mkdir()
-                return folder
-            except FileExistsError:
-                suffix += 1
-                folder = stem.with_name(f"{stem.name}-{suffix}")
-    folder = Path(out)
-    if folder.exists() and not folder.is_dir():
-        raise ResultsError(f"{folder}: --out names an existing file; allowed: a new or empty folder")
-    if folder.is_dir() and any(folder.iterdir()):
-        if not force:
-            raise ResultsError(
-                f"{folder}: folder exists and is not empty; results are never overwritten: "
-                "choose a new --out folder, or add --force to replace its results"
-            )
-        clear_results(folder)
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ResultsError(f"{folder}: cannot create the results folder ({exc.strerror})") from None
-    return folder
-
-
-def clear_results(folder: Path) -> None:
-    """Remove the files a results folder holds (manifest first), leaving anything else alone."""
-    for name in KNOWN_FILES:
-        (folder / name).unlink(missing_ok=True)
-    figures = folder / FIGURES
-    if figures.is_dir():
-        for path in figures.iterdir():
-            if path.suffix in (".png", ".svg") or _TEMP.match(path.name):
-                path.unlink()
-    for path in folder.iterdir():
-        if path.is_file() and _TEMP.match(path.name):
-            path.unlink()
-
-
-def remove_if_empty(folder: Path) -> None:
-    """Remove a folder this run created if nothing was written into it."""
-    try:
-        folder.rmdir()
-    except OSError:
-        pass
-
-
-# ------------------------------------------------------------------ what a run leaves
-
-
-def snapshot_period(steps: int, n_snapshots: int = N_SNAPSHOTS) -> int:
-    """A snapshot period giving about ``n_snapshots`` evenly spaced snapshots (plus the last step)."""
-    return max(1, math.ceil(steps / n_snapshots))
-
-
-def save_runs(folder: Path, runs: Sequence[RunResult], network: bool = True) -> dict[str, Any]:
-    """Write the data files of one or more runs of the same scenario.
-
-    Args:
-        folder: the results folder.
-        runs: the runs, in replication order; the first keeps its model.
-        network: also write the first run's network, layout and snapshots.
-
-    Returns:
-        What the manifest records about the data: organizations, layout, snapshot steps.
-    """
-    seeds = [r.seed for r in runs]
-    stacked = replicate.stack([r.timeseries for r in runs], seeds)
-    write_parquet(stacked, folder / TIMESERIES)
-    summary: dict[str, Any] = {"runs": [{"run": i, "seed": r.seed, **r.summary} for i, r in enumerate(runs)]}
-    if len(runs) > 1:
-        summary["aggregate"] = replicate.aggregate_summaries([r.summary for r in runs])
-        write_parquet(replicate.aggregate_timeseries(stacked), folder / AGGREGATE)
-    write_json(summary, folder / SUMMARY)
-    for name, frames in ((CAMPAIGNS, [r.campaigns for r in runs]), (EVENTS, [r.events for r in runs])):
-        table = replicate.stack(frames, seeds)
-        if len(table):
-            write_parquet(_flat_columns(table), folder / name)
-    first = runs[0]
-    info: dict[str, Any] = {"organizations": _organizations(first)}
-    if network and first.model is not None:
-        info.update(save_network(folder, first))
-    return info
-
-
-def save_network(folder: Path, result: RunResult) -> dict[str, Any]:
-    """Write the first run's ties, a fixed-seed layout, and the snapshots of the drawn participants."""
-    adjacency = result.model.adjacency
-    upper = sp.triu(adjacency, k=1).tocoo()
-    write_parquet(
-        pd.DataFrame({"source": upper.row.astype(np.int32), "target": upper.col.astype(np.int32)}),
-        folder / NETWORK,
-    )
-    layout: Layout = network_layout(adjacency)
-    write_parquet(
-        pd.DataFrame({"participant": layout.nodes.astype(np.int32), "x": layout.x, "y": layout.y}),
-        folder / LAYOUT,
-    )
-    steps = sorted(result.snapshots)
-    if steps:
-        nodes = layout.nodes
-        frame = pd.DataFrame(
-            {
-                "step": np.repeat(np.asarray(steps, dtype=np.int32), nodes.size),
-                "participant": np.tile(nodes.astype(np.int32), len(steps)),
-                "level": np.concatenate([result.snapshots[s]["level"][nodes] for s in steps]).astype(np.int8),
-                "group": np.concatenate([result.snapshots[s]["group"][nodes] for s in steps]).astype(
-                    np.int16
-                ),
-            }
-        )
-        write_parquet(frame, folder / SNAPSHOTS)
-    return {"layout": layout.describe(), "snapshot_steps": steps}
-
-
-def _organizations(result: RunResult) -> list[dict[str, Any]]:
-    if result.model is not None:
-        return [{"name": o.name, "kind": o.kind.value, "group": o.group} for o in result.model.organizations]
-    names = [c[: -len(".members")] for c in result.timeseries.columns if c.endswith(".members")]
-    return [{"name": name, "kind": "", "group": i + 1} for i, name in enumerate(names)]
-
-
-def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """Event records may hold nested values; store those as JSON text."""
-    out = frame.copy()
-    for column in out.columns:
-        nested = out[column].map(lambda v: isinstance(v, (dict, list, tuple)))
-        if out[column].dtype == object and nested.any():
-            out[column] = out[column].map(lambda v: json.dumps(jsonable(v)) if v is not None else None)
-    return out
+def organization_names(columns: Any) -> list[str]:
+    """Organization names found in time-series columns (``<name>.members``), in column order."""
+    return [c[: -len(MEMBERS)] for c in columns if c.endswith(MEMBERS)]
 
 
 # ------------------------------------------------------------------ the manifest
@@ -284,7 +112,7 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
     files = {
         p.relative_to(folder).as_posix(): p.stat().st_size
         for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != MANIFEST and not _TEMP.match(p.name)
+        if p.is_file() and p.name != MANIFEST and temp_target(p.name) is None
     }
     manifest = {
         "format": FORMAT,
@@ -343,8 +171,7 @@ class Results:
     def organizations(self) -> list[str]:
         """Organization names, in creation order (entrants last)."""
         listed = [o["name"] for o in self.manifest.get("organizations", [])]
-        found = [c[: -len(".members")] for c in self.timeseries.columns if c.endswith(".members")]
-        return listed + [n for n in found if n not in listed]
+        return listed + [n for n in organization_names(self.timeseries.columns) if n not in listed]
 
     def organization_kind(self, name: str) -> str:
         """``"institution"``, ``"platform"`` or ``""`` if unknown."""
@@ -388,6 +215,12 @@ def load_results(folder: str | Path, manifest: dict[str, Any] | None = None) -> 
     """
     folder = Path(folder)
     if not folder.is_dir():
+        aside = leftover_of(folder)
+        if aside is not None:
+            raise ResultsError(
+                f"{folder}: its results are in {aside.name} (a replacement by --force was interrupted); "
+                f"the next `newpower run --out {folder}` puts them back, or rename that folder yourself"
+            )
         raise ResultsError(f"{folder}: no such results folder; allowed: a folder written by `newpower run`")
     if manifest is None:
         path = folder / MANIFEST

@@ -9,13 +9,18 @@ Layout of a sweep folder::
     failures/part-000001.parquet   one row per failed run: the error and its traceback
     points_summary.parquet         per point and measure: mean, sd, 95% interval, n (after each session)
 
-Only the parent process writes (a single writer, holding ``.lock``). Each
+A folder is a sweep's own only when it is new, empty, or holds a sweep manifest: the store
+refuses any other folder before it creates, deletes or locks anything in it (and the manifest is
+written before anything else of a new sweep). Only the parent process writes (a single writer,
+holding ``.lock``). Each
 batch of finished runs is written as ``timeseries/part-N`` and then
 ``summaries/part-N``, each under a temporary name and renamed into place
 (``os.replace``), so a file under a real name is always whole. The summary
 part is written last: a run is committed when its summary row is on disk.
 Readers ignore time-series parts whose summary part does not exist (the
-process died between the two), and a resumed sweep deletes them. A run is
+process died between the two), and a resumed sweep deletes them, and its own
+temporary files (``.<name>.tmp-<pid>.<ext>`` in the folder and its three part
+folders), nothing else. A run is
 therefore either committed once or not at all, whenever the process is killed
 (SIGKILL included); runs that finished in a worker but were not yet committed
 are simply run again on resume.
@@ -31,14 +36,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from sim.errors import SimError
-from sim.stats import add_intervals
-from sim.storage.files import atomic_write
+from sim.stats import group_intervals
+from sim.storage.files import temp_target, write_parquet
 
 FORMAT = "newpower-sweep"
 FORMAT_VERSION = 1
@@ -60,32 +64,10 @@ class SweepFolderError(SimError):
 # ------------------------------------------------------------------ writing
 
 
-def write_table(table: pa.Table, path: Path) -> None:
-    """Write a Parquet file atomically; floats without dictionary encoding, with ``BYTE_STREAM_SPLIT``."""
-    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-    others = [f.name for f in table.schema if f.name not in floats]
-    atomic_write(
-        path,
-        lambda tmp: pq.write_table(
-            table, tmp, use_dictionary=others or False, use_byte_stream_split=floats or False
-        ),
-    )
-
-
-def write_json(data: Any, path: Path) -> None:
-    """Write indented JSON atomically."""
-    text = json.dumps(data, indent=2, default=_json_default) + "\n"
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (tuple, set)):
-        return list(value)
-    if isinstance(value, Mapping):
-        return dict(value)
-    return str(value)
+def write_table(table: pa.Table | pd.DataFrame, path: Path) -> Path:
+    """Write one Parquet file of a sweep folder (:func:`~sim.storage.files.write_parquet`, floats
+    with ``BYTE_STREAM_SPLIT``)."""
+    return write_parquet(table, path, byte_stream_split=True)
 
 
 def measure_table(rows: Sequence[Mapping[str, Any]], typed: Mapping[str, pa.DataType]) -> pa.Table:
@@ -142,10 +124,8 @@ class SweepStore:
         self._next_part = 1
 
     def __enter__(self) -> Self:
-        if self.folder.exists() and not self.folder.is_dir():
-            raise SweepFolderError(f"{self.folder}: not a folder; allowed: a new, empty or sweep folder")
-        for sub in (SUMMARIES, TIMESERIES, FAILURES):
-            (self.folder / sub).mkdir(parents=True, exist_ok=True)
+        claim(self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
         self._lock_fh = open(self.folder / LOCK, "a+")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -156,6 +136,11 @@ class SweepStore:
                 f"{self.folder}: another sweep is writing into this folder "
                 "(wait for it, or choose another --out)"
             ) from None
+        try:
+            claim(self.folder)  # again, holding the lock: nothing changed it since
+        except SweepFolderError:
+            self.__exit__()
+            raise
         self._clean()
         self._next_part = 1 + max(
             (n for sub in (SUMMARIES, TIMESERIES, FAILURES) for n in _part_numbers(self.folder / sub)),
@@ -170,8 +155,8 @@ class SweepStore:
             self._lock_fh = None
 
     def _clean(self) -> None:
-        """Remove temporary files and time-series parts never committed by their summary part."""
-        for path in self.folder.rglob(".*.tmp-*"):
+        """Remove own temporary files and time-series parts never committed by their summary part."""
+        for path in own_temp_files(self.folder):
             path.unlink(missing_ok=True)
         committed = set(_part_numbers(self.folder / SUMMARIES))
         for number in set(_part_numbers(self.folder / TIMESERIES)) - committed:
@@ -189,6 +174,44 @@ class SweepStore:
             write_table(failures, self.folder / FAILURES / name)
         if summaries is not None and summaries.num_rows:
             write_table(summaries, self.folder / SUMMARIES / name)
+
+
+def claim(folder: Path) -> None:
+    """Check that a folder is a sweep's own (new, empty, or holding a sweep manifest); touch nothing.
+
+    Raises:
+        SweepFolderError: a file, or a folder holding anything else (its entries are named).
+    """
+    if not folder.exists():
+        return
+    if not folder.is_dir():
+        raise SweepFolderError(f"{folder}: not a folder; allowed: a new, empty or sweep folder")
+    if read_manifest(folder) is not None:
+        return
+    stray = sorted(p.name for p in folder.iterdir() if not _is_empty_lock(p))
+    if stray:
+        shown = ", ".join(stray[:5]) + (", ..." if len(stray) > 5 else "")
+        raise SweepFolderError(
+            f"{folder}: folder is not empty and holds no sweep ({shown}); nothing in it was touched; "
+            "results are never overwritten: choose a new --out folder"
+        )
+
+
+def _is_empty_lock(path: Path) -> bool:
+    """The lock file a sweep creates first (empty) before it writes its manifest."""
+    return path.name == LOCK and path.is_file() and not path.is_symlink() and path.stat().st_size == 0
+
+
+def own_temp_files(folder: Path) -> list[Path]:
+    """Temporary files a killed sweep left: named like :func:`~sim.storage.files.atomic_write`'s, in
+    the folder itself or its part folders (of part files only there)."""
+    found = [p for p in folder.iterdir() if p.is_file() and temp_target(p.name) is not None]
+    for sub in (SUMMARIES, TIMESERIES, FAILURES):
+        if (folder / sub).is_dir():
+            found += [
+                p for p in (folder / sub).iterdir() if p.is_file() and _PART.match(temp_target(p.name) or "")
+            ]
+    return sorted(found)
 
 
 def _part_name(number: int) -> str:
@@ -244,7 +267,7 @@ def _parts(folder: Path, sub: str) -> list[Path]:
 
 
 def read_summaries(folder: str | Path, columns: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per committed run (deduplicated by ``run_id``), in commit order.
+    """One row per committed run (deduplicated by ``run_id``), in design order.
 
     Args:
         folder: the sweep folder.
@@ -254,8 +277,14 @@ def read_summaries(folder: str | Path, columns: Sequence[str] | None = None) -> 
     table = _concat(_parts(Path(folder), SUMMARIES), wanted)
     if table is None:
         return pd.DataFrame({"run_id": pd.Series(dtype="str")})
-    frame = table.to_pandas()
-    return frame.drop_duplicates("run_id", keep="first").reset_index(drop=True)
+    frame = table.to_pandas().drop_duplicates("run_id", keep="first")
+    return design_order(frame)
+
+
+def design_order(frame: pd.DataFrame, then: Sequence[str] = ()) -> pd.DataFrame:
+    """Rows sorted by point, replicate and run id (then by ``then``), whatever order runs completed in."""
+    keys = [c for c in ("point_id", "replicate", "run_id", *then) if c in frame.columns]
+    return frame.sort_values(keys, kind="stable").reset_index(drop=True) if keys else frame
 
 
 def committed_run_ids(folder: str | Path) -> set[str]:
@@ -294,7 +323,7 @@ def read_timeseries(
         keep = ids + [c for c in columns if c not in ids and c in schema.names]
     filt = None if run_ids is None else pc.field("run_id").isin(list(run_ids))
     frame = dataset.to_table(columns=keep, filter=filt).to_pandas()
-    return frame.drop_duplicates(["run_id", "step"], keep="first").reset_index(drop=True)
+    return design_order(frame.drop_duplicates(["run_id", "step"], keep="first"), then=("step",))
 
 
 def read_failures(folder: str | Path) -> pd.DataFrame:
@@ -333,22 +362,17 @@ def point_statistics(summaries: pd.DataFrame, confidence: float = 0.95) -> pd.Da
     """Per point and numeric measure: mean, sd, 95% t-interval and n over its runs (long format).
 
     NaN values (a measure a run does not define) are left out; sd and the
-    interval are NaN when fewer than two runs define the value.
+    interval are NaN when fewer than two runs define the value. Runs are taken in design order
+    (:func:`design_order`), so the table does not depend on the order they completed in.
     """
-
     measures = measure_columns(summaries)
     params = param_columns(summaries)
     if summaries.empty or not measures:
         return pd.DataFrame(columns=["point_id", *params, "measure", "mean", "sd", "ci_low", "ci_high", "n"])
-    long = summaries.melt(id_vars=["point_id"], value_vars=measures, var_name="measure")
-    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
-    out = add_intervals(
-        long.groupby(["point_id", "measure"], sort=True)["value"]
-        .agg(mean="mean", sd="std", n="count")
-        .reset_index(),
-        confidence,
-    )
-    design = summaries[["point_id", *params]].drop_duplicates("point_id")
+    ordered = design_order(summaries)
+    long = ordered.melt(id_vars=["point_id"], value_vars=measures, var_name="measure")
+    out = group_intervals(long, ["point_id", "measure"], confidence)
+    design = ordered[["point_id", *params]].drop_duplicates("point_id")
     out = design.merge(out, on="point_id", how="right")
     return out[["point_id", *params, "measure", "mean", "sd", "ci_low", "ci_high", "n"]]
 

@@ -13,19 +13,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import math
-import shlex
 import sys
-import time
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.config.scenario import Scenario, load_scenario, parse_value
+from sim.config.scenario import Scenario, parse_value
 from sim.errors import ScenarioError, SimError
-from sim.model.power_model import DRIVERS
 from sim.scenarios import LIBRARY
 
 EXIT_USAGE = 2
@@ -57,7 +55,7 @@ def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
                 key=item,
                 allowed="e.g. --set network.mean_degree=3.5",
             )
-        out[key] = parse_value(text)
+        out[key] = parse_value(text, key=key)
     return out
 
 
@@ -168,10 +166,26 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--driver",
-        choices=DRIVERS,
+        type=_driver,
         default="vectorized",
         help="vectorized (default) or agents (the per-agent reference)",
     )
+    parser.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="allow the scenario to name strategies by import path (module:Class): runs that module's code",
+    )
+
+
+def _driver(value: str) -> str:
+    """``--driver``: checked on use, so that ``newpower --help`` does not load the model."""
+    from sim.model.power_model import DRIVERS
+
+    if value not in DRIVERS:
+        raise argparse.ArgumentTypeError(
+            f"invalid choice: {value!r} (choose from {', '.join(map(repr, DRIVERS))})"
+        )
+    return value
 
 
 def _output_arguments(parser: argparse.ArgumentParser) -> None:
@@ -191,39 +205,30 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """``newpower run``: run a scenario R times, save a results folder, print its summary."""
-    from sim.figures import plotting
-    from sim.runs.replicate import replication_seeds, run_replications
+    from sim.runs.runner import check_count
     from sim.storage import results
 
     scenario, seed, steps = _resolve(args)
-    replications = scenario.replications if args.replications is None else args.replications
-    if replications < 1:
-        raise SimError(f"--replications must be an integer >= 1, got {replications}")
-    seeds = replication_seeds(seed, replications)
-    folder = results.create_folder(scenario.name, args.out, args.force)
-    started, clock = results.now(), time.perf_counter()
-    try:
-        with progress_bar(replications * steps, scenario.name, args.progress) as tick:
-            runs = run_replications(
-                scenario,
-                seeds,
-                steps,
-                args.driver,
-                progress=tick,
-                snapshot_every=results.snapshot_period(steps),
-            )
-        info = results.save_runs(folder, runs)
-        manifest = _manifest("run", args, scenario, seed, seeds, steps, started, info)
-        manifest["network_steps"] = args.network_steps
-        figures = plotting.draw_all(results.load_results(folder, manifest=manifest), args.network_steps)
-        _finish(manifest, clock)
-        results.write_manifest(folder, manifest)
-    except BaseException:
-        results.remove_if_empty(folder)
-        raise
-    summaries = [r.summary for r in runs]
+    replications = check_count(
+        "replications",
+        scenario.replications if args.replications is None else args.replications,
+        "--replications",
+    )
+    with progress_bar(replications * steps, scenario.name, args.progress) as tick:
+        folder = _write(
+            args,
+            scenario,
+            seed,
+            steps,
+            replications=replications,
+            network_steps=args.network_steps,
+            progress=tick,
+        )
+    manifest = _read_json(folder / results.MANIFEST)
+    summary = _read_json(folder / results.SUMMARY)
+    runs = [{k: v for k, v in r.items() if k not in ("run", "seed")} for r in summary["runs"]]
     print(f"{scenario.name}: {scenario.description}")
-    n = runs[0].summary["n_participants"]
+    n = runs[0]["n_participants"]
     if replications == 1:
         print(f"seed {seed}, {steps} steps, {n} participants, driver {args.driver}")
     else:
@@ -231,61 +236,52 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"{replications} runs (seeds spawned from root seed {seed}), {steps} steps, {n} participants, "
             f"driver {args.driver}"
         )
-    print(summary_table(summaries))
-    _print_outputs(folder, figures, manifest["wall_time_s"])
+    print(summary_table(runs, summary.get("aggregate")))
+    _print_outputs(folder, manifest)
     return 0
 
 
 def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
-    """The scenario with overrides, the root seed and the steps, all checked."""
-    scenario = load_scenario(args.scenario, overrides=parse_overrides(args.overrides))
-    seed = scenario.seed if args.seed is None else args.seed
-    steps = scenario.steps if args.steps is None else args.steps
-    if seed < 0:
-        raise SimError(f"--seed must be a non-negative integer, got {seed}")
-    if steps < 0:
-        raise SimError(f"--steps must be a non-negative integer, got {steps}")
+    """The scenario with overrides, the root seed and the steps, all checked before anything runs."""
+    from sim.runs.runner import check_count
+
+    scenario = _load(args)
+    seed = check_count("seed", scenario.seed if args.seed is None else args.seed, "--seed")
+    steps = check_count("steps", scenario.steps if args.steps is None else args.steps, "--steps")
     return scenario, seed, steps
 
 
-def _manifest(
-    kind: str,
-    args: argparse.Namespace,
-    scenario: Scenario,
-    seed: int,
-    seeds: list[int],
-    steps: int,
-    started: str,
-    info: dict[str, Any],
-) -> dict[str, Any]:
-    from sim.storage.results import git_state, package_versions
+def _load(args: argparse.Namespace) -> Scenario:
+    """Load and check the scenario; ``--allow-code`` lets it import strategies by module path."""
+    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
 
-    return {
-        "kind": kind,
-        "command": shlex.join(["newpower", *args.argv]),
-        "scenario_file": str(args.scenario),
-        "overrides": parse_overrides(args.overrides),
-        "scenario": scenario.to_dict(),
-        "seed": seed,
-        "replications": len(seeds),
-        "seeds": seeds,
-        "seeding": "the root seed"
-        if len(seeds) == 1
-        else "numpy.random.SeedSequence(seed).spawn(replications), each child's first 64-bit word >> 1",
-        "steps": steps,
-        "driver": args.driver,
-        **info,
-        "versions": package_versions(),
-        "git": git_state(),
-        "started": started,
-    }
+    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides), allow_code=args.allow_code)
 
 
-def _finish(manifest: dict[str, Any], clock: float) -> None:
-    from sim.storage.results import now
+def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, **options: Any) -> Path:
+    """Write the results folder of ``run`` or ``audit`` (:func:`sim.runs.folder.write_results`)."""
+    from sim.runs.folder import command_line, write_results
 
-    manifest["finished"] = now()
-    manifest["wall_time_s"] = round(time.perf_counter() - clock, 3)
+    record = {"command": command_line(args.argv), "overrides": parse_overrides(args.overrides)}
+    return write_results(
+        scenario,
+        out=args.out,
+        force=args.force,
+        seed=seed,
+        steps=steps,
+        driver=args.driver,
+        record=record,
+        notify=_note,
+        **options,
+    )
+
+
+def _note(text: str) -> None:
+    print(f"newpower: note: {text}", file=sys.stderr)
+
+
+def _read_json(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
 
 
 @contextlib.contextmanager
@@ -323,31 +319,38 @@ def fmt(value: Any) -> str:
     return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
 
 
-def summary_table(summaries: Sequence[dict[str, Any]]) -> str:
-    """Every headline measure: its value (one run) or mean and 95% interval (several runs)."""
-    from sim.runs.replicate import aggregate_summaries
+def summary_table(summaries: Sequence[dict[str, Any]], aggregate: dict[str, Any] | None = None) -> str:
+    """Every headline measure: its value (one run) or mean and 95% interval (several runs).
 
+    Args:
+        summaries: one summary per run.
+        aggregate: their aggregate as saved (default: computed from ``summaries``).
+    """
     if len(summaries) == 1:
         width = max(len(k) for k in summaries[0])
         return "\n".join(f"  {key:<{width}}  {fmt(value)}" for key, value in summaries[0].items())
-    aggregate = aggregate_summaries(summaries)
+    if aggregate is None:
+        from sim.runs.replicate import aggregate_summaries
+
+        aggregate = aggregate_summaries(summaries)
     width = max(len(k) for k in aggregate)
     lines = [f"  {'measure':<{width}}  {'mean':>10}  95% interval"]
     for key, stats in aggregate.items():
-        if "counts" in stats:
-            counts = ", ".join(
-                f"{v} {c}/{stats['n']}" for v, c in sorted(stats["counts"].items(), key=lambda kv: -kv[1])
-            )
-            lines.append(f"  {key:<{width}}  {counts}")
-        else:
-            interval = f"[{fmt(stats['ci_low'])}, {fmt(stats['ci_high'])}]" if stats["n"] > 1 else "n/a"
-            lines.append(f"  {key:<{width}}  {fmt(stats['mean']):>10}  {interval}")
+        lines.append(f"  {key:<{width}}  {_aggregate_cell(stats)}")
     return "\n".join(lines)
 
 
-def _print_outputs(folder: Path, figures: Sequence[Path], wall: float) -> None:
-    print(f"Results in {folder}  ({wall:.1f} s)")
-    stems = list(dict.fromkeys(p.stem for p in figures))
+def _aggregate_cell(stats: dict[str, Any]) -> str:
+    if "counts" in stats:
+        ranked = sorted(stats["counts"].items(), key=lambda kv: -kv[1])
+        return ", ".join(f"{value} {count}/{stats['n']}" for value, count in ranked)
+    interval = f"[{fmt(stats['ci_low'])}, {fmt(stats['ci_high'])}]" if stats["n"] > 1 else "n/a"
+    return f"{fmt(stats['mean']):>10}  {interval}"
+
+
+def _print_outputs(folder: Path, manifest: dict[str, Any]) -> None:
+    print(f"Results in {folder}  ({manifest['wall_time_s']:.1f} s)")
+    stems = list(dict.fromkeys(Path(p).stem for p in manifest.get("figures", [])))
     if stems:
         print(f"Figures in {folder / 'figures'} (.png and .svg): {', '.join(stems)}")
 
@@ -394,9 +397,8 @@ def cmd_animate(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     """``newpower audit``: run a scenario; every organization's compass position, trend and behaviours."""
-    from sim.figures import audit, plotting
-    from sim.runs.runner import run
-    from sim.storage import files, results
+    from sim.figures import audit
+    from sim.storage.results import load_results
 
     scenario, seed, steps = _resolve(args)
     if not scenario.organizations:
@@ -406,39 +408,16 @@ def cmd_audit(args: argparse.Namespace) -> int:
             key="organizations",
             allowed="a scenario with at least one [[organizations]] table",
         )
-    folder = results.create_folder(f"{scenario.name}-audit", args.out, args.force)
-    started, clock = results.now(), time.perf_counter()
-    try:
-        result = run(scenario, seed=seed, steps=steps, driver=args.driver)
-        info = results.save_runs(folder, [result], network=False)
-        manifest = _manifest("audit", args, scenario, seed, [seed], steps, started, info)
-        saved = results.load_results(folder, manifest=manifest)
-        rows = audit.audit_rows(saved)
-        results.write_json(
-            {
-                "scenario": scenario.name,
-                "seed": seed,
-                "steps": steps,
-                "organizations": [vars(r) for r in rows],
-            },
-            folder / results.AUDIT,
-        )
-        frame = audit.audit_frame(rows)
-        files.atomic_write(folder / results.AUDIT_CSV, lambda tmp: frame.to_csv(tmp, index=False))
-        figures = plotting.draw_all(results.load_results(folder, manifest=manifest))
-        _finish(manifest, clock)
-        results.write_manifest(folder, manifest)
-    except BaseException:
-        results.remove_if_empty(folder)
-        raise
+    folder = _write(args, scenario, seed, steps, kind="audit")
+    saved = load_results(folder)
     print(
         f"Audit your power: {scenario.name} (seed {seed}): every organization today (step 0) and at the "
         f"end of the run (step {steps}); compass position as (values, model), quadrants split at 0.5"
     )
     print()
-    print(audit.format_table(rows))
+    print(audit.format_table(audit.audit_rows(saved)))
     print()
-    _print_outputs(folder, figures, manifest["wall_time_s"])
+    _print_outputs(folder, saved.manifest)
     return 0
 
 
@@ -520,7 +499,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(f"{where}{exc.strerror or exc}")
     except KeyboardInterrupt:
         print(
-            "newpower: interrupted (the results folder has no manifest.json, so it counts as incomplete)",
+            "newpower: interrupted (a results folder is moved into place only when complete: "
+            "earlier results are as they were)",
             file=sys.stderr,
         )
         return EXIT_INTERRUPTED

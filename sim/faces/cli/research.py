@@ -11,6 +11,7 @@ the main command prints as one line. Standalone, for scripts and tests::
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 from collections.abc import Sequence
@@ -143,7 +144,7 @@ def _common(parser: argparse.ArgumentParser, every: int) -> None:
         "--workers",
         type=int,
         default=None,
-        help="local worker processes (default: all CPUs; 0: run in this process)",
+        help="local worker processes (default: all CPUs; 0: run in this process; at most 4 per CPU)",
     )
     parser.add_argument(
         "--dask",
@@ -166,6 +167,11 @@ def _common(parser: argparse.ArgumentParser, every: int) -> None:
         help="commit finished runs to disk at least this often (default 1)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="let the scenario name strategies by import path (module:Class), which runs that module's code",
+    )
 
 
 # ------------------------------------------------------------------ parsing values
@@ -209,32 +215,49 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
-    from sim.config.scenario import load_scenario
     from sim.faces.cli.main import parse_overrides
+    from sim.model.catalog import load_scenario
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
         overrides["steps"] = args.steps
     overrides.update(extra)
-    return load_scenario(args.scenario, overrides=overrides)
+    return load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
 
 
 def _out(args: argparse.Namespace, scenario, command: str) -> Path:
-    import re
+    from sim.storage.files import slug
 
     if args.out:
         return Path(args.out)
-    name = re.sub(r"[^A-Za-z0-9._-]+", "_", scenario.name).strip("._") or "scenario"
-    return Path("results") / f"{name}-{command}"
+    return Path("results") / f"{slug(scenario.name)}-{command}"
 
 
-def _check_counts(args: argparse.Namespace) -> None:
+def _check_options(args: argparse.Namespace) -> None:
+    """Refuse options that cannot work, in one line, before the scenario is read or anything runs."""
+    from sim.research.executors import check_options
+
     for name in ("samples", "replications"):
         value = getattr(args, name, None)
         if value is not None and value < 1:
-            raise SimError(f"--{name} must be at least 1, got {value}")
+            raise SimError(f"--{name} {value}: allowed: 1 or more")
     if args.every < 0:
-        raise SimError(f"--every must be 0 or more, got {args.every}")
+        raise SimError(f"--every {args.every}: allowed: 0 (keep no time series) or more")
+    if not args.commit_every >= 0:  # also refuses NaN
+        raise SimError(f"--commit-every {args.commit_every}: allowed: a number of seconds, 0 or more")
+    lo, hi = _seed_range()
+    if args.seed is not None and not lo <= args.seed <= hi:
+        raise SimError(f"--seed {args.seed}: allowed: an integer from {lo} to {hi}")
+    check_options(args.workers, args.dask, args.runs_per_task)
+
+
+def _seed_range() -> tuple[int, int]:
+    """The range of a root seed: the scenario's ``seed`` key's."""
+    from sim.config.scenario import Scenario
+
+    (seed,) = [f for f in dataclasses.fields(Scenario) if f.name == "seed"]
+    lo, hi = seed.metadata["range"]
+    return int(lo), int(hi)
 
 
 def _run(plan, folder: Path, args: argparse.Namespace):
@@ -299,32 +322,49 @@ def point_table(folder: Path, max_points: int = 24, n_measures: int = 2) -> str:
     """Per point: its values and, for the first headline measures, mean [95% interval] over its runs."""
     import pandas as pd
 
-    from sim.figures.sweep import headline_measures
     from sim.storage.sweep_store import PARAM, POINTS_SUMMARY
 
     stats = pd.read_parquet(folder / POINTS_SUMMARY)
     if stats.empty:
         return "(no completed run)"
-    measures = headline_measures(stats["measure"].unique())
-    varying = [m for m in measures if stats.loc[stats["measure"] == m, "mean"].nunique() > 1]
-    measures = (varying or measures)[:n_measures]
+    measures = _table_measures(stats, n_measures)
     params = [c for c in stats.columns if c.startswith(PARAM)]
-    wide = {m: stats[stats["measure"] == m].set_index("point_id") for m in measures}
     points = sorted(stats["point_id"].unique())
-    rows = [[c[len(PARAM) :] for c in params] + [f"{m} mean [95% interval]" for m in measures] + ["runs"]]
-    for pid in points[:max_points]:
-        first = wide[measures[0]].loc[pid] if measures else stats[stats["point_id"] == pid].iloc[0]
-        cells = [f"{first[c]:.4g}" if isinstance(first[c], float) else str(first[c]) for c in params]
-        for m in measures:
-            r = wide[m].loc[pid]
-            cells.append(f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
-        cells.append(str(int(first["n"])) if measures else "")
-        rows.append(cells)
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+    header = [c[len(PARAM) :] for c in params] + [f"{m} mean [95% interval]" for m in measures] + ["runs"]
+    rows = [header] + [
+        _point_row(stats[stats["point_id"] == p], params, measures) for p in points[:max_points]
+    ]
+    lines = _aligned(rows)
     if len(points) > max_points:
         lines.append(f"... {len(points) - max_points} more points in {folder / POINTS_SUMMARY}")
     return "\n".join(lines)
+
+
+def _aligned(rows: list[list[str]]) -> list[str]:
+    """Rows of cells as lines, each column padded to its widest cell."""
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
+
+
+def _table_measures(stats, n_measures: int) -> list[str]:
+    """The first ``n_measures`` headline measures, preferring those whose mean differs between points."""
+    from sim.figures.sweep import headline_measures
+
+    measures = headline_measures(stats["measure"].unique())
+    varying = [m for m in measures if stats.loc[stats["measure"] == m, "mean"].nunique() > 1]
+    return (varying or measures)[:n_measures]
+
+
+def _point_row(point, params: list[str], measures: list[str]) -> list[str]:
+    """One point's cells: its parameter values, each measure's mean [interval], and its runs."""
+    rows = point.set_index("measure")
+    first = rows.loc[measures[0]] if measures else point.iloc[0]
+    cells = [f"{first[c]:.4g}" if isinstance(first[c], float) else str(first[c]) for c in params]
+    for m in measures:
+        r = rows.loc[m]
+        cells.append(f"{r['mean']:.4g} [{r['ci_low']:.4g}, {r['ci_high']:.4g}]")
+    cells.append(str(int(first["n"])) if measures else "")
+    return cells
 
 
 # ------------------------------------------------------------------ handlers
@@ -334,20 +374,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     """``newpower sweep``: run a design into a Parquet dataset, resumably; draw response curves."""
     from sim.research.plan import plan_sweep
 
-    _check_counts(args)
-    table: dict[str, Any] = {}
-    if args.factor or args.ranges:
-        table["sweep.factors"] = parse_factors(args.factor)
-        table["sweep.ranges"] = parse_ranges(args.ranges)
-    if args.design:
-        table["sweep.design"] = args.design
-    elif args.ranges and not args.factor:
-        table["sweep.design"] = "latin_hypercube"
-    if args.samples is not None:
-        table["sweep.samples"] = args.samples
-    if args.replications is not None:
-        table["sweep.replications"] = args.replications
-    scenario = _load(args, table)
+    _check_options(args)
+    scenario = _load(args, _sweep_table(args))
     plan = plan_sweep(scenario, root_seed=args.seed, every=args.every, common_seeds=args.common_seeds)
     folder = _out(args, scenario, "sweep")
     try:
@@ -364,13 +392,33 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return EXIT_FAILED_RUNS if report.n_failed else 0
 
 
+def _sweep_table(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``sweep.*`` overrides the command-line options make."""
+    table: dict[str, Any] = {}
+    if args.factor or args.ranges:
+        table["sweep.factors"] = parse_factors(args.factor)
+        table["sweep.ranges"] = parse_ranges(args.ranges)
+    if args.design:
+        table["sweep.design"] = args.design
+    elif args.ranges and not args.factor:
+        table["sweep.design"] = "latin_hypercube"
+    if args.samples is not None:
+        table["sweep.samples"] = args.samples
+    if args.replications is not None:
+        table["sweep.replications"] = args.replications
+    return table
+
+
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     """``newpower sensitivity``: SALib indices with intervals, as a table, a Markdown report and a bar chart."""
     from sim.research import sensitivity
+    from sim.research.measures import check_measures
 
-    _check_counts(args)
+    _check_options(args)
+    sensitivity.check_design(args.method, args.samples, args.levels)
     table = {"sweep.ranges": parse_ranges(args.ranges)} if args.ranges else {}
     scenario = _load(args, table)
+    measures = check_measures(scenario, args.measure)
     replications = args.replications or scenario.sweep.replications
     plan = sensitivity.plan_sensitivity(
         scenario, args.method, args.samples, replications, args.seed, args.levels, args.every
@@ -385,11 +433,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             f"{report.n_failed} runs failed, so the sample is incomplete and cannot be analysed; "
             f"see {folder / 'failures'}, then run the same command again"
         )
-    indices, notes = sensitivity.analyze(folder, args.measure or None)
+    indices, notes = sensitivity.analyze(folder, measures or None)
     paths = sensitivity.write_outputs(folder, indices, notes)
     print(sensitivity.table_text(indices, args.method))
     for note in notes:
         print(f"note: {note}")
+    for warning in sensitivity.sample_warnings(indices, args.method, args.samples):
+        print(f"warning: {warning}", file=sys.stderr)
     for path in paths:
         print(f"written: {path}")
     return 0
@@ -399,7 +449,7 @@ def cmd_stress(args: argparse.Namespace) -> int:
     """``newpower stress``: the share of futures that desert, why, and strategies side by side."""
     from sim.research import stress
 
-    _check_counts(args)
+    _check_options(args)
     scenario = _load(args, {})
     strategies = [s for s in args.strategies.split(",") if s.strip()]
     plan = stress.plan_stress(

@@ -3,7 +3,9 @@
 ``sim/faces/cli/main.py`` adds this sub-command with :func:`register`. The page is served on
 127.0.0.1 unless ``--host`` exposes it deliberately (for example ``--host 0.0.0.0`` to
 let a class connect from their own devices). The scenario is validated before the
-server starts, so a bad file stops with one clear message, like ``newpower run``.
+server starts, so a bad file stops with one clear message, like ``newpower run``. A
+strategy the scenario names by import path (``"module:Class"``) is imported only with
+``--allow-code``: importing a module runs its code.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "scenario",
         nargs="?",
         default=None,
-        help="scenario TOML file (default: scenarios/teaching_surge.toml)",
+        help="scenario TOML file or library name (default: teaching_surge)",
     )
     ui.add_argument(
         "--host",
@@ -58,18 +60,23 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="the organization the sliders and shock buttons act on (default: the first)",
     )
     ui.add_argument("--no-open", action="store_true", help="do not open a browser window")
+    ui.add_argument(
+        "--allow-code",
+        action="store_true",
+        help="let the scenario's strategies named 'module:Class' import their module (it runs its code)",
+    )
     ui.set_defaults(handler=cmd_ui)
     return ui
 
 
 def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The Solara command line and environment that serve the page for these arguments."""
-    from sim.faces.teaching.lesson import DEFAULT_SCENARIO, ENV_ORGANIZATION, ENV_SCENARIO
+    from sim.faces.teaching.lesson import ENV_ALLOW_CODE, ENV_ORGANIZATION, ENV_SCENARIO
 
-    scenario = Path(args.scenario) if args.scenario else DEFAULT_SCENARIO
     env = dict(os.environ)
-    env[ENV_SCENARIO] = str(scenario.resolve())
+    env[ENV_SCENARIO] = str(scenario_file(args.scenario).resolve())
     env[ENV_ORGANIZATION] = args.organization or ""
+    env[ENV_ALLOW_CODE] = "1" if getattr(args, "allow_code", False) else "0"
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"  # no call home
     solara = Path(sys.executable).with_name("solara")
     program = [str(solara)] if solara.exists() else [shutil.which("solara") or "solara"]
@@ -77,6 +84,20 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     if args.no_open:
         command.append("--no-open")
     return command, env
+
+
+def scenario_file(scenario: str | None) -> Path:
+    """The file ``newpower ui SCENARIO`` serves: a path, a library name, or the teaching scenario."""
+    from sim.config.source import find_scenario
+    from sim.errors import ScenarioError
+    from sim.faces.teaching.lesson import DEFAULT_SCENARIO
+
+    if not scenario:
+        return DEFAULT_SCENARIO
+    try:
+        return find_scenario(scenario)
+    except ScenarioError:
+        return Path(scenario)  # cmd_ui has said what is wrong with it before serving
 
 
 def required_assets() -> list[str]:
@@ -127,13 +148,17 @@ def cmd_ui(args: argparse.Namespace) -> int:
         ) from None
     if not 0 < args.port < 65536:
         raise SimError(f"--port {args.port} is not a port number; allowed: 1-65535")
-    from sim.config.scenario import load_scenario
+    from sim.config.source import find_scenario
     from sim.faces.teaching.lesson import DEFAULT_SCENARIO, TeachingModel, focus_name
+    from sim.model.catalog import load_scenario
 
-    path = Path(args.scenario) if args.scenario else DEFAULT_SCENARIO
-    scenario = load_scenario(path)  # a bad file stops here with one clear message
+    path = find_scenario(args.scenario) if args.scenario else DEFAULT_SCENARIO
+    # a bad file stops here with one clear message; user code is imported only if allowed
+    scenario = load_scenario(path, allow_code=args.allow_code)
     focus = focus_name(scenario, args.organization or "")
-    TeachingModel(scenario_file=str(path), focus=focus)  # fails now, not in the browser
+    TeachingModel(
+        scenario_file=str(path), focus=focus, allow_code=args.allow_code
+    )  # fails now, not in the browser
     missing = missing_assets()
     if missing:
         print(

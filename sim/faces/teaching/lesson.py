@@ -15,10 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.config.scenario import NETWORK_KINDS, Scenario, load_scenario
+from sim.config.scenario import NETWORK_KINDS, Scenario
 from sim.errors import ScenarioError
+from sim.model.catalog import load_scenario
 from sim.model.power_model import PowerModel
-from sim.model.shocks import SHOCKS, make_shock
+from sim.model.shocks import SHOCKS, Aftermath, Aim, Phase, make_shock
 from sim.model.strategies import STRATEGIES
 from sim.scenarios import LIBRARY
 
@@ -26,6 +27,8 @@ from sim.scenarios import LIBRARY
 DEFAULT_SCENARIO = LIBRARY / "teaching_surge.toml"
 ENV_SCENARIO = "NEWPOWER_UI_SCENARIO"
 ENV_ORGANIZATION = "NEWPOWER_UI_ORGANIZATION"
+#: Set to "1" by ``newpower ui --allow-code``: the page may import the strategies the scenario names.
+ENV_ALLOW_CODE = "NEWPOWER_UI_ALLOW_CODE"
 #: Network generators a teacher can pick (file-based networks keep their file).
 GENERATED_KINDS = tuple(k for k in NETWORK_KINDS if k not in ("edge_list", "graphml"))
 #: The network slider's range: up to 2,000 (or a bigger scenario's size, at most 5,000); one
@@ -41,6 +44,11 @@ MAX_RUN = 20
 def scenario_path() -> Path:
     """The scenario file the page opens (``NEWPOWER_UI_SCENARIO`` or the teaching scenario)."""
     return Path(os.environ.get(ENV_SCENARIO) or DEFAULT_SCENARIO)
+
+
+def code_allowed() -> bool:
+    """Whether the page was started with ``--allow-code`` (``NEWPOWER_UI_ALLOW_CODE=1``)."""
+    return os.environ.get(ENV_ALLOW_CODE, "") == "1"
 
 
 def focus_name(scenario: Scenario, wanted: str | None = None) -> str:
@@ -116,6 +124,8 @@ class TeachingModel(PowerModel):
         org_openness: the focus organization's model axis.
         strategy: the focus organization's strategy (a registered name).
         run: the run number; the seed is the scenario's seed plus ``run``.
+        allow_code: whether strategies named ``"module:Class"`` may be imported (default: as
+            ``newpower ui --allow-code`` said, through ``NEWPOWER_UI_ALLOW_CODE``).
     """
 
     def __init__(
@@ -130,9 +140,11 @@ class TeachingModel(PowerModel):
         org_openness: float | None = None,
         strategy: str | None = None,
         run: int = 0,
+        allow_code: bool | None = None,
     ) -> None:
         self.lock = threading.RLock()
-        base = load_scenario(scenario_file or scenario_path())
+        allow = code_allowed() if allow_code is None else allow_code
+        base = load_scenario(scenario_file or scenario_path(), allow_code=allow)
         self.focus = focus or focus_name(base)
         overrides = slider_overrides(
             base,
@@ -147,7 +159,6 @@ class TeachingModel(PowerModel):
         )
         scenario = base.with_overrides(overrides) if overrides else base
         self.run_number = int(run)
-        self.n_rivals = 0
         super().__init__(scenario, rng=scenario.seed + self.run_number)
 
     def step(self) -> None:
@@ -248,20 +259,20 @@ def model_params(scenario: Scenario, focus: str, scenario_file: str) -> dict[str
 
 @dataclass(frozen=True)
 class ShockButton:
-    """A button that fires a shock at the focus organization."""
+    """A button that fires a shock at the focus organization (as its kind describes it)."""
 
     kind: str
     label: str
     colour: str
+    needs_focus: bool = True  # aims at the focus organization
     needs_rival: bool = False  # needs a second organization (a campaign's other side)
 
 
-SHOCK_BUTTONS = (
-    ShockButton("viral_moment", "Viral moment", "#6a1b9a"),
-    ShockButton("leak", "Leak", "#37474f"),
-    ShockButton("rival_entry", "Rival enters", "#00796b"),
-    ShockButton("fee_hike", "Fee hike", "#c62828"),
-    ShockButton("campaign", "Campaign", "#1565c0", needs_rival=True),
+#: One button per shock kind that describes one, in the order the kinds are registered.
+SHOCK_BUTTONS = tuple(
+    ShockButton(kind, cls.button.label, cls.button.colour, cls.button.needs_focus, cls.button.needs_rival)
+    for kind, cls in SHOCKS.items()
+    if cls.button is not None
 )
 
 
@@ -273,50 +284,18 @@ def other_organization(model: TeachingModel):
 
 def shock_params(model: TeachingModel, kind: str) -> dict[str, Any]:
     """Parameters of a shock fired from the page, sized to the model and aimed at the focus organization."""
-    focus = model.focus
-    if kind == "viral_moment":
-        return {
-            "n_participants": max(20, model.n_participants // 20),
-            "level": "FUNDING",
-            "organization": focus,
-        }
-    if kind == "leak":
-        return {"target": focus, "severity": 1.0}
-    if kind == "rival_entry":
-        taken = {o.name for o in model.organizations}
-        number = model.n_rivals + 1
-        name = "Rival" if number == 1 else f"Rival {number}"
-        while name in taken:
-            number += 1
-            name = f"Rival {number}"
-        return {
-            "name": name,
-            "openness": 0.85,
-            "values": 0.85,
-            "stock": 0.2,
-            "take_rate": 0.05,
-            "transparency": 0.8,
-            "outreach": 0.02,
-        }
-    if kind == "fee_hike":
-        return {"target": focus, "size": 0.15}
-    if kind == "campaign":
-        other = other_organization(model)
-        return {
-            "side_a": focus,
-            "side_b": other.name if other else "",
-            "issue": "the class vote",
-            "stake": 0.2,
-        }
-    raise ValueError(f"no page button for shock kind {kind!r}; allowed: {', '.join(SHOCKS)}")
+    cls = SHOCKS.get(kind)
+    if cls is None or cls.button is None:
+        allowed = ", ".join(button.kind for button in SHOCK_BUTTONS)
+        raise ValueError(f"no page button for shock kind {kind!r}; allowed: {allowed}")
+    other = other_organization(model)
+    return cls.page_params(Aim(model, model.focus, other.name if other else ""))
 
 
 def can_fire(model: TeachingModel, button: ShockButton) -> bool:
-    """Whether a button can fire now (it needs a focus organization; a campaign needs a second one)."""
-    if button.kind == "viral_moment":
-        return True
-    if not model.focus:
-        return button.kind == "rival_entry"
+    """Whether a button can fire now (it may need a focus organization, and a second one)."""
+    if button.needs_focus and not model.focus:
+        return False
     return not button.needs_rival or other_organization(model) is not None
 
 
@@ -324,12 +303,7 @@ def fire(model: TeachingModel, kind: str) -> dict[str, Any]:
     """Fire one of the page's shocks now; return the model's record of it."""
     with model.lock:
         params = shock_params(model, kind)
-        if kind == "viral_moment" and not model.focus:
-            params.pop("organization")
-        record = model.fire(make_shock(kind, params, source="the teaching page", key=kind))
-        if kind == "rival_entry":
-            model.n_rivals += 1
-        return record
+        return model.fire(make_shock(kind, params, source="the teaching page", key=kind))
 
 
 # ------------------------------------------------------------------ what the class reads
@@ -368,28 +342,10 @@ def headline(model: TeachingModel) -> dict[str, Any]:
 
 
 def describe_event(event: dict[str, Any]) -> str:
-    """One line about a fired shock, for the class."""
+    """One line about a fired shock, for the class (in the words its kind chose)."""
     kind = event.get("kind", "")
-    if kind == "viral_moment":
-        return f"Viral moment at step {event['step']}: {event['participants']} people jumped to {event['level'].lower()}."
-    if kind == "leak":
-        return (
-            f"Leak at step {event['step']}: {event['target']}'s {event['members']:,} members saw its values gap "
-            f"(grievance +{event['mean_grievance_jump']:.2f} on average)."
-        )
-    if kind == "rival_entry":
-        return f"{event['name']} entered at step {event['step']} (values {event['values']:.2f}, model {event['openness']:.2f})."
-    if kind == "fee_hike":
-        return (
-            f"Fee hike at step {event['step']}: {event['target']} now takes {event['take_rate_after']:.0%} "
-            f"(was {event['take_rate_before']:.0%})."
-        )
-    if kind == "campaign":
-        return (
-            f"Campaign at step {event['step']}: {event['a']} called {event['a_members']:,} members, "
-            f"{event['a_turnout']:,} showed up; {event['b']} called {event['b_members']:,}, "
-            f"{event['b_turnout']:,} showed up. Winner: {event['winner']}."
-        )
+    if kind in SHOCKS:
+        return SHOCKS[kind].page_event(event)
     return f"{kind} at step {event.get('step', '?')}."
 
 
@@ -400,64 +356,40 @@ def active_history(model: PowerModel) -> np.ndarray:
 
 def notice_text(model: TeachingModel) -> str:
     """A few sentences (Markdown) on what the class should look at right now."""
-    focus = model.focus or "the organization"
+    if not model.events:
+        return _quiet_notice(model)
+    after = aftermath(model)
+    kind = after.event["kind"]
+    return SHOCKS[kind].page_notice(after) if kind in SHOCKS else describe_event(after.event)
+
+
+def _quiet_notice(model: TeachingModel) -> str:
+    """Before any shock: what the crowd does on its own."""
+    org = model.focus_org
+    runs = f" {org.name} runs {org.strategy.name}: {org.strategy.summary}." if org is not None else ""
+    if model.steps == 0:
+        return (
+            "**Nothing has happened yet.** Everyone is consuming (grey dots). Press **Step** a few "
+            "times: the crowd stays quiet. Then press **Viral moment** and **\u25b6** (Play)." + runs
+        )
+    return (
+        f"**A quiet crowd.** {model.active_fraction:.0%} do more than consume; a few people come and go "
+        "(churn). Peers pull each other up only when enough neighbours are above them. Press "
+        "**Viral moment**." + runs
+    )
+
+
+def aftermath(model: TeachingModel) -> Aftermath:
+    """Participation since the last shock: now, its peak, and whether it is rising, at its peak or fading."""
+    last = model.events[-1]
     active = active_history(model)
     now = model.active_fraction
-    if not model.events:
-        org = model.focus_org
-        runs = f" {org.name} runs {org.strategy.name}: {org.strategy.summary}." if org is not None else ""
-        if model.steps == 0:
-            return (
-                "**Nothing has happened yet.** Everyone is consuming (grey dots). Press **Step** a few "
-                "times: the crowd stays quiet. Then press **Viral moment** and **\u25b6** (Play)." + runs
-            )
-        return (
-            f"**A quiet crowd.** {now:.0%} do more than consume; a few people come and go (churn). "
-            "Peers pull each other up only when enough neighbours are above them. Press **Viral moment**."
-            + runs
-        )
-    last = model.events[-1]
-    kind = last["kind"]
     start = last["step"]
     after = active[start:] if start < active.size else active[-1:]
     peak = float(after.max()) if after.size else now
     peak_step = start + int(after.argmax()) if after.size else model.steps
-    if kind == "viral_moment":
-        if now >= 0.9 * peak and model.steps - peak_step <= 1:
-            return (
-                "**A surge is spreading.** Dark dots appear next to dark dots: people climb when enough "
-                "neighbours are above them, so the surge travels along ties. \u201cIt\u2019s most "
-                f"forceful when it surges.\u201d Now {now:.0%} take part."
-            )
-        if now >= 0.9 * peak:
-            return (
-                f"**At its peak:** {now:.0%} take part (top: {peak:.0%} at step {peak_step}). Watch the "
-                f"desertion bars: the people who give most feel what {focus} takes."
-            )
-        return (
-            f"**Now it fades.** The surge peaked at {peak:.0%} (step {peak_step}); now {now:.0%}. "
-            "Commitment drains and members leave. \u201cNew power is fast\u2014but it is also "
-            "fickle.\u201d Try: another Fickleness, Reset, same viral moment."
-        )
-    if kind == "fee_hike":
-        return (
-            f"**{focus} became \u201cthe Man\u201d:** it takes {last['take_rate_after']:.0%} of what its "
-            "community creates. Watch the desertion bars: each exit pushes the leaver's neighbours, so "
-            "exits come in a cascade. The most active are hurt most."
-        )
-    if kind == "leak":
-        return (
-            f"**A leak.** \u201cEvery organization is only a leak or a tweet away\u201d from exposure. "
-            f"{focus}'s members now see its values gap: grievance rises, legitimacy falls."
-        )
-    if kind == "rival_entry":
-        return (
-            f"**{last['name']} entered** as a Crowd (see the compass). Members who leave {focus} can now "
-            "go to a better-aligned rival instead of to no one: watch the community lines."
-        )
-    if kind == "campaign":
-        return (
-            f"**\u201cWho will really show up for you?\u201d** {last['winner']} won. Stock buys "
-            "lobbyists; members who take part turn out as citizens, consumers stay home."
-        )
-    return describe_event(last)
+    if now < 0.9 * peak:
+        phase = Phase.FADING
+    else:
+        phase = Phase.RISING if model.steps - peak_step <= 1 else Phase.PEAK
+    return Aftermath(last, model.focus or "the organization", now, peak, peak_step, phase)
