@@ -124,7 +124,6 @@ def test_a_run_is_refused_before_anything_is_built(monkeypatch):
         run(load_scenario(CASTLE, overrides=TEN_MILLION), steps=1)
 
 
-@pytest.mark.xfail(strict=False, reason="needs sim/model/power_model.py to pass source=scenario.source")
 def test_a_run_refusal_names_the_scenario(monkeypatch):
     """Through ``sim.run`` the refusal names the scenario file."""
     monkeypatch.setattr(footprint, "available", lambda: 8e9)

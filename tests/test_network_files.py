@@ -3,6 +3,7 @@ hardened GraphML, and where a file came from (for the manifest)."""
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -10,10 +11,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from sim import InputError, load_scenario, run
+from sim import InputError, load_scenario, run, write_results
 from sim.config.scenario import NetworkSpec
 from sim.model import footprint, network
 from sim.model.network import MAX_LINE_BYTES, build_graph, network_source
+from sim.research.plan import plan_sweep
+from sim.research.sweep import run_sweep
 
 
 def scenario_with(folder: Path, kind: str, path: str) -> Path:
@@ -166,6 +169,29 @@ def test_network_source_records_files_outside_the_scenario_folder(tmp_path, monk
     )
 
 
+def test_manifests_record_a_graph_file_outside_the_scenario_folder(tmp_path):
+    """A run's manifest (and a sweep's) names the graph file read and says when it lies outside the
+    scenario's folder; a generated network records none."""
+    study, shared = tmp_path / "study", tmp_path / "shared"
+    study.mkdir()
+    shared.mkdir()
+    (shared / "ties.txt").write_text("".join(f"{i} {(i + 1) % 30}\n" for i in range(30)))
+    scenario = load_scenario(scenario_with(study, "edge_list", "../shared/ties.txt"))
+    folder = write_results(scenario, out=tmp_path / "run", figures=False, steps=2)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    expected = {
+        "kind": "edge_list",
+        "path": str((shared / "ties.txt").resolve()),
+        "outside_scenario_folder": True,
+    }
+    assert manifest["network_file"] == expected
+    swept = scenario.with_overrides({"sweep.factors": {"dynamics.fickleness": [0.1, 0.2]}})
+    run_sweep(plan_sweep(swept), tmp_path / "sweep", workers=0, progress=False)
+    assert json.loads((tmp_path / "sweep" / "sweep.json").read_text())["scenario"]["network_file"] == expected
+    generated = write_results(load_scenario("watts_cascade"), out=tmp_path / "gen", figures=False, steps=1)
+    assert json.loads((generated / "manifest.json").read_text())["network_file"] is None
+
+
 # ------------------------------------------------------------ GraphML
 
 
@@ -244,7 +270,6 @@ def test_graphml_refuses_dtds_and_entities(tmp_path, doctype):
 # ------------------------------------------------------------ at run time, through the model
 
 
-@pytest.mark.xfail(strict=False, reason="needs sim/model/power_model.py to pass source=scenario.source")
 def test_run_time_errors_name_the_scenario(tmp_path):
     """An error in a graph file found when a run starts names the scenario file too."""
     (tmp_path / "ties.txt").write_text("0 1\n1 2 3\n")

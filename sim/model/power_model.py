@@ -18,7 +18,6 @@ Process overview (docs/ODD.md): each step
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import mesa
@@ -58,8 +57,8 @@ class PowerModel(mesa.Model):
         self.dynamics = scenario.dynamics
         self.unaffiliated_cap = int(Level.parse(scenario.population.unaffiliated_max_level))
 
-        base_dir = Path(scenario.source).parent if scenario.source not in ("<dict>", "") else None
-        self.graph = build_graph(scenario.network, self.rng, base_dir)
+        # The scenario is named in graph-file errors; the driver sizes the memory check.
+        self.graph = build_graph(scenario.network, self.rng, source=scenario.source, driver=driver)
         self.adjacency = adjacency(self.graph)
         self.counter = NeighbourCounter(self.adjacency)
         self.n_participants = self.graph.number_of_nodes()
