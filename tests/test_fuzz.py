@@ -31,6 +31,7 @@ import math
 import os
 import re
 import signal
+import time
 import tomllib
 import traceback
 from collections import Counter
@@ -51,8 +52,6 @@ from sim.scenarios import LIBRARY, names
 PROFILE = os.environ.get("NEWPOWER_FUZZ", "ci")
 CI_EXAMPLES = 500
 LONG_EXAMPLES = int(os.environ.get("NEWPOWER_FUZZ_EXAMPLES", "5000"))
-#: Set NEWPOWER_FUZZ_KNOWN=fail to count known, reported failures as failures too.
-FAIL_ON_KNOWN = os.environ.get("NEWPOWER_FUZZ_KNOWN", "") == "fail"
 #: Per-example hypothesis deadline and hard guard (SIGALRM): an example needs well under a second.
 DEADLINE_SECONDS = 10
 GUARD_SECONDS = 60
@@ -422,10 +421,18 @@ class Outcome:
     stage: str = ""
     error: BaseException | None = None
     detail: str = ""
+    seconds: float = 0.0
 
 
 def attempt(mutant: Mutant, folder: Path, driver: str = "vectorized") -> Outcome:
-    """Load the mutant from ``folder`` and run 3 steps; classify what happened."""
+    """Load the mutant from ``folder`` and run 3 steps; classify what happened and time it."""
+    start = time.perf_counter()
+    outcome = _attempt(mutant, folder, driver)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _attempt(mutant: Mutant, folder: Path, driver: str) -> Outcome:
     path = folder / f"{mutant.scenario}.toml"
     path.write_bytes(mutant.content)
     stage = "load"
@@ -458,99 +465,23 @@ def _judge_refusal(exc: SimError, path: Path, stage: str, mutant: Mutant) -> Out
     return Outcome("rejected", stage, exc)
 
 
-# ------------------------------------------------------------ known failures (reported, not yet fixed)
+# ------------------------------------------------------------ what the fuzz found
 
 
-@dataclasses.dataclass(frozen=True)
-class Known:
-    """A failure this fuzz found in code owned elsewhere, reported with its minimal repro.
-
-    Until it is fixed the fuzz tolerates exactly this signature (stage, exception type and
-    message), and :func:`test_known_failure_is_fixed` (``xfail``, not strict) shows it open;
-    once it passes there, delete the entry.
-    """
-
-    name: str
-    stage: str
-    error: type
-    pattern: str
-    repro: bytes
-
-    def matches(self, outcome: Outcome) -> bool:
-        return (
-            outcome.stage == self.stage
-            and isinstance(outcome.error, self.error)
-            and re.search(self.pattern, str(outcome.error), re.DOTALL) is not None
-        )
-
-
-KNOWN = (
-    Known(
-        "nesting: tomllib recursion (sim/config/scenario.py load_scenario)",
-        "load",
-        RecursionError,
-        "maximum recursion depth",
-        b'name = "deep"\nx = ' + b"[" * 1000 + b"1" + b"]" * 1000 + b"\n",
+#: Minimal repros of failures this fuzz found (each a traceback or a two-line message before its
+#: fix), kept as regression cases: each must now load and run, or be refused cleanly.
+FOUND = {
+    "nesting: tomllib recursion": b'name = "deep"\nx = ' + b"[" * 1000 + b"1" + b"]" * 1000 + b"\n",
+    "integer of more than 4300 digits": b"steps = " + b"9" * 4301 + b"\n",
+    "integer beyond float range for a number key": b"[network]\nmean_degree = " + b"9" * 400 + b"\n",
+    "empty module in a strategy path": b'[[organizations]]\nname = "A"\nstrategy = ":"\n',
+    "relative module in a strategy path": b'[[organizations]]\nname = "A"\nstrategy = "..:x"\n',
+    "repeating rival_entry": (
+        b'[network]\nn = 50\n[[shocks]]\nkind = "rival_entry"\nstep = 1\nevery = 1\nname = "R"\n'
     ),
-    Known(
-        "integer of more than 4300 digits (sim/config/scenario.py load_scenario)",
-        "load",
-        ValueError,
-        r"Exceeds the limit \(4300 digits\)",
-        b"steps = " + b"9" * 4301 + b"\n",
-    ),
-    Known(
-        "integer beyond float range for a number key (sim/config/spec.py _coerce: math.isfinite)",
-        "load",
-        OverflowError,
-        "int too large to convert to float",
-        b"[network]\nmean_degree = " + b"9" * 400 + b"\n",
-    ),
-    Known(
-        "empty module in a strategy path (sim/model/strategies.py _import_near)",
-        "load",
-        ValueError,
-        "Empty module name",
-        b'[[organizations]]\nname = "A"\nstrategy = ":"\n',
-    ),
-    Known(
-        "relative module in a strategy path (sim/model/strategies.py _import_near)",
-        "load",
-        TypeError,
-        "relative import",
-        b'[[organizations]]\nname = "A"\nstrategy = "..:x"\n',
-    ),
-    Known(
-        "repeating rival_entry: error at its second firing names no file or key (sim/model/shocks.py)",
-        "run",
-        SimError,
-        r"^rival_entry: an organization named .* already exists$",
-        b'[network]\nn = 50\n[[shocks]]\nkind = "rival_entry"\nstep = 1\nevery = 1\nname = "R"\n',
-    ),
-    Known(
-        "graph file errors at run time name no scenario (sim/model/power_model.py must pass "
-        "source=scenario.source to build_graph)",
-        "run",
-        SimError,
-        r"^key 'network\.path': ",
-        b'[network]\nkind = "edge_list"\npath = "absent.txt"\n',
-    ),
-    Known(
-        "a key with a line break makes a two-line message (sim/errors.py ScenarioError.__str__ "
-        "quotes the key unescaped)",
-        "load",
-        ScenarioError,
-        r"key '[^']*\n",
-        b'[network]\n"a\\nb" = 1\n',
-    ),
-)
-
-
-def known(outcome: Outcome) -> Known | None:
-    """The known, reported failure this outcome is, if any."""
-    if outcome.kind in ("rejected", "ran"):
-        return None
-    return next((k for k in KNOWN if k.matches(outcome)), None)
+    "graph file error at run time naming no scenario": b'[network]\nkind = "edge_list"\npath = "absent.txt"\n',
+    "a key with a line break": b'[network]\n"a\\nb" = 1\n',
+}
 
 
 # ------------------------------------------------------------ the tests
@@ -587,27 +518,13 @@ def test_mutated_scenarios_load_and_run_or_fail_cleanly(mutant, driver, folder):
     """Every mutant loads and runs 3 steps, or is refused with one SimError line naming the file
     (and the key where a value is to blame); no other exception, no hang."""
     outcome = attempt(mutant, folder, driver)
-    if FAIL_ON_KNOWN or known(outcome) is None:
-        assert outcome.kind in ("rejected", "ran"), (
-            outcome.kind,
-            outcome.stage,
-            outcome.detail or outcome.error,
-        )
+    assert outcome.kind in ("rejected", "ran"), (outcome.kind, outcome.stage, outcome.detail or outcome.error)
 
 
-@pytest.mark.parametrize("case", KNOWN, ids=lambda k: k.name.split(":")[0].split(" (")[0])
-def test_known_repro_fails_only_as_described(case, tmp_path):
-    """Each known failure's repro is either fixed or fails exactly as its entry says (so the fuzz
-    tolerates nothing else under its name)."""
-    outcome = attempt(Mutant("repro", case.repro, [case.name], as_data=False), tmp_path)
-    assert outcome.kind in ("rejected", "ran") or case.matches(outcome), (outcome.kind, outcome.error)
-
-
-@pytest.mark.xfail(strict=False, reason="reported to the owner of the code; see KNOWN")
-@pytest.mark.parametrize("case", KNOWN, ids=lambda k: k.name.split(":")[0].split(" (")[0])
-def test_known_failure_is_fixed(case, tmp_path):
-    """Each known failure's minimal repro loads and runs, or is refused cleanly (xfail until fixed)."""
-    outcome = attempt(Mutant("repro", case.repro, [case.name], as_data=False), tmp_path)
+@pytest.mark.parametrize("name", FOUND)
+def test_what_the_fuzz_found_is_refused_cleanly(name, tmp_path):
+    """Each failure the fuzz once found now loads and runs, or is refused with one line naming the file."""
+    outcome = attempt(Mutant("repro", FOUND[name], [name], as_data=False), tmp_path)
     assert outcome.kind in ("rejected", "ran"), (outcome.kind, outcome.detail or outcome.error)
 
 
@@ -624,27 +541,24 @@ def test_survey(folder, capsys):
 
     explore()
     table = Counter(o.kind for _, o in outcomes)
-    of_known = Counter(o.kind for _, o in outcomes if known(o))
     rejected = Counter(o.stage for _, o in outcomes if o.kind == "rejected")
+    slow = sum(o.seconds > DEADLINE_SECONDS for _, o in outcomes)
     distinct: dict[str, tuple[Mutant, Outcome]] = {}
     for mutant, outcome in outcomes:
         if outcome.kind not in ("rejected", "ran"):
             error = outcome.error
-            if known(outcome) and not FAIL_ON_KNOWN:
-                continue
             signature = f"{outcome.kind} {type(error).__name__} {re.sub(r'[0-9]+', 'N', str(error))[:80]}"
             distinct.setdefault(signature, (mutant, outcome))
     with capsys.disabled():
         print(
             f"\nfuzz survey: {len(outcomes)} tried, {table['rejected']} rejected cleanly "
             f"({rejected['load']} at load, {rejected['run']} at run), {table['ran']} ran, "
-            f"{table['traceback']} tracebacks ({of_known['traceback']} known), {table['unclear']} "
-            f"unclear messages ({of_known['unclear']} known), {table['hang']} hangs"
+            f"{table['traceback']} tracebacks, {table['unclear']} unclear messages, {table['hang']} hangs; "
+            f"{slow} over the {DEADLINE_SECONDS} s deadline, slowest "
+            f"{max((o.seconds for _, o in outcomes), default=0):.1f} s"
         )
-        for case in KNOWN:
-            print(f"known, reported: {sum(known(o) is case for _, o in outcomes):5}  {case.name}")
         for signature, (mutant, outcome) in distinct.items():
             print(
                 f"\n--- {signature}\n{mutant.scenario}: {mutant.changes}\n{outcome.detail or outcome.error}"
             )
-    assert not distinct, f"{len(distinct)} distinct failures (printed above)"
+    assert not distinct and not slow, f"{len(distinct)} distinct failures, {slow} slow (printed above)"
