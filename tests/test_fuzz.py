@@ -489,6 +489,10 @@ FOUND = {
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
+    """The temporary folder mutants are written to, after a first run of each driver: compiling
+    the kernels (on a cold Numba cache) must not count against the first example's deadline."""
+    for driver in ("vectorized", "agents"):
+        run(load_scenario(NAMES[0], overrides={"network.n": 50}), steps=1, driver=driver)
     return tmp_path_factory.mktemp("fuzz")
 
 
