@@ -215,7 +215,7 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
-    from sim.faces.cli.main import parse_overrides
+    from sim.config.overrides import parse_overrides
     from sim.model.catalog import load_scenario
 
     overrides = parse_overrides(args.overrides)
