@@ -35,19 +35,17 @@ TEN_MILLION = {"network.n": 10_000_000}
     [
         ("watts_strogatz", 20_000, 10.0, "vectorized"),
         ("watts_strogatz", 100_000, 10.0, "vectorized"),
-        ("watts_strogatz", 300_000, 10.0, "vectorized"),
         ("watts_strogatz", 20_000, 10.0, "agents"),
         ("erdos_renyi", 20_000, 30.0, "vectorized"),
-        ("barabasi_albert", 20_000, 10.0, "vectorized"),
-        ("stochastic_block", 20_000, 10.0, "vectorized"),
         ("edge_list", 20_000, 10.0, "vectorized"),
         ("graphml", 20_000, 10.0, "vectorized"),
     ],
 )
 def test_estimate_brackets_the_measured_peak(kind, n, z, driver, tmp_path):
     """In a fresh process, the peak resident memory of building the model and running 3 steps, above
-    the process's size before, is never more than the estimate and at least 1 / TOLERANCE of it
-    (300,000 is twice the largest size the constants were fitted at)."""
+    the process's size before, is never more than the estimate and at least 1 / TOLERANCE of it.
+    (Every kind, and sizes up to 1,000,000, are compared by benchmarks/bench_footprint.py and in
+    docs/robustness.md: too slow for the suite.)"""
     point = bench.measure(kind, n, z, driver, folder=tmp_path)
     measured = point["peak"] - point["before"]
     if kind in ("edge_list", "graphml"):
