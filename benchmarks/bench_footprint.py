@@ -92,7 +92,7 @@ def child(kind: str, n: int, z: float, driver: str, path: str, parse_only: bool)
     if parse_only:
         reader = network._read_edge_list if kind == "edge_list" else network._read_graphml
         with open(path, "rb") as fh:
-            n, ends = reader(fh, Path(path), None)
+            n, ends, *_ = reader(fh, Path(path), None)
         ties = len(ends) // 2
     else:
         result = run(scenario, seed=1, steps=STEPS, driver=driver)

@@ -64,9 +64,12 @@ def test_climb_higher_rungs_need_more():
 
 
 def test_climb_needs_positive_drive_and_a_lucky_draw():
-    """A zero threshold does not make anyone climb without any drive; a draw at or above climb_prob blocks."""
+    """Without any drive only an instigator (threshold exactly 0, Granovetter 1978) climbs, not the smallest
+    positive threshold; a draw at or above climb_prob blocks everyone."""
     p = kp(climb_prob=0.5)
-    assert rules.climb(0, 5, 0.0, 0.0, 0.0, 1.0, 0.1, p) == 0
+    assert rules.climb(0, 5, 0.0, 0.0, 0.0, 1.0, 0.1, p) == 1
+    assert rules.climb(0, 5, 5e-324, 0.0, 0.0, 1.0, 0.1, p) == 0
+    assert rules.climb(0, 5, 0.0, 0.0, 0.0, 1.0, 0.5, p) == 0
     assert rules.climb(0, 5, 0.1, 1.0, 0.0, 1.0, 0.5, p) == 0
     assert rules.climb(0, 5, 0.1, 1.0, 0.0, 1.0, 0.49, p) == 1
 

@@ -93,6 +93,8 @@ def build_graph(
         graph = nx.watts_strogatz_graph(n, _lattice_degree(n, z), spec.rewire_prob, seed=seed)
     elif spec.kind == "barabasi_albert":
         graph = nx.barabasi_albert_graph(n, _attachments(n, z), seed=seed)
+    elif spec.kind == "complete":  # everyone sees everyone (Granovetter's crowd)
+        graph = nx.complete_graph(n)
     else:
         graph = _stochastic_block(n, spec.n_blocks, z, spec.mixing, seed)
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))
@@ -107,6 +109,8 @@ def expected_ties(spec: NetworkSpec) -> float:
     if spec.kind == "barabasi_albert":
         m = _attachments(n, spec.mean_degree)
         return (n - m) * m
+    if spec.kind == "complete":
+        return n * (n - 1) / 2
     return min(n * spec.mean_degree / 2, n * (n - 1) / 2)
 
 
@@ -197,9 +201,10 @@ def _graph_from_file(kind: str, path: Path, source: str | None, driver: str | No
         with path.open("rb") as fh:
             if kind == "edge_list":  # checked as it grows: its size says little about its graph
                 n, ends = _read_edge_list(fh, path, source, fits)
+                attributes: list[dict[str, Any]] = []
             else:  # a parsed XML tree is large, but in proportion to the file
                 footprint.require_parse(kind, status.st_size, source=source, key="network.path")
-                n, ends = _read_graphml(fh, path, source)
+                n, ends, attributes = _read_graphml(fh, path, source)
     except OSError as exc:
         raise _file_error(path, f"cannot read ({exc.strerror or exc})", source) from None
     if n < 2:
@@ -207,6 +212,8 @@ def _graph_from_file(kind: str, path: Path, source: str | None, driver: str | No
     fits(n, len(ends) / 2)
     graph = nx.Graph()
     graph.add_nodes_from(range(n))
+    for i, data in enumerate(attributes):  # GraphML node data, e.g. population.threshold_attribute
+        graph.nodes[i].update(data)
     graph.add_edges_from(zip(ends[0::2], ends[1::2], strict=True))
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))
     return graph
@@ -276,11 +283,12 @@ def _excerpt(text: str, width: int = 60) -> str:
     return repr(text if len(text) <= width else text[: width - 3] + "...")
 
 
-def _read_graphml(fh, path: Path, source: str | None) -> tuple[int, array]:
-    """The nodes and edges of a GraphML document's one graph (nested graphs included; data ignored).
+def _read_graphml(fh, path: Path, source: str | None) -> tuple[int, array, list[dict[str, Any]]]:
+    """The nodes, edges and node data of a GraphML document's one graph (nested graphs included).
 
     Returns:
-        The number of nodes, and the ties as a flat array of node indices (document order).
+        The number of nodes, the ties as a flat array of node indices (document order), and each
+        node's data (``<data>`` of keys declared for nodes, typed by their ``attr.type``).
     """
     try:
         root = safe_xml.parse(fh, forbid_dtd=True).getroot()
@@ -302,6 +310,7 @@ def _read_graphml(fh, path: Path, source: str | None) -> tuple[int, array]:
             problem = "has no id" if name is None else f"repeats the id {name!r}"
             raise _file_error(path, f"node {k + 1} {problem}", source)
         labels[name] = len(labels)
+    attributes = _node_data(root, graph, path, source)
     ends = array("q")
     for k, edge in enumerate(graph.iter(GRAPHML_NS + "edge")):
         for end in ("source", "target"):
@@ -310,7 +319,70 @@ def _read_graphml(fh, path: Path, source: str | None) -> tuple[int, array]:
                 problem = f"has no {end}" if name is None else f"names {end} {name!r}, which is not a node"
                 raise _file_error(path, f"edge {k + 1} {problem}", source)
             ends.append(labels[name])
-    return len(labels), ends
+    return len(labels), ends, attributes
+
+
+def _boolean(text: str) -> bool:
+    """GraphML's boolean as NetworkX reads it: true/false or 1/0, any case."""
+    value = {"true": True, "false": False, "1": True, "0": False}.get(text.strip().lower())
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
+#: GraphML's ``attr.type`` values and how their text is read.
+GRAPHML_TYPES: dict[str, Callable[[str], Any]] = {
+    "boolean": _boolean,
+    "int": int,
+    "long": int,
+    "float": float,
+    "double": float,
+    "string": str,
+}
+
+
+def _node_data(root: Element, graph: Element, path: Path, source: str | None) -> list[dict[str, Any]]:
+    """Each node's data (document order): its ``<data>`` children, then its keys' defaults.
+
+    Raises:
+        InputError: a key of unknown ``attr.type``, or a value that is not of its key's type.
+    """
+    keys: dict[str, tuple[str, Callable[[str], Any]]] = {}
+    defaults: dict[str, Any] = {}
+    for key in root.findall(GRAPHML_NS + "key"):
+        if key.get("for", "all") not in ("node", "all") or key.get("id") is None:
+            continue
+        name, kind = key.get("attr.name", key.get("id")), key.get("attr.type", "string")
+        if kind not in GRAPHML_TYPES:
+            raise _file_error(
+                path, f"key {key.get('id')!r} has attr.type {kind!r}, not one of GraphML's", source
+            )
+        keys[key.get("id")] = (name, GRAPHML_TYPES[kind])
+        default = key.find(GRAPHML_NS + "default")
+        if default is not None:
+            defaults[name] = _typed(
+                default.text or "", name, GRAPHML_TYPES[kind], f"key {key.get('id')!r}", path, source
+            )
+    found = []
+    for k, node in enumerate(graph.iter(GRAPHML_NS + "node")):
+        data = dict(defaults)
+        for item in node.findall(GRAPHML_NS + "data"):
+            if item.get("key") in keys:
+                name, cast = keys[item.get("key")]
+                data[name] = _typed(item.text or "", name, cast, f"node {k + 1}", path, source)
+        found.append(data)
+    return found
+
+
+def _typed(
+    text: str, name: str, cast: Callable[[str], Any], where: str, path: Path, source: str | None
+) -> Any:
+    try:
+        return cast(text)
+    except ValueError:
+        raise _file_error(
+            path, f"{where}: {name} {_excerpt(text)} is not a {cast.__name__.strip('_')}", source
+        ) from None
 
 
 def _graphml_graph(root: Element, path: Path, source: str | None) -> Element:

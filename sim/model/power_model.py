@@ -32,6 +32,7 @@ from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_nei
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
+from sim.model.thresholds import personal_thresholds
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS, TOP_LEVEL, Level
 
 DRIVERS = ("vectorized", "agents")
@@ -65,6 +66,14 @@ class PowerModel(mesa.Model):
         self.space = Network(self.graph, random=self.random, layout=None)
 
         self.state = draw_population(self.n_participants, scenario.population, self.rng)
+        self.state.threshold = personal_thresholds(
+            self.state.threshold,
+            scenario.population,
+            self.graph,
+            self.counter.degree,
+            base_dir,
+            scenario.network,
+        )
         self.organizations: list[Organization] = []
         # Members' summed values per group, kept up to date by move(). Fixed-point
         # integers, so the sums are exact whatever the order of joins and exits
@@ -85,7 +94,7 @@ class PowerModel(mesa.Model):
         trigger_group = self._group_named(scenario.trigger.organization)
         caps = np.array([self.unaffiliated_cap] + [int(o.max_level) for o in self.organizations])
         self.seeds = seed_trigger(
-            self.state, scenario.trigger, self.counter.degree, trigger_group, caps, self.rng
+            self.state, scenario.trigger, self.adjacency, trigger_group, caps, self.rng, scenario.source
         )
         self.schedule = [
             (entry, make_shock(entry.kind, entry.params, source=scenario.source, key=f"shocks.{i}"))

@@ -193,10 +193,12 @@ def climb(level, cap, threshold, above_share, pull, align, u, p: KernelParams):
     its threshold. Higher rungs need more pressure; the organization's model
     caps the climb ("which participation behaviours you are enabling").
     ``u`` is this step's climbing uniform, compared with ``climb_prob``.
+    Some drive is needed, except for an instigator (threshold 0, Granovetter's
+    "radical"), who needs nobody and acts on its own.
     """
     drive = align * (p.peer_influence * above_share + pull)
     need = threshold * (1.0 + p.rung_difficulty * level)
-    if level < cap and drive > 0.0 and drive >= need and u < p.climb_prob:
+    if level < cap and (drive > 0.0 or threshold == 0.0) and drive >= need and u < p.climb_prob:
         return level + 1
     return level
 
