@@ -33,7 +33,15 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = ("erdos_renyi", "watts_strogatz", "barabasi_albert", "stochastic_block", "edge_list", "graphml")
+KINDS = (
+    "erdos_renyi",
+    "watts_strogatz",
+    "barabasi_albert",
+    "stochastic_block",
+    "complete",
+    "edge_list",
+    "graphml",
+)
 DRIVERS = ("vectorized", "agents")
 STEPS = 3
 

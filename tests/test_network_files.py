@@ -213,6 +213,30 @@ def test_graphml_nested_graphs_and_data(tmp_path):
     assert ties(graph) == [(1, 2), (1, 3)]
 
 
+def test_graphml_node_data_is_typed(tmp_path):
+    """Node data of keys declared for nodes is kept, typed by ``attr.type`` (defaults filled in), as
+    NetworkX would read it; edge keys are ignored; a value not of its type is refused in words."""
+    graph = nx.Graph()
+    graph.add_nodes_from([("a", {"t": 0.25, "ok": True, "label": "x"}), ("b", {"t": 1}), ("c", {})])
+    graph.add_edges_from([("a", "b"), ("b", "c")], w=2.0)
+    nx.write_graphml(graph, tmp_path / "g.graphml")
+    ours = graph_of(tmp_path, "graphml", (tmp_path / "g.graphml").read_bytes(), "g.graphml")
+    theirs = nx.convert_node_labels_to_integers(nx.read_graphml(tmp_path / "g.graphml"))
+    assert [ours.nodes[i] for i in ours] == [theirs.nodes[i] for i in theirs]
+    body = (
+        '<key id="t" for="node" attr.name="threshold" attr.type="double"><default>0.5</default></key>'
+        '<graph><node id="a"><data key="t">0.1</data></node><node id="b"/></graph>'
+    )
+    typed = graph_of(tmp_path, "graphml", GRAPHML.format(body), "h.graphml")
+    assert [typed.nodes[i]["threshold"] for i in typed] == [0.1, 0.5]
+    bad = body.replace(">0.1<", ">high<")
+    assert "node 1: threshold 'high' is not a float" in refusal(
+        tmp_path, "graphml", GRAPHML.format(bad), "h.graphml"
+    )
+    unknown = body.replace('attr.type="double"', 'attr.type="complex"')
+    assert "attr.type 'complex'" in refusal(tmp_path, "graphml", GRAPHML.format(unknown), "h.graphml")
+
+
 @pytest.mark.parametrize(
     "body, words",
     [

@@ -61,6 +61,9 @@ COSTS: dict[tuple[str, str], Cost] = {
     ("edge_list", "agents"): Cost(1804, 367),
     ("graphml", "vectorized"): Cost(1005, 511),
     ("graphml", "agents"): Cost(1831, 416),
+    # Not measured yet: erdos_renyi's (NetworkX stores every generated graph alike; checked below).
+    ("complete", "vectorized"): Cost(1372, 309),
+    ("complete", "agents"): Cost(1781, 382),
 }
 #: Peak bytes per byte of a GraphML file while it is parsed (before the graph is built); the highest
 #: of mean degrees 4 and 20. An edge list is checked as it is read instead (see sim.model.network).

@@ -28,7 +28,7 @@ from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
 from sim.model import kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
-from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_neighbour
+from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_neighbour, scenario_folder
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
@@ -60,6 +60,7 @@ class PowerModel(mesa.Model):
 
         # The scenario is named in graph-file errors; the driver sizes the memory check.
         self.graph = build_graph(scenario.network, self.rng, source=scenario.source, driver=driver)
+        base_dir = scenario_folder(scenario.source)
         self.adjacency = adjacency(self.graph)
         self.counter = NeighbourCounter(self.adjacency)
         self.n_participants = self.graph.number_of_nodes()
