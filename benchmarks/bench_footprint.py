@@ -8,7 +8,7 @@ unavailable). The script fits ``peak - before = fixed + per_node * n + per_tie *
 points, scales the fit up until it is at least ``1 + --headroom`` times every measured
 point, and prints the table to paste into ``sim/model/footprint.py``.
 
-    .venv/bin/python benchmarks/bench_footprint.py              # everything: 20 to 50 minutes on 2 cores
+    .venv/bin/python benchmarks/bench_footprint.py              # everything: about an hour on 2 busy cores
     .venv/bin/python benchmarks/bench_footprint.py --quick      # smaller sizes: a few minutes
     .venv/bin/python benchmarks/bench_footprint.py --kinds watts_strogatz --drivers vectorized
 
