@@ -66,6 +66,12 @@ COSTS: dict[tuple[str, str], Cost] = {
     ("complete", "vectorized"): Cost(1372, 309),
     ("complete", "agents"): Cost(1781, 382),
 }
+#: The same for generated networks that igraph builds straight into CSR (``network.generator``, by
+#: default from sim.model.network.IGRAPH_FROM participants on), with the vectorized driver: no
+#: NetworkX graph is made. The agents driver makes one for its agents, so it counts as above.
+IGRAPH_COSTS: dict[str, Cost] = {
+    kind: Cost(400, 100) for kind in ("erdos_renyi", "watts_strogatz", "barabasi_albert", "stochastic_block")
+}
 #: Peak bytes per byte of a GraphML file while it is parsed (before the graph is built); the highest
 #: of mean degrees 4 and 20. An edge list is checked as it is read instead (see sim.model.network).
 PARSE_PER_BYTE: dict[str, float] = {"graphml": 15.1}
@@ -94,7 +100,7 @@ class NotEnoughMemory(ScenarioError):
         self.available = available
 
 
-def estimate(kind: str, n: float, ties: float, driver: str | None = None) -> float:
+def estimate(kind: str, n: float, ties: float, driver: str | None = None, route: str = "networkx") -> float:
     """Peak bytes a run on this graph needs above the process's current size.
 
     Args:
@@ -102,9 +108,18 @@ def estimate(kind: str, n: float, ties: float, driver: str | None = None) -> flo
         n: participants.
         ties: undirected ties (expected, for a random generator).
         driver: the model's driver; None counts the more demanding one.
+        route: ``"networkx"`` or ``"igraph"``, the library that generates the graph.
     """
-    drivers = DRIVERS if driver is None else (driver,)
-    return FIXED + max(COSTS[kind, d](n, ties) for d in drivers)
+    return FIXED + _cost(kind, n, ties, driver, route)(n, ties)
+
+
+def _cost(kind: str, n: float, ties: float, driver: str | None, route: str) -> Cost:
+    """The per-participant and per-tie cost that counts: the heavier driver's when it is not known."""
+    costs = [
+        IGRAPH_COSTS[kind] if route == "igraph" and d == "vectorized" else COSTS[kind, d]
+        for d in (DRIVERS if driver is None else (driver,))
+    ]
+    return max(costs, key=lambda c: c(n, ties))
 
 
 def available() -> float | None:
@@ -125,6 +140,7 @@ def require(
     driver: str | None = None,
     source: str | None = None,
     key: str = "network.n",
+    route: str = "networkx",
 ) -> None:
     """Refuse a run that cannot fit in memory, before anything is built.
 
@@ -132,15 +148,13 @@ def require(
         NotEnoughMemory: naming the scenario, the key, the memory needed and available,
             and the largest network that would fit.
     """
-    needed = estimate(kind, n, ties, driver)
+    needed = estimate(kind, n, ties, driver, route)
     free = _free_unless_skipped(needed)
     if free is None:
         return
     what = f"{int(n):,} participants and about {int(ties):,} ties ({kind}, {driver or 'either'} driver)"
     if key == "network.n":
-        cost = max(
-            (COSTS[kind, d] for d in (DRIVERS if driver is None else (driver,))), key=lambda c: c(n, ties)
-        )
+        cost = _cost(kind, n, ties, driver, route)
         fits = max(0, int((free - FIXED) / (cost.per_node + cost.per_tie * ties / max(n, 1))))
         allowed = (
             f"network.n at most about {fits:,} at this mean degree, a lower mean_degree, or more free memory"

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from sim.vocabulary import Level
+
+if TYPE_CHECKING:  # imported where used: `newpower list` reads the docs below without pandas or SciPy
+    import pandas as pd
+    import scipy.sparse as sp
 
 #: Per-step measures of the whole population (one column each).
 MODEL_REPORTERS: dict[str, Callable[[Any], Any]] = {
@@ -125,6 +126,8 @@ class Recorder:
 
     def frame(self) -> pd.DataFrame:
         """One row per collected step, indexed by step."""
+        import pandas as pd
+
         frame = pd.DataFrame(self.rows)
         return frame.set_index("step", drop=False).rename_axis(None)
 
@@ -170,6 +173,9 @@ class CascadeTracker:
         return self._largest
 
     def _components(self) -> int:
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
         n = self.adjacency.shape[0]
         prev_event_id = np.full(n, -1, dtype=np.int64)  # each participant's exit event last step
         group_prev = np.zeros(n, dtype=np.int64)

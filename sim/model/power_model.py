@@ -18,9 +18,11 @@ Process overview (docs/ODD.md): each step
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 from mesa.discrete_space import Network
 
@@ -28,7 +30,13 @@ from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
 from sim.model import kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
-from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_neighbour, scenario_folder
+from sim.model.network import (
+    NeighbourCounter,
+    build_network,
+    graph_from_adjacency,
+    pick_neighbour,
+    scenario_folder,
+)
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
@@ -58,19 +66,18 @@ class PowerModel(mesa.Model):
         self.dynamics = scenario.dynamics
         self.unaffiliated_cap = int(Level.parse(scenario.population.unaffiliated_max_level))
 
-        # The scenario is named in graph-file errors; the driver sizes the memory check.
-        self.graph = build_graph(scenario.network, self.rng, source=scenario.source, driver=driver)
         base_dir = scenario_folder(scenario.source)
-        self.adjacency = adjacency(self.graph)
+        # The scenario is named in graph-file errors; the driver sizes the memory check.
+        built = build_network(scenario.network, self.rng, base_dir, source=scenario.source, driver=driver)
+        self.adjacency, self._graph, self.generator = built.adjacency, built.graph, built.generator
         self.counter = NeighbourCounter(self.adjacency)
-        self.n_participants = self.graph.number_of_nodes()
-        self.space = Network(self.graph, random=self.random, layout=None)
+        self.n_participants = self.adjacency.shape[0]
 
         self.state = draw_population(self.n_participants, scenario.population, self.rng)
         self.state.threshold = personal_thresholds(
             self.state.threshold,
             scenario.population,
-            self.graph,
+            self._graph,  # node attributes come from files, always read into a NetworkX graph
             self.counter.degree,
             base_dir,
             scenario.network,
@@ -105,7 +112,8 @@ class PowerModel(mesa.Model):
         self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
         # Each participant's commitment fade is fixed for the run: values never change.
         self.fade = rules.fade_rate(self.state.values, self.dynamics)
-        self.participants = [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
+        if driver == "agents":
+            self.participants  # noqa: B018 - the per-agent driver steps them: build them now
         self.prev = self.state
         self.climb_draws = np.zeros(self.n_participants, dtype=np.float32)
         self.free = np.empty(0, dtype=np.int64)
@@ -118,6 +126,27 @@ class PowerModel(mesa.Model):
         self.tally()
         self.recorder = metrics.Recorder()
         self.recorder.collect(self)
+
+    # ------------------------------------------------------------ the network as Mesa and NetworkX see it
+    # The vectorized driver needs only the CSR adjacency. The NetworkX graph, Mesa's cells and
+    # the Participant agents are built on first use (per-agent driver, or a user touching them);
+    # they draw no random numbers, so when they are built changes no result.
+    @property
+    def graph(self) -> nx.Graph:
+        """The social graph as a NetworkX graph, nodes 0..n-1 (from the CSR if igraph generated it)."""
+        if self._graph is None:
+            self._graph = graph_from_adjacency(self.adjacency)
+        return self._graph
+
+    @cached_property
+    def space(self) -> Network:
+        """Mesa's network space: one cell per participant, on :attr:`graph`."""
+        return Network(self.graph, random=self.random, layout=None)
+
+    @cached_property
+    def participants(self) -> list[Participant]:
+        """Every participant as a Mesa agent on its cell, in index order."""
+        return [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
 
     # ------------------------------------------------------------ the step
     def step(self) -> None:
@@ -134,7 +163,8 @@ class PowerModel(mesa.Model):
             self.state = self.prev.copy()
             self.state.left[:] = 0
             self.state.joined[:] = False
-            self.agents_by_type[Participant].do("step")
+            for participant in self.participants:  # in index order, as Mesa's AgentSet.do would
+                participant.step()
         else:
             self.state = vectorized.step_participants(self)
         self.tally()

@@ -113,8 +113,8 @@ def run_experiments(
             for seed in seeds:
                 tasks.append((exp.scenario, exp.organization, arm, seed, exp.series))
                 keys.append((exp.strategy, label))
-    # preload the model, not this module: run with -m, this module is the main script, which workers re-run
-    executor = LocalExecutor(workers, preload=("sim.runs.runner",)) if workers > 1 else InlineExecutor()
+    # workers preload the warm model (executors.PRELOAD), not this module: run with -m, it is the main script
+    executor = LocalExecutor(workers) if workers > 1 else InlineExecutor()
     with executor:
         numbered = dict(executor.map_unordered(_run_numbered, enumerate(tasks)))
     outputs = [numbered[i] for i in range(len(tasks))]
