@@ -104,7 +104,8 @@ def child(kind: str, n: int, z: float, driver: str, path: str, parse_only: bool)
         ties = len(ends) // 2
     else:
         result = run(scenario, seed=1, steps=STEPS, driver=driver)
-        n, ties = result.model.n_participants, result.model.graph.number_of_edges()
+        # From the adjacency: asking for model.graph would build a NetworkX graph an igraph run never has.
+        n, ties = result.model.n_participants, result.model.adjacency.nnz // 2
     return {
         "kind": kind,
         "driver": "parse" if parse_only else driver,

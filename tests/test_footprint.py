@@ -16,8 +16,8 @@ from helpers import CASTLE, ROOT
 from sim import load_scenario, run
 from sim.config.scenario import NETWORK_KINDS, NetworkSpec
 from sim.faces.cli.main import main
-from sim.model import footprint
-from sim.model.network import build_graph, expected_ties
+from sim.model import footprint, network
+from sim.model.network import build_graph, expected_ties, generator_for
 
 _spec = importlib.util.spec_from_file_location("bench_footprint", ROOT / "benchmarks" / "bench_footprint.py")
 bench = importlib.util.module_from_spec(_spec)
@@ -34,7 +34,7 @@ TEN_MILLION = {"network.n": 10_000_000}
     "kind, n, z, driver",
     [
         ("watts_strogatz", 20_000, 10.0, "vectorized"),
-        ("watts_strogatz", 100_000, 10.0, "vectorized"),
+        ("watts_strogatz", 100_000, 10.0, "vectorized"),  # igraph builds it (IGRAPH_FROM)
         ("watts_strogatz", 20_000, 10.0, "agents"),
         ("erdos_renyi", 20_000, 30.0, "vectorized"),
         ("edge_list", 20_000, 10.0, "vectorized"),
@@ -50,9 +50,11 @@ def test_estimate_brackets_the_measured_peak(kind, n, z, driver, tmp_path):
     measured = point["peak"] - point["before"]
     if kind in ("edge_list", "graphml"):
         ties = point["ties"]  # a file's ties are known when the check runs (after parsing)
+        route = "networkx"
     else:
-        ties = expected_ties(NetworkSpec(kind=kind, n=n, mean_degree=z))  # what the check uses
-    needed = footprint.estimate(kind, point["n"], ties, driver)
+        spec = NetworkSpec(kind=kind, n=n, mean_degree=z)
+        ties, route = expected_ties(spec), generator_for(spec)  # what the check uses
+    needed = footprint.estimate(kind, point["n"], ties, driver, route)
     assert measured <= needed <= footprint.TOLERANCE * measured, (measured / 1e6, needed / 1e6)
 
 
@@ -89,6 +91,7 @@ def no_graph_building(monkeypatch) -> None:
         "stochastic_block_model",
     ):
         monkeypatch.setattr(nx, name, lambda *a, **k: pytest.fail("a graph was built"))
+    monkeypatch.setattr(network, "igraph_adjacency", lambda *a, **k: pytest.fail("a graph was built"))
 
 
 def test_ten_million_refused_before_anything_is_built(monkeypatch):
@@ -115,7 +118,8 @@ def test_ten_million_refused_before_anything_is_built(monkeypatch):
 
 
 def test_a_run_is_refused_before_anything_is_built(monkeypatch):
-    """Through ``sim.run`` the same refusal comes before the model builds anything."""
+    """Through ``sim.run`` (where igraph would build ten million) the same refusal comes before the
+    model builds anything."""
     monkeypatch.setattr(footprint, "available", lambda: 8e9)
     no_graph_building(monkeypatch)
     with pytest.raises(footprint.NotEnoughMemory, match="key 'network.n'"):

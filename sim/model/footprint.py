@@ -67,11 +67,14 @@ COSTS: dict[tuple[str, str], Cost] = {
     ("complete", "agents"): Cost(1781, 382),
 }
 #: The same for generated networks that igraph builds straight into CSR (``network.generator``, by
-#: default from sim.model.network.IGRAPH_FROM participants on), with the vectorized driver: no
-#: NetworkX graph is made. The agents driver makes one for its agents, so it counts as above.
-IGRAPH_COSTS: dict[str, Cost] = {
-    kind: Cost(400, 100) for kind in ("erdos_renyi", "watts_strogatz", "barabasi_albert", "stochastic_block")
-}
+#: default from sim.model.network.IGRAPH_FROM participants on), with the vectorized driver (the
+#: agents driver makes a NetworkX graph for its agents, so it counts as above). Fitted to
+#: watts_strogatz at 300,000 and 1,000,000 participants (mean degree 4 and 20) and erdos_renyi at
+#: 1,000,000 (mean degree 10): the estimate is 1.05 to 1.48 times those peaks; the other
+#: generators count alike.
+IGRAPH_COSTS: dict[str, Cost] = dict.fromkeys(
+    ("erdos_renyi", "watts_strogatz", "barabasi_albert", "stochastic_block"), Cost(110, 79)
+)
 #: Peak bytes per byte of a GraphML file while it is parsed (before the graph is built); the highest
 #: of mean degrees 4 and 20. An edge list is checked as it is read instead (see sim.model.network).
 PARSE_PER_BYTE: dict[str, float] = {"graphml": 15.1}
