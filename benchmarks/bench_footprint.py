@@ -32,16 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.config.scenario import NETWORK_KINDS
+
 ROOT = Path(__file__).resolve().parent.parent
-KINDS = (
-    "erdos_renyi",
-    "watts_strogatz",
-    "barabasi_albert",
-    "stochastic_block",
-    "complete",
-    "edge_list",
-    "graphml",
-)
+KINDS = NETWORK_KINDS
 DRIVERS = ("vectorized", "agents")
 STEPS = 3
 
