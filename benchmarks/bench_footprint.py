@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.config.scenario import NETWORK_KINDS
+from sim.config.scenario import MAX_COMPLETE, NETWORK_KINDS
 
 ROOT = Path(__file__).resolve().parent.parent
 KINDS = NETWORK_KINDS
@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         for kind in args.kinds:
             for driver in args.drivers:
                 at = agent_sizes if driver == "agents" else sizes
+                if kind == "complete":  # at most MAX_COMPLETE participants; every tie is there
+                    at = [300, MAX_COMPLETE]
                 points = [measure(kind, n, z, driver, folder=folder) for n in at for z in args.degrees]
                 records += points
                 for p in points:
