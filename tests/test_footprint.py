@@ -118,9 +118,9 @@ def test_ten_million_refused_before_anything_is_built(monkeypatch):
 
 
 def test_a_run_is_refused_before_anything_is_built(monkeypatch):
-    """Through ``sim.run`` (where igraph would build ten million) the same refusal comes before the
-    model builds anything."""
-    monkeypatch.setattr(footprint, "available", lambda: 8e9)
+    """Through ``sim.run`` (where igraph would build ten million, needing about 5 GB) the same refusal
+    comes before the model builds anything."""
+    monkeypatch.setattr(footprint, "available", lambda: 2e9)
     no_graph_building(monkeypatch)
     with pytest.raises(footprint.NotEnoughMemory, match="key 'network.n'"):
         run(load_scenario(CASTLE, overrides=TEN_MILLION), steps=1)
@@ -128,7 +128,7 @@ def test_a_run_is_refused_before_anything_is_built(monkeypatch):
 
 def test_a_run_refusal_names_the_scenario(monkeypatch):
     """Through ``sim.run`` the refusal names the scenario file."""
-    monkeypatch.setattr(footprint, "available", lambda: 8e9)
+    monkeypatch.setattr(footprint, "available", lambda: 2e9)
     no_graph_building(monkeypatch)
     with pytest.raises(footprint.NotEnoughMemory, match=str(CASTLE)):
         run(load_scenario(CASTLE, overrides=TEN_MILLION), steps=1)

@@ -30,6 +30,7 @@ import datetime as dt
 import math
 import os
 import re
+import shutil
 import signal
 import time
 import tomllib
@@ -493,7 +494,10 @@ def folder(tmp_path_factory) -> Path:
     the kernels (on a cold Numba cache) must not count against the first example's deadline."""
     for driver in ("vectorized", "agents"):
         run(load_scenario(NAMES[0], overrides={"network.n": 50}), steps=1, driver=driver)
-    return tmp_path_factory.mktemp("fuzz")
+    folder = tmp_path_factory.mktemp("fuzz")
+    if (LIBRARY / "data").is_dir():  # the data files library scenarios name, where they expect them
+        shutil.copytree(LIBRARY / "data", folder / "data")
+    return folder
 
 
 FUZZ_SETTINGS = settings(
