@@ -19,7 +19,6 @@ Process overview (docs/ODD.md): each step
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import mesa
@@ -31,7 +30,13 @@ from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
 from sim.model import kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
-from sim.model.network import NeighbourCounter, build_network, graph_from_adjacency, pick_neighbour
+from sim.model.network import (
+    NeighbourCounter,
+    build_network,
+    graph_from_adjacency,
+    pick_neighbour,
+    scenario_folder,
+)
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
@@ -62,8 +67,9 @@ class PowerModel(mesa.Model):
         self.dynamics = scenario.dynamics
         self.unaffiliated_cap = int(Level.parse(scenario.population.unaffiliated_max_level))
 
-        base_dir = Path(scenario.source).parent if scenario.source not in ("<dict>", "") else None
-        built = build_network(scenario.network, self.rng, base_dir)
+        base_dir = scenario_folder(scenario.source)
+        # The scenario is named in graph-file errors; the driver sizes the memory check.
+        built = build_network(scenario.network, self.rng, base_dir, source=scenario.source, driver=driver)
         self.adjacency, self._graph, self.generator = built.adjacency, built.graph, built.generator
         self.counter = NeighbourCounter(self.adjacency)
         self.n_participants = self.adjacency.shape[0]
