@@ -41,13 +41,19 @@ class ScenarioError(SimError):
         super().__init__(message)
 
     def __str__(self) -> str:
-        where = ": ".join(part for part in (self.source, f"key '{self.key}'" if self.key else None) if part)
+        key = f"key '{_printable(self.key)}'" if self.key else None
+        where = ": ".join(part for part in (self.source, key) if part)
         text = f"{where}: {self.message}" if where else self.message
         if self.key is not None and self.value is not None:
             text += f" (got {self.value!r})"
         if self.allowed:
             text += f"; allowed: {self.allowed}"
         return text
+
+
+def _printable(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: a message stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 class InputError(SimError):

@@ -42,6 +42,7 @@ __all__ = [
     "FILE_NETWORKS",
     "KIND_DEFAULTS",
     "MAX_COMPLETE",
+    "MECHANISM_NAMES",
     "NETWORK_GENERATORS",
     "NETWORK_KINDS",
     "SCHEDULE_KEYS",
@@ -124,6 +125,12 @@ class PopulationSpec:
     values_mean: float = param(0.5, 0.0, 1.0, doc="mean values orientation (0 old power, 1 new power)")
     values_sd: float = param(0.2, 0.0, 0.5, doc="spread of values (beta distribution)")
     initial_commitment: float = param(0.5, 0.0, 1.0, doc="commitment of initial members")
+    participation_inequality: float = param(
+        3.0,
+        0.0,
+        10.0,
+        doc="heavy tail of the effort participating costs: propensity = u**this, u uniform in (0, 1]; 0: all equal",
+    )
     unaffiliated_max_level: str = param(
         "CONSUMING",
         choices=tuple(lv.name for lv in Level),
@@ -131,24 +138,52 @@ class PopulationSpec:
     )
 
 
+#: The mechanisms a scenario can knock out (``[dynamics] knockout``). What each one is, its
+#: section of docs/ODD.md and what knocking it out sets are ``sim.model.rules.MECHANISMS``;
+#: the names are here so that the data can be checked without the model.
+MECHANISM_NAMES = (
+    "peer_influence",
+    "pull",
+    "fickle_fade",
+    "slipping",
+    "value_gap_grievance",
+    "take_grievance",
+    "exit_contagion",
+    "desertion_to_rival",
+    "outreach",
+    "ads",
+    "structure",
+    "participation_inequality",
+    "novelty",
+)
+
+
 @dataclass(frozen=True)
 class DynamicsSpec:
     """Rates and weights of the behavioural rules (see docs/ODD.md, Submodels)."""
 
     peer_influence: float = param(1.0, 0.0, 10.0, doc="weight of the share of neighbours above one's level")
-    model_pull: float = param(0.1, 0.0, 10.0, doc="pull up the scale per unit of an organization's openness")
+    model_pull: float = param(0.0, 0.0, 10.0, doc="pull up the scale per unit of an organization's openness")
+    mobilization_pull: float = param(1.0, 0.0, 10.0, doc="pull up the scale per unit of funded mobilization")
     climb_prob: float = param(0.5, 0.0, 1.0, doc="chance per step to act on enough peer pressure")
     rung_difficulty: float = param(0.5, 0.0, 10.0, doc="extra threshold per rung already climbed")
-    fickleness: float = param(0.1, 0.0, 1.0, doc="commitment fade rate of a fully new-power participant")
+    fickleness: float = param(0.15, 0.0, 1.0, doc="commitment fade rate of a fully new-power participant")
     fade_floor: float = param(
         0.2, 0.0, 1.0, doc="fade of a fully old-power participant, relative to fickleness"
     )
-    renewal_rate: float = param(0.2, 0.0, 1.0, doc="rate at which participation and peers renew commitment")
+    renewal_rate: float = param(0.08, 0.0, 1.0, doc="rate at which participation and peers renew commitment")
+    novelty: float = param(
+        0.8, 0.0, 1.0, doc="share of the way to full commitment a first climb to a new rung gives"
+    )
     commitment_per_level: float = param(0.5, 0.0, 1.0, doc="commitment needed to hold the top level")
     grievance_rate: float = param(
-        0.1, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken"
+        0.05, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken"
     )
     grievance_decay: float = param(0.05, 0.0, 1.0, doc="share of grievance forgotten per step")
+    value_gap_grievance: float = param(
+        1.0, 0.0, 10.0, doc="weight of the visible values gap in the growth of grievance"
+    )
+    take_grievance: float = param(1.0, 0.0, 10.0, doc="weight of the value taken in the growth of grievance")
     exit_contagion: float = param(0.5, 0.0, 10.0, doc="weight of the share of neighbours who just left")
     loyalty: float = param(0.5, 0.0, 10.0, doc="how much commitment holds a member back from leaving")
     switch_margin: float = param(
@@ -167,6 +202,10 @@ class DynamicsSpec:
         0.1, 0.0, 1.0, doc="speed at which legitimacy tracks community contentment"
     )
     exposure_decay: float = param(0.1, 0.0, 1.0, doc="share of a leak's exposure forgotten per step")
+    outreach_reach: float = param(
+        1.0, 0.0, 10.0, doc="share of the unaffiliated found per unit of funded outreach"
+    )
+    ads_reach: float = param(1.0, 0.0, 10.0, doc="share of the unaffiliated found per unit of funded ads")
     outreach_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of outreach")
     mobilization_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of mobilization")
     ads_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of ads")
@@ -178,8 +217,13 @@ class DynamicsSpec:
         0.2, 0.0, 10.0, doc="value members feel taken per unit of structure (conversion is capture)"
     )
     lobby_weight: float = param(1.0, 0.0, 100.0, doc="campaign force per unit of stock spent")
-    turnout_weight: float = param(10.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
+    turnout_weight: float = param(100.0, 0.0, 1000.0, doc="campaign force per unit of turnout (share of all)")
     campaign_legitimacy: float = param(0.1, 0.0, 1.0, doc="legitimacy a campaign's winner gains")
+    knockout: tuple[str, ...] = param(
+        (),
+        choices=MECHANISM_NAMES,
+        doc="mechanisms switched off (docs/ODD.md, Submodels; `newpower list`)",
+    )
 
 
 SEED_CHOICES = ("random", "hubs", "ids", "neighbourhood")
@@ -296,6 +340,12 @@ class Scenario:
     name: str = param("scenario", max_len=MAX_NAME, doc="short name")
     description: str = param("", doc="one line on what it models")
     steps: int = param(100, 0, 10_000_000, doc="steps per run")
+    burn_in: int = param(
+        0,
+        0,
+        100_000,
+        doc="unrecorded steps before step 0 in which the crowd settles (no shocks, no strategies)",
+    )
     seed: int = param(0, 0, 2**63 - 1, doc="root random seed")
     replications: int = param(1, 1, 100_000, doc="independent runs per point")
     network: NetworkSpec = field(default_factory=NetworkSpec)

@@ -66,7 +66,9 @@ def describe(cls: type) -> list[tuple[str, Any, str, str]]:
         lo, hi = f.metadata["range"]
         choices = f.metadata["choices"]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if choices:
+        if choices and isinstance(default, tuple):
+            allowed = "a list of: " + ", ".join(choices)
+        elif choices:
             allowed = " | ".join(c or '""' for c in choices)
         elif isinstance(default, (str, dict)):
             allowed = "text" if isinstance(default, str) else "a table"

@@ -42,6 +42,10 @@ class ParticipantState:
             indexes organization tables without conversion.
         values: values orientation, 0 old power .. 1 new power.
         threshold: personal threshold for following peers.
+        propensity: personal propensity to participate, in (0, 1]; holding rung l needs
+            commitment ``commitment_per_level * l / 5 / propensity`` (1: the easiest).
+        highest: the highest rung reached in one's current organization (int8); climbing
+            above it for the first time excites (``novelty``).
         commitment: commitment to one's participation and affiliation, in [0, 1].
         grievance: grievance against one's organization, in [0, 1].
         left: the group left in the last step, 0 if none (what neighbours perceive).
@@ -52,6 +56,8 @@ class ParticipantState:
     group: np.ndarray
     values: np.ndarray
     threshold: np.ndarray
+    propensity: np.ndarray
+    highest: np.ndarray
     commitment: np.ndarray
     grievance: np.ndarray
     left: np.ndarray
@@ -76,11 +82,14 @@ def draw_population(n: int, spec: PopulationSpec, rng: np.random.Generator) -> P
     """Draw thresholds (:func:`draw_thresholds`) and values (beta with the given mean and spread)."""
     threshold = draw_thresholds(n, spec, rng)
     values = _beta(spec.values_mean, spec.values_sd, n, rng)
+    propensity = draw_propensity(n, spec, rng)
     return ParticipantState(
         level=np.zeros(n, dtype=np.int8),
         group=np.zeros(n, dtype=np.intp),
         values=values,
         threshold=threshold,
+        propensity=propensity,
+        highest=np.zeros(n, dtype=np.int8),
         commitment=np.zeros(n),
         grievance=np.zeros(n),
         left=np.zeros(n, dtype=np.intp),
@@ -109,6 +118,18 @@ def draw_thresholds(n: int, spec: PopulationSpec, rng: np.random.Generator) -> n
         else np.full(n, spec.threshold)
     )
     return np.clip(drawn, FOLLOWER, top)
+
+
+def draw_propensity(n: int, spec: PopulationSpec, rng: np.random.Generator) -> np.ndarray:
+    """Each participant's propensity to participate, u**participation_inequality with u uniform in (0, 1].
+
+    Participation inequality (Nielsen 2006; van Mierlo 2014): the effort a rung costs varies
+    between people with a heavy tail. The cost 1/propensity = u**-b is Pareto with tail index
+    1/b (Wilkinson 2008: the power law of contributions has an exponent set by the effort
+    contributing takes); b = 0 makes everyone equal. Drawn whatever b, so that a knock-out
+    (b = 0) leaves every other draw of the run as it was (common random numbers).
+    """
+    return (1.0 - rng.random(n)) ** spec.participation_inequality
 
 
 def _beta(mean: float, sd: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -142,6 +163,7 @@ def enrol_members(
         chosen = rng.choice(free, size=min(n_members, free.size), replace=False, p=weights / weights.sum())
         state.group[chosen] = k
         state.level[chosen] = min(int(Level.parse(org.initial_level)), caps[k - 1])
+        state.highest[chosen] = state.level[chosen]
         state.commitment[chosen] = commitment
 
 
@@ -193,6 +215,7 @@ def seed_trigger(
     if seeds.size == 0:
         return seeds
     state.level[seeds] = np.minimum(int(Level.parse(spec.level)), caps[state.group[seeds]])
+    state.highest[seeds] = np.maximum(state.highest[seeds], state.level[seeds])
     state.commitment[seeds] = 1.0
     return seeds
 

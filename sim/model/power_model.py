@@ -19,7 +19,6 @@ Process overview (docs/ODD.md): each step
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 import mesa
@@ -31,7 +30,13 @@ from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
 from sim.model import kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
-from sim.model.network import NeighbourCounter, build_network, graph_from_adjacency, pick_neighbour
+from sim.model.network import (
+    NeighbourCounter,
+    build_network,
+    graph_from_adjacency,
+    pick_neighbour,
+    scenario_folder,
+)
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
@@ -56,13 +61,15 @@ class PowerModel(mesa.Model):
         if driver not in DRIVERS:
             raise SimError(f"unknown driver {driver!r}; allowed: {', '.join(DRIVERS)}")
         super().__init__(rng=scenario.seed if rng is None else rng)
-        self.spec = scenario
+        self.spec = scenario  # as written, with its knock-out list
+        scenario = rules.knock_out(scenario)  # as run: the knocked-out mechanisms switched off
         self.driver = driver
         self.dynamics = scenario.dynamics
         self.unaffiliated_cap = int(Level.parse(scenario.population.unaffiliated_max_level))
 
-        base_dir = Path(scenario.source).parent if scenario.source not in ("<dict>", "") else None
-        built = build_network(scenario.network, self.rng, base_dir)
+        base_dir = scenario_folder(scenario.source)
+        # The scenario is named in graph-file errors; the driver sizes the memory check.
+        built = build_network(scenario.network, self.rng, base_dir, source=scenario.source, driver=driver)
         self.adjacency, self._graph, self.generator = built.adjacency, built.graph, built.generator
         self.counter = NeighbourCounter(self.adjacency)
         self.n_participants = self.adjacency.shape[0]
@@ -93,6 +100,13 @@ class PowerModel(mesa.Model):
         )
         self.values_sum = np.zeros(len(self.organizations) + 1, dtype=np.int64)
         np.add.at(self.values_sum, self.state.group, self.values_fixed)
+        self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
+        # Each participant's commitment fade is fixed for the run: values never change.
+        self.fade = rules.fade_rate(self.state.values, self.dynamics)
+        if driver == "agents":
+            self.participants  # noqa: B018 - the per-agent driver steps them, from the burn-in on: build them now
+        self.views = vectorized.MemberViews()
+        self.burn_in(scenario.burn_in)
         trigger_group = self._group_named(scenario.trigger.organization)
         caps = np.array([self.unaffiliated_cap] + [int(o.max_level) for o in self.organizations])
         self.seeds = seed_trigger(
@@ -103,18 +117,9 @@ class PowerModel(mesa.Model):
             for i, entry in enumerate(scenario.shocks)
         ]
 
-        self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
-        # Each participant's commitment fade is fixed for the run: values never change.
-        self.fade = rules.fade_rate(self.state.values, self.dynamics)
-        if driver == "agents":
-            self.participants  # noqa: B018 - the per-agent driver steps them: build them now
         self.prev = self.state
-        self.climb_draws = np.zeros(self.n_participants, dtype=np.float32)
-        self.free = np.empty(0, dtype=np.int64)
-        self.join_draws = np.zeros((rules.N_JOIN_DRAWS, 0), dtype=np.float32)
         self.table = self.build_table()
         self.cascades = metrics.CascadeTracker(self.adjacency)
-        self.views = vectorized.MemberViews()
         self.events: list[dict[str, Any]] = []
         self.campaigns: list[dict[str, Any]] = []
         self.tally()
@@ -151,6 +156,35 @@ class PowerModel(mesa.Model):
         for org in self.organizations:
             org.run_strategy()
         self.table = self.build_table()
+        self.participant_phase()
+        self.tally()
+        for org in self.organizations:
+            org.step()
+        self.cascades.update(self.state.left, who=self.movers[self.state.left[self.movers] > 0])
+        self.recorder.collect(self)
+
+    def burn_in(self, steps: int) -> None:
+        """Let the crowd settle around the organizations as specified, before anything is recorded.
+
+        Participant phases and the tally only (no shocks, no strategies, no accounting: stock,
+        legitimacy and levers stay as given): the start-up transient of a scenario's hand-set
+        initial state is not part of its story. What was last perceived (exits, joins) and the
+        peaks are forgotten afterwards.
+        """
+        self.table = self.build_table()
+        self.movers = np.empty(0, dtype=np.int64)
+        for _ in range(steps):
+            self.participant_phase()
+            self.tally()
+        self.state.left[:] = 0
+        self.state.joined[:] = False
+        self.movers = np.empty(0, dtype=np.int64)
+        self.views = vectorized.MemberViews()  # its cache trusts the movers just forgotten
+        for org in self.organizations:
+            org.peak_members = 0
+
+    def participant_phase(self) -> None:
+        """Draw this step's uniforms and let every participant act (``rules.PARTICIPANT_PHASES``), by the chosen driver."""
         self.draw_uniforms()
         self.prev = self.state
         if self.driver == "agents":
@@ -161,11 +195,6 @@ class PowerModel(mesa.Model):
                 participant.step()
         else:
             self.state = vectorized.step_participants(self)
-        self.tally()
-        for org in self.organizations:
-            org.step()
-        self.cascades.update(self.state.left, who=self.movers[self.state.left[self.movers] > 0])
-        self.recorder.collect(self)
 
     def fire(self, shock: Shock) -> dict[str, Any]:
         """Apply a shock now (scheduled, or live from code or the teaching page)."""
@@ -244,8 +273,8 @@ class PowerModel(mesa.Model):
             "take": rules.felt_take(lever("take_rate"), lever("structure"), p),
             "visibility": rules.visibility(lever("transparency"), lever("exposure")),
             "pull": rules.organization_pull(openness, lever("mobilization"), funded, p),
-            "reach": rules.funded_reach(outreach, ads, funded),
-            "reach_commitment": rules.reach_commitment(outreach, ads, p.join_commitment),
+            "reach": rules.funded_reach(outreach, ads, funded, p),
+            "reach_commitment": rules.reach_commitment(outreach, ads, p),
         }
         caps = np.array([self.unaffiliated_cap] + [int(org.max_level) for org in orgs], dtype=np.int8)
         return rules.OrgTable(
@@ -315,6 +344,7 @@ class PowerModel(mesa.Model):
         np.add.at(self.values_sum, target, self.values_fixed[who])
         s.group[who] = target
         s.level[who] = np.minimum(s.level[who], self.table.max_level[target])
+        s.highest[who] = s.level[who]  # a new organization is new: its rungs excite again
         to_org = target > 0
         joining = p.join_commitment if commitment is None else commitment
         s.commitment[who] = np.where(to_org, joining, 0.0)

@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from sim.config.scenario import Scenario
 from sim.errors import SimError
 from sim.figures.layout import Layout, network_layout
+from sim.model.network import network_source
 from sim.model.shocks import SHOCKS
 from sim.runs import replicate
 from sim.runs.runner import RunResult
@@ -208,6 +209,8 @@ def _manifest(
         "overrides": {},
         **(record or {}),
         "scenario": scenario.to_dict(),
+        # Where a graph file was read from, and whether it lies outside the scenario's folder.
+        "network_file": network_source(scenario.network, scenario.source),
         "seed": root,
         "replications": len(seeds),
         "seeds": seeds,

@@ -24,6 +24,7 @@ from sim import __version__
 from sim.config.overrides import parse_overrides
 from sim.config.scenario import Scenario
 from sim.errors import ScenarioError, SimError
+from sim.faces.cli import knockouts
 from sim.scenarios import LIBRARY
 
 EXIT_USAGE = 2
@@ -176,6 +177,7 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow the scenario to name strategies by import path (module:Class): runs that module's code",
     )
+    knockouts.knockout_argument(parser)
 
 
 def _format_argument(
@@ -264,9 +266,7 @@ def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """Load and check the scenario; ``--allow-code`` lets it import strategies by module path."""
-    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
-
-    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides), allow_code=args.allow_code)
+    return knockouts.load_with_knockouts(args, parse_overrides(args.overrides))
 
 
 def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, **options: Any) -> Path:
@@ -429,6 +429,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """``newpower list``: scenarios, strategies, shocks and metrics, one line each."""
     from sim.config.spec import describe
     from sim.model.metrics import REPORTER_DOCS, SUMMARY_MEASURES
+    from sim.model.rules import MECHANISMS
     from sim.model.shocks import SHOCKS
     from sim.model.strategies import STRATEGIES
 
@@ -446,6 +447,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         "Shocks ([[shocks]] kind = NAME)",
         [(kind, cls.summary) for kind, cls in sorted(SHOCKS.items())],
         {kind: describe(cls) for kind, cls in SHOCKS.items()} if args.verbose else None,
+    )
+    _section(
+        "Knock-outs ([dynamics] knockout = [NAME, ...], --knockout NAME)",
+        [(name, f"{m.doc} (docs/ODD.md {m.odd})") for name, m in MECHANISMS.items()],
     )
     _section("Metrics per run (summary.json)", list(SUMMARY_MEASURES.items()))
     _section("Metrics per step (timeseries.parquet)", list(REPORTER_DOCS.items()))

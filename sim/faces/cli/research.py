@@ -20,6 +20,7 @@ from typing import Any
 
 from sim.config.scenario import parse_value
 from sim.errors import ScenarioError, SimError
+from sim.faces.cli.knockouts import knockout_argument
 
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
@@ -172,6 +173,7 @@ def _common(parser: argparse.ArgumentParser, every: int) -> None:
         action="store_true",
         help="let the scenario name strategies by import path (module:Class), which runs that module's code",
     )
+    knockout_argument(parser)
 
 
 # ------------------------------------------------------------------ parsing values
@@ -216,13 +218,13 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
     from sim.config.overrides import parse_overrides
-    from sim.model.catalog import load_scenario
+    from sim.faces.cli.knockouts import load_with_knockouts
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
         overrides["steps"] = args.steps
     overrides.update(extra)
-    return load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
+    return load_with_knockouts(args, overrides)
 
 
 def _out(args: argparse.Namespace, scenario, command: str) -> Path:
