@@ -269,8 +269,8 @@ def test_pull_and_reach_only_as_far_as_funded():
     p = dyn(model_pull=0.2)
     assert rules.organization_pull(0.5, 0.4, 1.0, p) == pytest.approx(0.5)
     assert rules.organization_pull(0.5, 0.4, 0.0, p) == pytest.approx(0.1)
-    assert rules.funded_reach(0.1, 0.3, 0.5) == pytest.approx(0.2)
-    assert rules.funded_reach(0.1, 0.3, 0.0) == 0.0
+    assert rules.funded_reach(0.1, 0.3, 0.5, P) == pytest.approx(0.2)
+    assert rules.funded_reach(0.1, 0.3, 0.0, P) == 0.0
 
 
 def test_felt_take_adds_structure_and_is_capped():
@@ -320,7 +320,7 @@ READS = {
     "climb": {"peer_influence", "rung_difficulty", "climb_prob"},
     "renew": {"renewal_rate"},
     "slip": {"commitment_per_level"},
-    "aggrieve": {"grievance_rate", "grievance_decay"},
+    "aggrieve": {"grievance_rate", "grievance_decay", "value_gap_grievance", "take_grievance"},
     "leaves": {"exit_contagion", "loyalty"},
 }
 

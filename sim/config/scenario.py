@@ -33,6 +33,7 @@ __all__ = [
     "DESIGNS",
     "EXPERIMENT_TABLES",
     "KIND_DEFAULTS",
+    "MECHANISM_NAMES",
     "NETWORK_KINDS",
     "SCHEDULE_KEYS",
     "DesertionSpec",
@@ -90,12 +91,31 @@ class PopulationSpec:
     )
 
 
+#: The mechanisms a scenario can knock out (``[dynamics] knockout``). What each one is, its
+#: section of docs/ODD.md and what knocking it out sets are ``sim.model.rules.MECHANISMS``;
+#: the names are here so that the data can be checked without the model.
+MECHANISM_NAMES = (
+    "peer_influence",
+    "pull",
+    "fickle_fade",
+    "slipping",
+    "value_gap_grievance",
+    "take_grievance",
+    "exit_contagion",
+    "desertion_to_rival",
+    "outreach",
+    "ads",
+    "structure",
+)
+
+
 @dataclass(frozen=True)
 class DynamicsSpec:
     """Rates and weights of the behavioural rules (see docs/ODD.md, Submodels)."""
 
     peer_influence: float = param(1.0, 0.0, 10.0, doc="weight of the share of neighbours above one's level")
     model_pull: float = param(0.1, 0.0, 10.0, doc="pull up the scale per unit of an organization's openness")
+    mobilization_pull: float = param(1.0, 0.0, 10.0, doc="pull up the scale per unit of funded mobilization")
     climb_prob: float = param(0.5, 0.0, 1.0, doc="chance per step to act on enough peer pressure")
     rung_difficulty: float = param(0.5, 0.0, 10.0, doc="extra threshold per rung already climbed")
     fickleness: float = param(0.1, 0.0, 1.0, doc="commitment fade rate of a fully new-power participant")
@@ -108,6 +128,10 @@ class DynamicsSpec:
         0.1, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken"
     )
     grievance_decay: float = param(0.05, 0.0, 1.0, doc="share of grievance forgotten per step")
+    value_gap_grievance: float = param(
+        1.0, 0.0, 10.0, doc="weight of the visible values gap in the growth of grievance"
+    )
+    take_grievance: float = param(1.0, 0.0, 10.0, doc="weight of the value taken in the growth of grievance")
     exit_contagion: float = param(0.5, 0.0, 10.0, doc="weight of the share of neighbours who just left")
     loyalty: float = param(0.5, 0.0, 10.0, doc="how much commitment holds a member back from leaving")
     switch_margin: float = param(
@@ -126,6 +150,10 @@ class DynamicsSpec:
         0.1, 0.0, 1.0, doc="speed at which legitimacy tracks community contentment"
     )
     exposure_decay: float = param(0.1, 0.0, 1.0, doc="share of a leak's exposure forgotten per step")
+    outreach_reach: float = param(
+        1.0, 0.0, 10.0, doc="share of the unaffiliated found per unit of funded outreach"
+    )
+    ads_reach: float = param(1.0, 0.0, 10.0, doc="share of the unaffiliated found per unit of funded ads")
     outreach_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of outreach")
     mobilization_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of mobilization")
     ads_cost: float = param(0.05, 0.0, 10.0, doc="stock spent per step per unit of ads")
@@ -139,6 +167,11 @@ class DynamicsSpec:
     lobby_weight: float = param(1.0, 0.0, 100.0, doc="campaign force per unit of stock spent")
     turnout_weight: float = param(10.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
     campaign_legitimacy: float = param(0.1, 0.0, 1.0, doc="legitimacy a campaign's winner gains")
+    knockout: tuple[str, ...] = param(
+        (),
+        choices=MECHANISM_NAMES,
+        doc="mechanisms switched off (docs/ODD.md, Submodels; `newpower list`)",
+    )
 
 
 @dataclass(frozen=True)

@@ -66,7 +66,9 @@ def describe(cls: type) -> list[tuple[str, Any, str, str]]:
         lo, hi = f.metadata["range"]
         choices = f.metadata["choices"]
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
-        if choices:
+        if choices and isinstance(default, tuple):
+            allowed = "a list of: " + ", ".join(choices)
+        elif choices:
             allowed = " | ".join(c or '""' for c in choices)
         elif isinstance(default, (str, dict)):
             allowed = "text" if isinstance(default, str) else "a table"
@@ -124,6 +126,8 @@ def _coerce(hint: Any, value: Any, fld: dataclasses.Field, source: str, key: str
     if dataclasses.is_dataclass(hint):
         return build(hint, value, source, key + ".")
     origin = typing.get_origin(hint)
+    if origin is tuple and typing.get_args(hint)[0] is str:  # a list of names, e.g. knockout = [...]
+        return _as_names(value, fld.metadata, source, key)
     if origin is tuple:  # an array of tables, e.g. [[organizations]]
         return _as_tables(typing.get_args(hint)[0], value, source, key)
     if origin in (dict, Mapping):  # a free table, validated by whoever reads it
@@ -141,6 +145,21 @@ def _as_tables(item: type, value: Any, source: str, key: str) -> tuple:
             f"expected an array of tables ([[{key}]])", source=source, key=key, value=shown(value)
         )
     return tuple(build(item, v, source, f"{key}.{i}.") for i, v in enumerate(value))
+
+
+def _as_names(value: Any, meta: Mapping[str, Any], source: str, key: str) -> tuple[str, ...]:
+    """A list of strings, each one of the field's choices; duplicates kept once, in order."""
+    choices = meta["choices"]
+    if not isinstance(value, (list, tuple)):
+        raise ScenarioError(
+            "expected a list of names",
+            source=source,
+            key=key,
+            value=shown(value),
+            allowed=f"a list of: {', '.join(choices or ())}",
+        )
+    names = [_as_str(item, meta, source, f"{key}.{i}") for i, item in enumerate(value)]
+    return tuple(dict.fromkeys(names))
 
 
 def _as_bool(value: Any, meta: Mapping[str, Any], source: str, key: str) -> bool:

@@ -53,7 +53,8 @@ class PowerModel(mesa.Model):
         if driver not in DRIVERS:
             raise SimError(f"unknown driver {driver!r}; allowed: {', '.join(DRIVERS)}")
         super().__init__(rng=scenario.seed if rng is None else rng)
-        self.spec = scenario
+        self.spec = scenario  # as written, with its knock-out list
+        scenario = rules.knock_out(scenario)  # as run: the knocked-out mechanisms switched off
         self.driver = driver
         self.dynamics = scenario.dynamics
         self.unaffiliated_cap = int(Level.parse(scenario.population.unaffiliated_max_level))
@@ -211,8 +212,8 @@ class PowerModel(mesa.Model):
             "take": rules.felt_take(lever("take_rate"), lever("structure"), p),
             "visibility": rules.visibility(lever("transparency"), lever("exposure")),
             "pull": rules.organization_pull(openness, lever("mobilization"), funded, p),
-            "reach": rules.funded_reach(outreach, ads, funded),
-            "reach_commitment": rules.reach_commitment(outreach, ads, p.join_commitment),
+            "reach": rules.funded_reach(outreach, ads, funded, p),
+            "reach_commitment": rules.reach_commitment(outreach, ads, p),
         }
         caps = np.array([self.unaffiliated_cap] + [int(org.max_level) for org in orgs], dtype=np.int8)
         return rules.OrgTable(

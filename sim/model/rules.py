@@ -22,15 +22,18 @@ organizations' levers.
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from sim.config.scenario import MECHANISM_NAMES
 from sim.vocabulary import N_LEVELS, TOP_LEVEL, enabled_level
 
 if TYPE_CHECKING:
-    from sim.config.scenario import DynamicsSpec
+    from sim.config.scenario import DynamicsSpec, Scenario
 
 #: The participant phase of a step, in order (docs/ODD.md 3.2). Both drivers follow it,
 #: ``Participant.step`` for one participant and ``vectorized.step_participants`` for everyone;
@@ -53,6 +56,87 @@ N_JOIN_DRAWS = 3
 _CLIMBED = np.arange(N_LEVELS, dtype=np.float64) / TOP_LEVEL
 
 
+# ---------------------------------------------------------------------- the mechanisms
+
+
+class Mechanism(NamedTuple):
+    """A named mechanism of the model, and how to switch it off (a knock-out).
+
+    A knock-out sets the parameters in ``off`` (dotted scenario keys) to the values that make the
+    mechanism's effect nothing: a weight to 0, or a margin no rival can clear. Both drivers read
+    only these parameters (through :class:`KernelParams` and the organization rules), so a
+    knock-out needs no branch anywhere in the rules.
+    """
+
+    odd: str  # its section of docs/ODD.md
+    doc: str
+    off: Mapping[str, float]
+
+
+#: Every mechanism of docs/ODD.md's Submodels that a scenario can knock out
+#: (``[dynamics] knockout = [...]``, ``--knockout NAME``).
+MECHANISMS: dict[str, Mechanism] = {
+    "peer_influence": Mechanism(
+        "7.3", "neighbours above one's level push one up the scale", {"dynamics.peer_influence": 0.0}
+    ),
+    "pull": Mechanism(
+        "7.2",
+        "an open model and funded mobilization pull members up the scale and renew them",
+        {"dynamics.model_pull": 0.0, "dynamics.mobilization_pull": 0.0},
+    ),
+    "fickle_fade": Mechanism("7.4", "commitment fades each step (fickleness)", {"dynamics.fickleness": 0.0}),
+    "slipping": Mechanism(
+        "7.5", "a rung that commitment no longer holds is lost", {"dynamics.commitment_per_level": 0.0}
+    ),
+    "value_gap_grievance": Mechanism(
+        "7.6", "the visible values gap feeds grievance", {"dynamics.value_gap_grievance": 0.0}
+    ),
+    "take_grievance": Mechanism(
+        "7.6", "the value an organization takes feeds grievance", {"dynamics.take_grievance": 0.0}
+    ),
+    "exit_contagion": Mechanism(
+        "7.7", "neighbours' exits feed one's own exit drive", {"dynamics.exit_contagion": 0.0}
+    ),
+    "desertion_to_rival": Mechanism(
+        "7.8",
+        "a leaver goes to a clearly better-aligned rival (else to none)",
+        {"dynamics.switch_margin": 2.0},  # alignments differ by at most 1: no rival clears 2
+    ),
+    "outreach": Mechanism(
+        "7.9", "funded outreach finds the unaffiliated and recruits them", {"dynamics.outreach_reach": 0.0}
+    ),
+    "ads": Mechanism(
+        "7.9", "funded ads find the unaffiliated (without commitment)", {"dynamics.ads_reach": 0.0}
+    ),
+    "structure": Mechanism(
+        "7.12",
+        "current converted into stock, felt by members as a take",
+        {"dynamics.structure_yield": 0.0, "dynamics.structure_take": 0.0},
+    ),
+}
+assert tuple(MECHANISMS) == MECHANISM_NAMES, "sim.config.scenario.MECHANISM_NAMES must name MECHANISMS"
+
+
+def knock_out(scenario: Scenario) -> Scenario:
+    """The scenario as the model runs it: each mechanism in ``[dynamics] knockout`` switched off.
+
+    The knocked-out values bypass the range checks on purpose (a margin of 2 is out of the
+    range a user may set); the scenario the user wrote, with its ``knockout`` list, is what
+    manifests record.
+    """
+    tables: dict[str, dict[str, float]] = {}
+    for name in scenario.dynamics.knockout:
+        for key, value in MECHANISMS[name].off.items():
+            table, field = key.split(".")
+            tables.setdefault(table, {})[field] = value
+    return dataclasses.replace(
+        scenario,
+        **{
+            table: dataclasses.replace(getattr(scenario, table), **fields) for table, fields in tables.items()
+        },
+    )
+
+
 # ------------------------------------------------------------------ what the rules read
 
 
@@ -70,6 +154,8 @@ class KernelParams(NamedTuple):
     commitment_per_level: float
     grievance_rate: float
     grievance_decay: float
+    value_gap_grievance: float
+    take_grievance: float
     exit_contagion: float
     loyalty: float
 
@@ -226,7 +312,7 @@ def aggrieve(grievance, gap_seen, take, level, p: KernelParams):
 
     For the unaffiliated both are zero (row 0 of the organization table), so it only fades.
     """
-    load = gap_seen + take * (level / TOP_LEVEL)
+    load = p.value_gap_grievance * gap_seen + p.take_grievance * take * (level / TOP_LEVEL)
     grown = grievance + p.grievance_rate * load - p.grievance_decay * grievance
     return min(max(grown, 0.0), 1.0)
 
@@ -316,7 +402,7 @@ def partner_group(partner_group_):
 
 def organization_pull(openness, mobilization, funded, p: DynamicsSpec):
     """Pull up the scale: an open model, and money spent on mobilization ("develop a mobilization capacity")."""
-    return p.model_pull * openness + mobilization * funded
+    return p.model_pull * openness + p.mobilization_pull * mobilization * funded
 
 
 def felt_take(take_rate, structure, p: DynamicsSpec):
@@ -324,17 +410,19 @@ def felt_take(take_rate, structure, p: DynamicsSpec):
     return np.minimum(1.0, take_rate + p.structure_take * structure)
 
 
-def funded_reach(outreach, ads, funded):
+def funded_reach(outreach, ads, funded, p: DynamicsSpec):
     """The share of the unaffiliated an organization's outreach and ads find, as far as its stock paid."""
-    return (outreach + ads) * funded
+    return (p.outreach_reach * outreach + p.ads_reach * ads) * funded
 
 
-def reach_commitment(outreach, ads, join_commitment):
+def reach_commitment(outreach, ads, p: DynamicsSpec):
     """Commitment of someone recruited by reach: paid ads recruit "without commitment".
 
     The share of an organization's reach that is ads brings no commitment;
     genuine outreach brings a new member's usual commitment.
     """
+    join_commitment = p.join_commitment
+    outreach, ads = p.outreach_reach * outreach, p.ads_reach * ads
     reach = outreach + ads
     return np.where(
         reach > 0.0, join_commitment * outreach / np.where(reach > 0.0, reach, 1.0), join_commitment

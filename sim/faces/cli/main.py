@@ -175,6 +175,31 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow the scenario to name strategies by import path (module:Class): runs that module's code",
     )
+    knockout_argument(parser)
+
+
+def knockout_argument(parser: argparse.ArgumentParser) -> None:
+    """``--knockout NAME`` (repeatable): switch a mechanism off, besides the scenario's own knock-outs."""
+    parser.add_argument(
+        "--knockout",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="switch a mechanism off, e.g. --knockout exit_contagion (repeatable; `newpower list` names them)",
+    )
+
+
+def load_with_knockouts(args: argparse.Namespace, overrides: dict[str, Any]) -> Scenario:
+    """Load and check the scenario with ``overrides``, adding ``--knockout`` to its ``[dynamics] knockout``."""
+    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
+
+    scenario = load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
+    if not args.knockout:
+        return scenario
+    knockout = [*scenario.dynamics.knockout, *args.knockout]
+    return load_scenario(
+        args.scenario, overrides={**overrides, "dynamics.knockout": knockout}, allow_code=args.allow_code
+    )
 
 
 def _driver(value: str) -> str:
@@ -253,9 +278,7 @@ def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """Load and check the scenario; ``--allow-code`` lets it import strategies by module path."""
-    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
-
-    return load_scenario(args.scenario, overrides=parse_overrides(args.overrides), allow_code=args.allow_code)
+    return load_with_knockouts(args, parse_overrides(args.overrides))
 
 
 def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, **options: Any) -> Path:
@@ -428,6 +451,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     """``newpower list``: scenarios, strategies, shocks and metrics, one line each."""
     from sim.config.spec import describe
     from sim.model.metrics import REPORTER_DOCS, SUMMARY_MEASURES
+    from sim.model.rules import MECHANISMS
     from sim.model.shocks import SHOCKS
     from sim.model.strategies import STRATEGIES
 
@@ -445,6 +469,10 @@ def cmd_list(args: argparse.Namespace) -> int:
         "Shocks ([[shocks]] kind = NAME)",
         [(kind, cls.summary) for kind, cls in sorted(SHOCKS.items())],
         {kind: describe(cls) for kind, cls in SHOCKS.items()} if args.verbose else None,
+    )
+    _section(
+        "Knock-outs ([dynamics] knockout = [NAME, ...], --knockout NAME)",
+        [(name, f"{m.doc} (docs/ODD.md {m.odd})") for name, m in MECHANISMS.items()],
     )
     _section("Metrics per run (summary.json)", list(SUMMARY_MEASURES.items()))
     _section("Metrics per step (timeseries.parquet)", list(REPORTER_DOCS.items()))

@@ -172,6 +172,9 @@ def _common(parser: argparse.ArgumentParser, every: int) -> None:
         action="store_true",
         help="let the scenario name strategies by import path (module:Class), which runs that module's code",
     )
+    from sim.faces.cli.main import knockout_argument  # main imports this module: not at the top
+
+    knockout_argument(parser)
 
 
 # ------------------------------------------------------------------ parsing values
@@ -215,14 +218,13 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
-    from sim.faces.cli.main import parse_overrides
-    from sim.model.catalog import load_scenario
+    from sim.faces.cli.main import load_with_knockouts, parse_overrides
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
         overrides["steps"] = args.steps
     overrides.update(extra)
-    return load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
+    return load_with_knockouts(args, overrides)
 
 
 def _out(args: argparse.Namespace, scenario, command: str) -> Path:
