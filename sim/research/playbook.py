@@ -149,10 +149,11 @@ def _follow_ups(exp: Experiment, runs: dict[str, list[dict[str, Any]]]) -> dict[
     for claim in exp.claims:
         diff = verdicts.compare(claim, runs, claim.a, claim.b)
         if verdicts.needs_knockouts(claim, diff):
-            for mechanism in claim.mechanisms:
-                off = {"dynamics.knockout": [mechanism]}
+            for mechanisms in verdicts.knockout_sets(claim):
+                off = {"dynamics.knockout": list(mechanisms)}
                 for label in (claim.a, claim.b):
-                    arms[verdicts.knockout_arm(label, mechanism)] = [lambda _s, o=off: o] * len(runs[label])
+                    name = verdicts.knockout_arm(label, verdicts.joined(mechanisms))
+                    arms[name] = [lambda _s, o=off: o] * len(runs[label])
         if verdicts.needs_control(exp, claim, diff):
             arms[verdicts.control_arm(claim.a)] = [
                 lambda _s, levers=run["levers"]: verdicts.fixed_levers(exp.organization, levers)
@@ -290,12 +291,16 @@ def _claim_lines(v: verdicts.ClaimVerdict) -> list[str]:
     if claim.by_construction:
         lines.append(f"  By construction: {claim.by_construction}.")
     for mechanism, (diff, result) in v.knockouts.items():
-        lines.append(f"  Without `{mechanism}`: {_fmt(diff)}, **{result}**.")
+        lines.append(f"  Without {_code(mechanism)}: {_fmt(diff)}, **{result}**.")
     if v.control is not None:
         lines.append(
             f"  Against its matched control (levers fixed): {_fmt(v.control[0])}, **{v.control[1]}**."
         )
     return lines
+
+
+def _code(mechanisms: str) -> str:
+    return " + ".join(f"`{m}`" for m in mechanisms.split(" + "))
 
 
 def _section(

@@ -42,9 +42,21 @@ NOT_APPLICABLE = "n/a"
 STILL = "status_quo"
 
 
-def knockout_arm(label: str, mechanism: str) -> str:
-    """The label of arm ``label`` re-run with ``mechanism`` knocked out."""
-    return f"{label} without {mechanism}"
+def knockout_arm(label: str, mechanisms: str) -> str:
+    """The label of arm ``label`` re-run with ``mechanisms`` (joined by " + ") knocked out."""
+    return f"{label} without {mechanisms}"
+
+
+def knockout_sets(claim: Claim) -> list[tuple[str, ...]]:
+    """What a claim is re-run without: each named mechanism alone, then all of them together
+    (mechanisms that can stand in for each other survive one at a time)."""
+    singles = [(m,) for m in claim.mechanisms]
+    return singles + ([claim.mechanisms] if len(claim.mechanisms) > 1 else [])
+
+
+def joined(mechanisms: tuple[str, ...]) -> str:
+    """A set of mechanisms as one label."""
+    return " + ".join(mechanisms)
 
 
 def control_arm(label: str) -> str:
@@ -123,9 +135,12 @@ class ClaimVerdict:
             return f"{NOT_APPLICABLE} (no effect)"
         if not self.claim.mechanisms:
             return f"{NOT_APPLICABLE} (no mechanism named)"
-        gone = [m for m, (_, v) in self.knockouts.items() if v == ATTRIBUTED]
+        gone = [m for m, (_, v) in self.knockouts.items() if v == ATTRIBUTED and " + " not in m]
         if gone:
             return f"{ATTRIBUTED} ({', '.join(gone)})"
+        together = self.knockouts.get(joined(self.claim.mechanisms))
+        if together is not None and together[1] == ATTRIBUTED:
+            return f"{ATTRIBUTED} (only jointly: {', '.join(self.claim.mechanisms)})"
         return f"{MISATTRIBUTED} (survives {', '.join(self.claim.mechanisms)})"
 
     @property
@@ -168,11 +183,11 @@ def judge(exp: Experiment, claim: Claim, runs: dict[str, list[dict[str, Any]]]) 
     diff = compare(claim, runs, claim.a, claim.b)
     knockouts = {}
     if needs_knockouts(claim, diff):
-        for mechanism in claim.mechanisms:
-            a, b = knockout_arm(claim.a, mechanism), knockout_arm(claim.b, mechanism)
-            knocked = compare(claim, runs, a, b)
+        for mechanisms in knockout_sets(claim):
+            name = joined(mechanisms)
+            knocked = compare(claim, runs, knockout_arm(claim.a, name), knockout_arm(claim.b, name))
             survives = verdict(knocked, claim.direction) == HOLDS
-            knockouts[mechanism] = (knocked, MISATTRIBUTED if survives else ATTRIBUTED)
+            knockouts[name] = (knocked, MISATTRIBUTED if survives else ATTRIBUTED)
     control = None
     if needs_control(exp, claim, diff):
         against = compare(claim, runs, claim.a, control_arm(claim.a))

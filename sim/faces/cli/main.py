@@ -146,9 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_list)
     from sim.faces.cli import research as cli_research
     from sim.faces.cli import ui as cli_ui
+    from sim.faces.cli import validate as cli_validate
 
     cli_research.register(sub)
     cli_ui.register(sub)
+    cli_validate.register(sub)
     return parser
 
 
