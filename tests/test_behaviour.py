@@ -1,0 +1,124 @@
+"""Behaviour the rules, strategies and shocks must show, as comparisons on common random numbers.
+
+Each test changes one lever or one shock and checks the direction of what follows, so that a
+rule that stops doing what docs/ODD.md says (a sign flipped, a term dropped, a strategy that no
+longer moves its levers) fails here. Fast: small networks, few steps. This file is part of the
+mutation-testing oracle (scripts/mutation.sh).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import run
+from sim.config.scenario import scenario_from_dict
+from sim.model.levers import Levers, Observation
+from sim.model.strategies import make_strategy
+from sim.vocabulary import Level
+
+SEEDS = (1000, 1001, 1002)
+
+
+def world(steps: int = 30, **org: object) -> dict:
+    """One platform with most people as members, on a small clustered network."""
+    return {
+        "name": "behaviour",
+        "steps": steps,
+        "network": {"kind": "watts_strogatz", "n": 300, "mean_degree": 8},
+        "population": {"values_mean": 0.6, "initial_commitment": 0.6},
+        "organizations": [
+            {"name": "P", "kind": "platform", "initial_share": 0.8, "initial_level": "SHARING", **org}
+        ],
+    }
+
+
+def mean_over_seeds(raw: dict, pick, overrides: dict | None = None) -> float:
+    scenario = scenario_from_dict(raw, overrides=overrides or {})
+    return float(np.mean([pick(run(scenario, seed=s)) for s in SEEDS]))
+
+
+def grievance(result) -> float:
+    return float(result.timeseries["P.mean_grievance"].iloc[1:].mean())
+
+
+def members(result) -> float:
+    return float(result.summary["P.final_members"])
+
+
+def test_taking_more_value_breeds_grievance_and_loses_members():
+    low = world(take_rate=0.0, values=0.6, transparency=0.0)
+    high = world(take_rate=0.6, values=0.6, transparency=0.0)
+    assert mean_over_seeds(high, grievance) > mean_over_seeds(low, grievance) + 0.01
+    assert mean_over_seeds(high, members) < mean_over_seeds(low, members)
+
+
+def test_a_visible_values_gap_breeds_grievance():
+    hidden = world(values=0.0, transparency=0.0, take_rate=0.0)
+    seen = world(values=0.0, transparency=1.0, take_rate=0.0)
+    assert mean_over_seeds(seen, grievance) > mean_over_seeds(hidden, grievance) + 0.01
+
+
+def test_structure_is_felt_as_a_take():
+    plain = world(structure=0.0, take_rate=0.0)
+    structured = world(structure=1.0, take_rate=0.0)
+    assert mean_over_seeds(structured, grievance) > mean_over_seeds(plain, grievance)
+    stock = lambda r: float(r.summary["P.final_stock"])
+    assert mean_over_seeds(structured, stock) > mean_over_seeds(plain, stock)
+
+
+def test_peers_exits_speed_up_exits():
+    """With a mild grievance, peers' exits make the community leave sooner."""
+    raw = world(steps=12, take_rate=0.4, values=0.2, transparency=1.0)
+    kept = lambda r: float(r.timeseries["P.members"].iloc[-1])
+    contagious = mean_over_seeds(raw, kept, {"dynamics.exit_contagion": 5.0})
+    assert contagious < mean_over_seeds(raw, kept, {"dynamics.exit_contagion": 0.0}) - 50
+
+
+def test_fickleness_fades_participation():
+    raw = world(steps=40)
+    active = lambda r: float(r.summary["final_active_fraction"])
+    assert mean_over_seeds(raw, active, {"dynamics.fickleness": 0.5}) < mean_over_seeds(
+        raw, active, {"dynamics.fickleness": 0.0}
+    )
+
+
+LEVERS = Levers(openness=0.8, values=0.7, max_level=Level.SHARING, transparency=0.6, take_rate=0.1)
+
+
+def seen(step: int = 50, **changes) -> Observation:
+    base = {"step": step, "n_participants": 1000, "n_members": 100, "n_active": 50, "peak_members": 100}
+    base |= {"mean_level": 1.0, "mean_grievance": 0.1, "community_values": 0.9, "joins": 0, "exits": 0}
+    base |= {"stock": 1.0, "current": 0.1, "legitimacy": 0.7}
+    return Observation(**(base | changes))
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "moves"),
+    [
+        ("become_the_man", {"start": 0}, {"values": -1, "take_rate": +1, "transparency": -1}),
+        ("respect_community", {}, {"values": +1, "take_rate": -1, "transparency": +1}),
+        ("get_structural", {}, {"structure": +1}),
+        ("astroturf", {"ads": 0.3}, {"ads": +1}),
+        ("movement_mindset", {}, {"mobilization": +1, "max_level": +1}),
+        ("go_bilingual", {"openness": 0.95}, {"openness": +1, "outreach": +1}),
+        ("window_dressing", {"openness": 0.95}, {"openness": +1}),
+        (
+            "occupy_yourself",
+            {"introspection_steps": 0},
+            {"transparency": +1, "values": +1, "mobilization": +1},
+        ),
+    ],
+)
+def test_each_strategy_moves_its_levers_the_way_it_says(name, params, moves):
+    strategy = make_strategy(name, params)
+    after = strategy.decide(LEVERS, seen())
+    for lever, sign in moves.items():
+        change = float(getattr(after, lever)) - float(getattr(LEVERS, lever))
+        assert np.sign(change) == sign, (lever, change)
+
+
+def test_status_quo_moves_nothing_and_strategies_wait_for_their_start():
+    assert make_strategy("status_quo", {}).decide(LEVERS, seen()) == LEVERS
+    for name in ("become_the_man", "window_dressing", "movement_mindset", "astroturf"):
+        assert make_strategy(name, {"start": 100}).decide(LEVERS, seen(step=10)) == LEVERS, name
