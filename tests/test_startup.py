@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import subprocess
 import sys
-import time
 
 import pytest
 from helpers import ROOT
@@ -56,20 +54,3 @@ def test_list_loads_no_mesa_and_nothing_beyond_its_registries():
     assert heavy <= registries
     if "numba" not in registries:
         assert "numba" not in heavy
-
-
-def median_seconds(argv: list[str], repeat: int = 5) -> float:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run([sys.executable, *argv], capture_output=True, env=env, timeout=300, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def test_help_costs_little_more_than_starting_python():
-    """``newpower --help`` takes under half a second more than a bare interpreter (median of 5)."""
-    bare = median_seconds(["-c", "pass"])
-    helped = median_seconds(["-m", "sim.faces.cli.main", "--help"])
-    assert helped - bare < 0.5, (helped, bare)

@@ -9,14 +9,36 @@ the error, naming the override that set the value rather than one it merely pass
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sim.config.source import parse_value
 from sim.config.spec import shown
 from sim.errors import ScenarioError
 
 #: Longest list index an override may name (more digits than any list could need).
 _MAX_INDEX_DIGITS = 9
+
+
+def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
+    """Turn ``["network.n=500", "organizations.Gazette.openness=0.4"]`` into a dict.
+
+    Values are read as TOML values (numbers, booleans, quoted strings); anything
+    that is not valid TOML is taken as a plain string.
+    """
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError(
+                "an override must look like key=value",
+                source="--set",
+                key=item,
+                allowed="e.g. --set network.mean_degree=3.5",
+            )
+        out[key] = parse_value(text, key=key)
+    return out
 
 
 def apply_override(data: dict, key: str, value: Any, source: str) -> None:

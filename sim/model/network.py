@@ -43,10 +43,10 @@ def build_graph(spec: NetworkSpec, rng: np.random.Generator, base_dir: Path | No
     if spec.kind == "erdos_renyi":
         graph = nx.fast_gnp_random_graph(n, _probability(z / max(n - 1, 1)), seed=seed)
     elif spec.kind == "watts_strogatz":
-        k = max(2, int(round(z / 2)) * 2)
+        k = max(2, round(z / 2) * 2)
         graph = nx.watts_strogatz_graph(n, min(k, n - 1), spec.rewire_prob, seed=seed)
     elif spec.kind == "barabasi_albert":
-        m = max(1, min(int(round(z / 2)), n - 1))
+        m = max(1, min(round(z / 2), n - 1))
         graph = nx.barabasi_albert_graph(n, m, seed=seed)
     elif spec.kind == "stochastic_block":
         graph = _stochastic_block(n, spec.n_blocks, z, spec.mixing, seed)

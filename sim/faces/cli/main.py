@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from sim import __version__
-from sim.config.scenario import Scenario, parse_value
+from sim.config.overrides import parse_overrides
+from sim.config.scenario import Scenario
 from sim.errors import ScenarioError, SimError
 from sim.scenarios import LIBRARY
 
@@ -36,27 +37,6 @@ class Parser(argparse.ArgumentParser):
     def error(self, message: str):
         """Print the usage error as one line and exit with code 2 (argparse's hook)."""
         self.exit(EXIT_USAGE, f"newpower: error: {message} (see `{self.prog} --help`)\n")
-
-
-def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
-    """Turn ``["network.n=500", "organizations.Gazette.openness=0.4"]`` into a dict.
-
-    Values are read as TOML values (numbers, booleans, quoted strings); anything
-    that is not valid TOML is taken as a plain string.
-    """
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, text = item.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ScenarioError(
-                "an override must look like key=value",
-                source="--set",
-                key=item,
-                allowed="e.g. --set network.mean_degree=3.5",
-            )
-        out[key] = parse_value(text, key=key)
-    return out
 
 
 # ------------------------------------------------------------------ the parser

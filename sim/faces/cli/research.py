@@ -218,7 +218,8 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
-    from sim.faces.cli.main import load_with_knockouts, parse_overrides
+    from sim.config.overrides import parse_overrides
+    from sim.faces.cli.main import load_with_knockouts  # main imports this module: not at the top
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
