@@ -118,7 +118,7 @@ def granovetter_check(drivers: Sequence[str] = DRIVERS) -> ClassicVerdict:
 
 
 def centola_check(
-    seeds: Sequence[int] | None = None, replications: int = 10, n: int | None = None
+    seeds: Sequence[int] | None = None, replications: int = 10, n: int | None = None, steps: int | None = None
 ) -> ClassicVerdict:
     """Complex contagion (threshold 2) spreads on the ring lattice (rewire 0), not when rewired (1.0).
 
@@ -127,8 +127,10 @@ def centola_check(
     random network the 9 seeds' ties sometimes meet twice at a few participants and set off
     bootstrap percolation (about 3 runs in 100 at n = 1000; the smaller n, the more often: about
     two in three at n = 400), so the contrast needs n of about 1000 or more at k = 8.
-    ``numbers`` holds each network's mean final share with its 95% interval and the share of
-    runs that spread globally.
+    On the lattice the adopters' front advances k/2 - 1 = 3 participants each way per step, so
+    covering n = 1000 takes about 165 steps (the scenario's 200); give ``steps`` of about n / 6
+    for a larger ``n``. ``numbers`` holds each network's mean final share with its 95% interval
+    and the share of runs that spread globally.
     """
     base = load_scenario("centola_clustering")
     if n is not None:
@@ -137,7 +139,9 @@ def centola_check(
     numbers: dict[str, float] = {"runs": float(len(run_seeds))}
     spread: dict[float, np.ndarray] = {}
     for rewire in (0.0, 1.0):
-        fractions = _final_fractions(base.with_overrides({"network.rewire_prob": rewire}), run_seeds)
+        fractions = _final_fractions(
+            base.with_overrides({"network.rewire_prob": rewire}), run_seeds, steps=steps
+        )
         spread[rewire] = fractions >= GLOBAL
         stats = interval(fractions)
         label = f"rewire_{rewire:g}"
@@ -202,8 +206,10 @@ def watts_check(
 
     Passes when at every mean degree in ``inside`` at least a third of the runs cascade globally
     and every global cascade reaches most of the network (sizes are bimodal), and at every mean
-    degree in ``outside`` none does. ``numbers`` holds the window's bounds and, per mean degree,
-    the share of runs that cascaded globally and the largest final share.
+    degree in ``outside`` none does. Choose inside points where the giant component holds most of
+    the network (z of 2 or more): near z = 1 a cascade cannot reach half of it. ``numbers`` holds
+    the window's bounds and, per mean degree, the share of runs that cascaded globally, the
+    largest final share and the smallest final share of a global cascade.
     """
     base = load_scenario("watts_cascade", overrides={"network.n": n, "population.threshold": phi})
     run_seeds = _seeds(base, seeds, replications)
@@ -215,6 +221,9 @@ def watts_check(
         cascades = fractions >= GLOBAL
         numbers[f"z_{z:g}.cascade_frequency"] = float(cascades.mean())
         numbers[f"z_{z:g}.largest_final_fraction"] = float(fractions.max())
+        numbers[f"z_{z:g}.smallest_cascade_fraction"] = (
+            float(fractions[cascades].min()) if cascades.any() else math.nan
+        )
         if z in inside:
             passed &= cascades.mean() >= 1 / 3 and bool(np.all(fractions[cascades] > 0.5))
         else:
