@@ -49,3 +49,28 @@ def test_a_check_whose_module_or_scenario_is_missing_is_not_run_but_listed(monke
 def test_unknown_words_for_only_exit_2(tmp_path, capsys):
     assert main(["validate", "--quick", "--only", "zzz", "--out", str(tmp_path)]) == 2
     assert "--only zzz" in capsys.readouterr().err
+
+
+def test_a_fact_passes_only_when_every_scenario_shows_it(monkeypatch):
+    """A stylized fact is one row over all the scenarios patterns checks it on: one FAIL fails it."""
+    import sys
+    import types
+
+    fake = types.ModuleType("sim.research.patterns")
+    rows = [
+        {"scenario": "a", "fact": "SF1", "passed": True, "numbers": {"share": 0.6}, "detail": "ok"},
+        {
+            "scenario": "b",
+            "fact": "SF1",
+            "passed": False,
+            "numbers": {"share": 0.3},
+            "detail": "too few consume",
+        },
+    ]
+    fake.check_all = lambda seeds, log, only: [r for r in rows if r["fact"] == only]
+    monkeypatch.setitem(sys.modules, "sim.research.patterns", fake)
+    outcome = validation._fact("SF1")(validation.QUICK)
+    assert not outcome.passed and outcome.numbers == {"a.share": 0.6, "b.share": 0.3}
+    assert "b FAIL: too few consume" in outcome.detail
+    rows[1]["passed"] = True
+    assert validation._fact("SF1")(validation.QUICK).passed
