@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from sim import load_scenario
 from sim.config.scenario import MECHANISM_NAMES
 from sim.faces.cli.main import main
 from sim.research import validation
@@ -15,7 +16,9 @@ def test_every_mechanism_has_a_scenario_where_its_knock_out_is_checked():
 
     for name in MECHANISM_NAMES:
         assert name in validation.KNOCKOUT_CASES, name
-        assert (LIBRARY / f"{validation.KNOCKOUT_CASES[name]}.toml").exists(), name
+        scenario, overrides = validation.KNOCKOUT_CASES[name]
+        assert (LIBRARY / f"{scenario}.toml").exists(), name
+        load_scenario(scenario, overrides=overrides)  # the overrides name real keys
 
 
 def test_a_tiny_validate_writes_the_report_its_data_and_figures(tmp_path, capsys):
