@@ -159,3 +159,38 @@ def test_ads_recruit_without_commitment_and_outreach_with_it():
     assert recruits_commitment(0.0, 1.0) < 0.05
     mixed, warm = recruits_commitment(0.5, 0.5), recruits_commitment(1.0, 0.0)
     assert 0.05 < mixed < warm
+
+
+@pytest.mark.parametrize("crowd_first", [True, False])
+def test_the_stronger_side_wins_a_campaign_whichever_side_it_is(crowd_first):
+    """A mobilized crowd against a Castle with little stock wins, named first or second."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 300}), rng=1000)
+    for org in model.organizations:
+        org.stock = 0.0  # no lobbyists: the turnout decides
+    crowd, castle = "Commons", "Gazette"
+    members = model.state.group == model.organization(crowd).group
+    model.state.level[members], model.state.commitment[members] = 5, 1.0
+    sides = (crowd, castle) if crowd_first else (castle, crowd)
+    record = model.fire(make_shock("campaign", {"side_a": sides[0], "side_b": sides[1]}))
+    assert record["winner"] == crowd
+
+
+def test_a_strategy_named_by_import_path_is_not_imported_unless_allowed():
+    """Importing a module runs its code: without the opt-in, even the lower-level lookup refuses."""
+    from sim import ScenarioError
+    from sim.model.strategies import resolve_strategy_class
+
+    with pytest.raises(ScenarioError, match="allow"):
+        resolve_strategy_class("examples.listen_when_angry:ListenWhenAngry")
+
+
+def test_a_rival_entry_with_negative_reach_is_refused():
+    from sim import ScenarioError
+    from sim.model.shocks import make_shock
+
+    with pytest.raises(ScenarioError, match="outreach"):
+        make_shock("rival_entry", {"name": "R", "outreach": -0.5})
