@@ -269,10 +269,10 @@ def _article(judged: dict[str, list[verdicts.ClaimVerdict]]) -> list[str]:
         v = claims[0]
         kind, _, why = v.finding.partition(": ")
         key = "cannot test" if kind.startswith("cannot test") else kind
-        note = f" ({why})" if why else ""
+        note = f" — {why}" if why else ""
         if key == "supports" and v.attribution.startswith(verdicts.MISATTRIBUTED):
-            note = f" (but {v.attribution}: it does not rest on the mechanism named)"
-        groups[key].append(f"- `{strategy}`: {v.claim.text}{note}; {_fmt(v.diff)}.")
+            note = f" — but {v.attribution}: it does not rest on the mechanism named"
+        groups[key].append(f"- `{strategy}`: {v.claim.text}: {_fmt(v.diff)}{note}.")
     out = ["## The article's claims in the model", ""]
     for title, items in (
         ("The model supports", groups["supports"]),

@@ -154,13 +154,15 @@ class ClaimVerdict:
     def finding(self) -> str:
         """Where the claim stands: "supports", "contradicts" or "cannot test" (with the reason)."""
         if self.claim.by_construction:
-            return f"cannot test: true by construction ({self.claim.by_construction})"
+            return f"cannot test: true by construction, {self.claim.by_construction}"
         if self.effect.startswith(OPPOSITE):
             return "contradicts: the opposite is significant"
         if not self.holds:
-            return "cannot test: the effect is not shown (the interval includes 0)"
+            return "cannot test: the effect is not shown, the interval includes 0"
         if self.control is not None and self.control[1] == LEVERS:
-            return "cannot test as a strategy: a fixed-levers control does as well (the lever levels do the work)"
+            return (
+                "cannot test as a strategy: a fixed-levers control does as well, the lever levels do the work"
+            )
         return "supports"
 
 
