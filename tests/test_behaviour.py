@@ -194,3 +194,54 @@ def test_a_rival_entry_with_negative_reach_is_refused():
 
     with pytest.raises(ScenarioError, match="outreach"):
         make_shock("rival_entry", {"name": "R", "outreach": -0.5})
+
+
+def test_a_leak_on_an_empty_organization_costs_nothing_and_gives_nothing():
+    """No members, nobody sees the gap: legitimacy does not move."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 200}), rng=1000)
+    org = model.organization("Commons")
+    model.state.group[model.state.group == org.group] = 0
+    model.tally()
+    before = org.legitimacy
+    record = model.fire(make_shock("leak", {"target": "Commons", "severity": 1.0}))
+    assert record["members"] == 0 and record["mean_grievance_jump"] == 0.0
+    assert org.legitimacy == before
+
+
+def test_every_strategy_parameter_accepts_its_own_default_and_range():
+    """A strategy's declared range admits its default and values inside it (respect_community may
+    keep 10% as its fair share)."""
+    from sim.config.spec import describe
+    from sim.model.strategies import STRATEGIES
+
+    for name, cls in STRATEGIES.items():
+        for pname, default, *_ in describe(cls):
+            make_strategy(name, {pname: default})
+    make_strategy("respect_community", {"take_rate": 0.1})
+
+
+def test_importing_a_strategy_from_the_scenario_folder_leaves_the_python_path_as_it_was(tmp_path):
+    """The scenario's folder is on the path only while its strategy module is imported."""
+    import sys
+
+    (tmp_path / "my_policy_h10.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from typing import ClassVar\n"
+        "from sim.model.strategies import Strategy\n"
+        "@dataclass\n"
+        "class Keep(Strategy):\n"
+        "    name: ClassVar[str] = 'keep'\n"
+        "    def decide(self, levers, seen):\n"
+        "        return levers\n"
+    )
+    before = list(sys.path)
+    try:
+        strategy = make_strategy("my_policy_h10:Keep", {}, source=str(tmp_path / "s.toml"), allow_code=True)
+    finally:
+        sys.modules.pop("my_policy_h10", None)
+    assert type(strategy).__name__ == "Keep"
+    assert sys.path == before
