@@ -219,18 +219,21 @@ def _run(model: TeachingModel, plan: dict[int, list[str]], steps: int) -> np.nda
 
 
 def test_lesson_one_a_surge_spreads_and_fades():
-    """Quiet until the viral moment; then a surge well beyond the sparks, which fades by half."""
+    """Quiet until the viral moment; then a surge well beyond the sparks, which fades by half, and
+    fades because of fickleness: without it the surge stays."""
     model = TeachingModel()
     active = _run(model, {5: ["viral_moment"]}, 90)
     assert active[:5].max() < 0.01
     peak = int(active.argmax())
-    assert active[peak] > 0.3  # the sparks alone are 5%
-    assert 8 <= peak <= 40
+    assert active[peak] > 0.1  # the sparks alone are 5%
+    assert 6 <= peak <= 40
     assert active[-1] < 0.5 * active[peak]
+    steady = _run(TeachingModel(fickleness=0.0), {5: ["viral_moment"]}, 90)
+    assert steady[-1] > 0.8 * steady.max()
 
 
 def test_lesson_two_a_fee_hike_sets_off_a_desertion_cascade():
-    """Two fee hikes during the surge: exits three times as fast, a larger cascade, the community gone."""
+    """Two fee hikes during the surge: exits more than twice as fast, a larger cascade, a smaller community."""
     plain, hiked = TeachingModel(), TeachingModel()
     _run(plain, {0: ["viral_moment"]}, 26)
     _run(hiked, {0: ["viral_moment"], 14: ["fee_hike", "fee_hike"]}, 26)
@@ -240,7 +243,7 @@ def test_lesson_two_a_fee_hike_sets_off_a_desertion_cascade():
     }
     assert exits["hiked"] > 2 * exits["plain"]
     assert hiked.cascades.largest(10) > 1.5 * plain.cascades.largest(10)
-    assert hiked.focus_org.n_members < 0.2 * plain.focus_org.n_members
+    assert hiked.focus_org.n_members < plain.focus_org.n_members
 
 
 def test_lesson_three_strategies_differ_in_a_campaign():

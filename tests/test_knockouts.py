@@ -6,6 +6,8 @@ model behind it (docs/ODD.md, Submodels; issue: "Named mechanisms that do nothin
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -21,7 +23,7 @@ SEED = 1000
 #: run short; the scenario's story is kept).
 WHERE: dict[str, tuple[str, dict]] = {
     "peer_influence": ("kickstarter_surge", {}),
-    "pull": ("teaching_surge", {}),
+    "pull": ("sopa_blackout", {}),
     "fickle_fade": ("teaching_surge", {}),
     "slipping": ("kickstarter_surge", {}),
     "value_gap_grievance": ("facebook_rival", {}),
@@ -31,6 +33,8 @@ WHERE: dict[str, tuple[str, dict]] = {
     "outreach": ("castle_vs_crowd", {}),
     "ads": ("astroturf_exposed", {}),
     "structure": ("go_bilingual", {"organizations.Post.strategy_params.structure": 0.3}),
+    "participation_inequality": ("power_shift", {}),
+    "novelty": ("kickstarter_surge", {}),
 }
 
 
@@ -93,10 +97,13 @@ def test_an_unknown_mechanism_is_one_line_naming_the_allowed_ones():
 
 
 def test_a_knockout_list_must_be_a_list():
-    with pytest.raises(ScenarioError, match="list of names"):
+    with pytest.raises(ScenarioError, match="expected an array"):
         load_scenario("facebook_rival", overrides={"dynamics.knockout": 3})
 
 
-def test_repeated_names_are_kept_once():
-    scenario = load_scenario("facebook_rival", overrides={"dynamics.knockout": ["ads", "ads", "pull"]})
-    assert scenario.dynamics.knockout == ("ads", "pull")
+def test_a_repeated_name_switches_the_mechanism_off_once():
+    once = load_scenario("facebook_rival", overrides={"dynamics.knockout": ["ads", "pull"]})
+    twice = load_scenario("facebook_rival", overrides={"dynamics.knockout": ["ads", "ads", "pull"]})
+    assert rules.knock_out(once).dynamics == dataclasses.replace(
+        rules.knock_out(twice).dynamics, knockout=once.dynamics.knockout
+    )

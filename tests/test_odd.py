@@ -72,8 +72,8 @@ def fmt(value) -> str:
         return f'"{value}"'
     if isinstance(value, dict):
         return "{}" if not value else repr(value)
-    if isinstance(value, tuple):  # a list of names, as TOML writes it
-        return repr(list(value))
+    if isinstance(value, tuple):  # an array, written as TOML writes it
+        return "[" + ", ".join(map(fmt, value)) + "]"
     return repr(value)
 
 

@@ -64,9 +64,12 @@ def test_climb_higher_rungs_need_more():
 
 
 def test_climb_needs_positive_drive_and_a_lucky_draw():
-    """A zero threshold does not make anyone climb without any drive; a draw at or above climb_prob blocks."""
+    """Without any drive only an instigator (threshold exactly 0, Granovetter 1978) climbs, not the smallest
+    positive threshold; a draw at or above climb_prob blocks everyone."""
     p = kp(climb_prob=0.5)
-    assert rules.climb(0, 5, 0.0, 0.0, 0.0, 1.0, 0.1, p) == 0
+    assert rules.climb(0, 5, 0.0, 0.0, 0.0, 1.0, 0.1, p) == 1
+    assert rules.climb(0, 5, 5e-324, 0.0, 0.0, 1.0, 0.1, p) == 0
+    assert rules.climb(0, 5, 0.0, 0.0, 0.0, 1.0, 0.5, p) == 0
     assert rules.climb(0, 5, 0.1, 1.0, 0.0, 1.0, 0.5, p) == 0
     assert rules.climb(0, 5, 0.1, 1.0, 0.0, 1.0, 0.49, p) == 1
 
@@ -85,12 +88,32 @@ def test_slip_when_commitment_too_low():
     """One rung down when commitment is below commitment_per_level * level / TOP_LEVEL; never below 0."""
     p = kp(commitment_per_level=0.5)
     cases = ((5, 0.49), (5, 0.5), (2, 0.1), (0, 0.0))
-    assert [rules.slip(level, 5, commitment, p) for level, commitment in cases] == [4, 5, 1, 0]
+    assert [rules.slip(level, 5, commitment, 1.0, p) for level, commitment in cases] == [4, 5, 1, 0]
 
 
 def test_slip_enforces_cap():
     """Slipping also brings anyone above the cap down to it (e.g. a seed placed above its cap)."""
-    assert [rules.slip(level, cap, 1.0, K) for level, cap in ((4, 1), (3, 3))] == [1, 3]
+    assert [rules.slip(level, cap, 1.0, 1.0, K) for level, cap in ((4, 1), (3, 3))] == [1, 3]
+
+
+def test_low_propensity_cannot_hold_what_high_propensity_holds():
+    """The same commitment holds a rung for someone to whom participating comes easily, not for most."""
+    p = kp(commitment_per_level=0.5)
+    assert [rules.slip(2, 5, 0.3, propensity, p) for propensity in (1.0, 0.5, 0.2)] == [2, 1, 1]
+
+
+def test_first_climb_to_a_new_rung_excites_and_a_return_does_not():
+    """Climbing above the highest rung reached raises commitment by novelty; regaining an old rung does not."""
+    p = kp(novelty=0.5)
+    assert rules.excite(0.2, 2, 1, p) == pytest.approx(0.6)
+    assert rules.excite(0.2, 2, 2, p) == 0.2 and rules.excite(0.2, 1, 3, p) == 0.2
+
+
+def test_a_consumer_feels_some_of_the_take_and_a_producer_more():
+    """A member yields 1 + level units of value, so even a consumer's grievance grows with the take."""
+    p = kp(grievance_rate=0.1, grievance_decay=0.0)
+    consumer, producer = rules.aggrieve(0.0, 0.0, 0.5, 0, p), rules.aggrieve(0.0, 0.0, 0.5, 4, p)
+    assert 0.0 < consumer < producer
 
 
 @settings(max_examples=60)
@@ -318,6 +341,7 @@ def test_kernel_params_take_each_field_from_the_same_name():
 #: Which parameters each participant rule reads (docs/ODD.md 7.3 to 7.7).
 READS = {
     "climb": {"peer_influence", "rung_difficulty", "climb_prob"},
+    "excite": {"novelty"},
     "renew": {"renewal_rate"},
     "slip": {"commitment_per_level"},
     "aggrieve": {"grievance_rate", "grievance_decay", "value_gap_grievance", "take_grievance"},
@@ -330,12 +354,14 @@ def _rule_outputs(p: rules.KernelParams, seed: int = 5, n: int = 400) -> dict[st
     rng = np.random.default_rng(seed)
     level, cap = rng.integers(0, TOP_LEVEL + 1, n), rng.integers(0, TOP_LEVEL + 1, n)
     thr, above, pull, align, u, com, peer, gri, gap, take, fade = rng.random((11, n))
+    highest, prop = rng.integers(0, TOP_LEVEL + 1, n), 1.0 - rng.random(n)
     aff = rng.random(n) < 0.8
     rows = range(n)
     return {
+        "excite": [rules.excite(com[i], level[i], highest[i], p) for i in rows],
         "climb": [rules.climb(level[i], cap[i], thr[i], above[i], pull[i], align[i], u[i], p) for i in rows],
         "renew": [rules.renew(com[i], level[i], peer[i], pull[i], align[i], fade[i], p) for i in rows],
-        "slip": [rules.slip(level[i], cap[i], com[i], p) for i in rows],
+        "slip": [rules.slip(level[i], cap[i], com[i], prop[i], p) for i in rows],
         "aggrieve": [rules.aggrieve(gri[i], gap[i], take[i], level[i], p) for i in rows],
         "leaves": [rules.leaves(aff[i], gri[i], peer[i], com[i], thr[i], p) for i in rows],
     }
@@ -389,6 +415,8 @@ def _random_participants(seed: int, size: int):
     level = rng.integers(0, TOP_LEVEL + 1, size).astype(np.int8)
     group = rng.integers(0, 3, size).astype(np.intp)
     commitment, grievance, threshold, fade = (rng.random(size) for _ in range(4))
+    highest = rng.integers(0, TOP_LEVEL + 1, size).astype(np.int8)
+    propensity = 1.0 - rng.random(size)
     seen = rules.Perceived(*(rng.random(size) for _ in rules.Perceived._fields))
     view = rules.MemberView(
         cap=rng.integers(0, TOP_LEVEL + 1, size).astype(np.int8),
@@ -398,7 +426,7 @@ def _random_participants(seed: int, size: int):
         take=rng.random(size),
     )
     u = rng.random(size, dtype=np.float32)
-    return (level, commitment, grievance, threshold, fade, group), seen, view, u, p
+    return (level, highest, commitment, grievance, threshold, propensity, fade, group), seen, view, u, p
 
 
 def _row(columns, i):
@@ -411,14 +439,23 @@ def _row(columns, i):
 def test_update_gives_same_bits_for_one_or_all(seed, size):
     """The compiled chain gives bit-identical results for one participant (the per-agent driver's
     ``update_one``) and for everyone at once (the vectorized driver's fused loop)."""
-    (level, commitment, grievance, threshold, fade, group), seen, view, u, p = _random_participants(
-        seed, size
+    (level, highest, commitment, grievance, threshold, propensity, fade, group), seen, view, u, p = (
+        _random_participants(seed, size)
     )
     everyone = kernels.update_participants(
-        level, commitment, grievance, threshold, fade, group, seen, view, u, p
+        level, highest, commitment, grievance, threshold, propensity, fade, group, seen, view, u, p
     )
     for i in range(size):
-        own = (level[i], commitment[i], grievance[i], threshold[i], fade[i], group[i] > 0)
+        own = (
+            level[i],
+            highest[i],
+            commitment[i],
+            grievance[i],
+            threshold[i],
+            propensity[i],
+            fade[i],
+            group[i] > 0,
+        )
         one = kernels.update_one(*own, _row(seen, i), _row(view, i), u[i], p)
         for name in rules.Updated._fields:
             expected = getattr(everyone, name)[i : i + 1]
@@ -432,11 +469,19 @@ def test_update_gives_same_bits_for_one_or_all(seed, size):
 @given(seed=st.integers(0, 2**32), size=st.integers(1, 20))
 def test_compiled_update_is_the_rules_as_written(seed, size):
     """The compiled chain computes what ``rules.update`` computes when Python runs it as written."""
-    (level, commitment, grievance, threshold, fade, group), seen, view, u, p = _random_participants(
-        seed, size
+    (level, highest, commitment, grievance, threshold, propensity, fade, group), seen, view, u, p = (
+        _random_participants(seed, size)
     )
     for i in range(size):
-        args = (int(level[i]), float(commitment[i]), float(grievance[i]), float(threshold[i]), float(fade[i]))
+        args = (
+            int(level[i]),
+            int(highest[i]),
+            float(commitment[i]),
+            float(grievance[i]),
+            float(threshold[i]),
+            float(propensity[i]),
+            float(fade[i]),
+        )
         seen_i = rules.Perceived(**{name: float(getattr(seen, name)[i]) for name in rules.Perceived._fields})
         shares = ("align", "pull", "gap_seen", "take")
         view_i = rules.MemberView(
@@ -507,8 +552,8 @@ import sys
 from sim.model import kernels, rules
 p = rules.KernelParams(*(0.5 for _ in rules.KernelParams._fields))
 seen, view = rules.Perceived(0.5, 0.0, 0.5), rules.MemberView(5, 1.0, 0.2, 0.1, 0.1)
-compiled = kernels.update_one(1, 0.5, 0.2, 0.1, 0.05, True, seen, view, 0.25, p)
-plain = rules.update(1, 0.5, 0.2, 0.1, 0.05, True, seen, view, 0.25, p)
+compiled = kernels.update_one(1, 1, 0.5, 0.2, 0.1, 1.0, 0.05, True, seen, view, 0.25, p)
+plain = rules.update(1, 1, 0.5, 0.2, 0.1, 1.0, 0.05, True, seen, view, 0.25, p)
 print(repr(compiled.commitment), repr(float(plain.commitment)), kernels.update_one.stats.cache_hits.total())
 """
 

@@ -47,9 +47,11 @@ def test_shipped_scenarios_load_and_build(path):
     scenario = load_scenario(path)
     assert isinstance(scenario, Scenario)
     assert scenario.source == str(path)
-    small = scenario.with_overrides({"network.n": 60})
+    # A threshold file names participants 0..n-1, so its scenario keeps its size.
+    n = scenario.network.n if scenario.population.threshold_file else 60
+    small = scenario.with_overrides({"network.n": n})
     model = PowerModel(small, rng=0)
-    assert model.n_participants == 60
+    assert model.n_participants == n
 
 
 def test_castle_vs_crowd_contents():
@@ -189,6 +191,63 @@ BAD_FILES = {
     ),
     "file_network_without_path": ('[network]\nkind = "edge_list"\n', ["network.path", "path"]),
     "table_expected": ("network = 5\n", ["network", "5", "table"]),
+    # thresholds (docs/ODD.md 7.3)
+    "bad_threshold_kind": (
+        '[population]\nthreshold_kind = "percent"\n',
+        ["population.threshold_kind", "fraction", "count"],
+    ),
+    "bad_threshold_distribution": (
+        '[population]\nthreshold_distribution = "gamma"\n',
+        ["population.threshold_distribution", "'gamma'", "normal", "fixed", "uniform", "beta"],
+    ),
+    "share_above_one": (
+        "[population]\nthreshold = 2.0\n",
+        ["population.threshold", "2.0", "0 to 1", '"count"'],
+    ),
+    "uniform_low_above_high": (
+        '[population]\nthreshold_distribution = "uniform"\nthreshold_low = 0.6\nthreshold_high = 0.4\n',
+        ["population.threshold_low", "0.6", "at most threshold_high = 0.4"],
+    ),
+    "beta_of_counts": (
+        '[population]\nthreshold_distribution = "beta"\nthreshold_kind = "count"\nthreshold = 0.5\n',
+        ["population.threshold_kind", "'count'", '"fraction"'],
+    ),
+    "beta_spread_too_large": (
+        '[population]\nthreshold_distribution = "beta"\nthreshold = 0.1\nthreshold_sd = 0.4\n',
+        ["population.threshold_sd", "0.4", "less than 0.300"],
+    ),
+    "threshold_file_and_attribute": (
+        '[population]\nthreshold_file = "t.csv"\nthreshold_attribute = "phi"\n',
+        ["population.threshold_attribute", "'phi'", "threshold_file"],
+    ),
+    "threshold_file_with_file_network": (
+        '[network]\nkind = "edge_list"\npath = "e.txt"\n[population]\nthreshold_file = "t.csv"\n',
+        ["population.threshold_file", "'t.csv'", "GraphML node attribute"],
+    ),
+    "threshold_attribute_without_graphml": (
+        '[population]\nthreshold_attribute = "phi"\n',
+        ["population.threshold_attribute", "'phi'", 'network.kind = "graphml"'],
+    ),
+    "complete_too_large": ('[network]\nkind = "complete"\nn = 5000\n', ["network.n", "5000", "at most 1000"]),
+    # targeted seeding
+    "ids_with_random": ("[trigger]\nids = [1, 2]\n", ["trigger.ids", "[1, 2]", '"neighbourhood"']),
+    "ids_and_n_seeds": (
+        '[trigger]\nchoose = "ids"\nids = [1]\nn_seeds = 3\n',
+        ["trigger.n_seeds", "3", "0 when ids are given"],
+    ),
+    "choose_ids_without_ids": ('[trigger]\nchoose = "ids"\n', ["trigger.ids", "participant numbers"]),
+    "ids_with_organization": (
+        '[trigger]\nchoose = "ids"\nids = [1]\norganization = "A"\n[[organizations]]\nname = "A"\n',
+        ["trigger.organization", "'A'", "ids"],
+    ),
+    "id_beyond_network": (
+        '[network]\nn = 100\n[trigger]\nchoose = "ids"\nids = [3, 100]\n',
+        ["trigger.ids.1", "100", "0 to 99"],
+    ),
+    "id_twice": ('[trigger]\nchoose = "neighbourhood"\nids = [4, 4]\n', ["trigger.ids.1", "4", "distinct"]),
+    "id_negative": ('[trigger]\nchoose = "ids"\nids = [-1]\n', ["trigger.ids.0", "-1", "0 to 1e+07"]),
+    "id_not_integer": ('[trigger]\nchoose = "ids"\nids = [1.5]\n', ["trigger.ids.0", "1.5", "integer"]),
+    "ids_not_a_list": ('[trigger]\nchoose = "ids"\nids = 3\n', ["trigger.ids", "3", "array"]),
     "array_expected": ('[organizations]\nname = "A"\n', ["organizations", "array"]),
 }
 
@@ -401,3 +460,107 @@ def test_errors_are_sim_errors_with_fields(tmp_path):
     assert exc.allowed == "0 to 1000"
     assert exc.source == str(tmp_path / "bad.toml")
     assert math.isfinite(exc.value)
+
+
+# ------------------------------------------------------------ threshold data files
+
+BAD_THRESHOLD_FILES = {
+    # id: (CSV text, parts the message must name besides the file and the key)
+    "no_header": ("0,0.1\n1,0.2\n", ["line 1", "id and threshold"]),
+    "bad_id": ("id,threshold\n0,0.1\nseven,0.2\n", ["line 3", "no such participant", "'seven'", "0 to 9"]),
+    "id_beyond_network": ("id,threshold\n10,0.1\n", ["line 2", "'10'", "0 to 9"]),
+    "id_twice": ("# comment\nid,threshold\n3,0.1\n\n3,0.2\n", ["line 5", "listed twice", "first on line 3"]),
+    "not_a_number": ("id,threshold\n0,high\n", ["line 2", "not a threshold", "'high'", "0 to 1"]),
+    "share_above_one": ("id,threshold\n0,1.5\n", ["line 2", "'1.5'", "'fraction'"]),
+    "missing_field": ("id,threshold\n0\n", ["line 2", "expected 2 fields"]),
+    "empty": ("id,threshold\n", ["no thresholds"]),
+}
+
+
+def _threshold_scenario(tmp_path, csv_text: str | None, extra: str = "") -> Scenario:
+    """A 10-participant scenario reading thresholds from ``t.csv`` in ``tmp_path`` (written unless None)."""
+    if csv_text is not None:
+        (tmp_path / "t.csv").write_text(csv_text)
+    text = f'[network]\nn = 10\nmean_degree = 4\n[population]\nthreshold_file = "t.csv"\n{extra}'
+    return load_scenario(write(tmp_path, text, "s.toml"))
+
+
+@pytest.mark.parametrize("case", sorted(BAD_THRESHOLD_FILES))
+def test_bad_threshold_file_names_file_line_key(tmp_path, case):
+    """The first bad line of a threshold file is an error naming the file, the line, the key and the value."""
+    text, parts = BAD_THRESHOLD_FILES[case]
+    scenario = _threshold_scenario(tmp_path, text)
+    with pytest.raises(ScenarioError) as info:
+        PowerModel(scenario, rng=0)
+    assert_names(info.value, str(tmp_path / "t.csv"), "population.threshold_file", *parts)
+
+
+def test_missing_threshold_file(tmp_path):
+    """A threshold file that is not there is named with the key, relative to the scenario's folder."""
+    with pytest.raises(ScenarioError) as info:
+        PowerModel(_threshold_scenario(tmp_path, None), rng=0)
+    assert_names(info.value, str(tmp_path / "t.csv"), "population.threshold_file", "not found")
+
+
+def test_threshold_file_sets_listed_participants(tmp_path):
+    """Listed participants take the file's threshold (extra columns ignored); the others keep the drawn one."""
+    csv_text = "id,threshold,note\n2,0.7,x\n5,0,instigator\n"
+    extra = 'threshold_distribution = "fixed"\nthreshold = 0.3\n'
+    model = PowerModel(_threshold_scenario(tmp_path, csv_text, extra), rng=0)
+    expected = np.full(10, 0.3)
+    expected[[2, 5]] = [0.7, 0.0]
+    np.testing.assert_array_equal(model.state.threshold, expected)
+
+
+GRAPHML = """<?xml version="1.0" encoding="UTF-8"?>
+<graphml xmlns="http://graphml.graphdrawing.org/xmlns">
+  <key id="phi" for="node" attr.name="phi" attr.type="{type}"/>
+  <graph edgedefault="undirected">
+    <node id="a"><data key="phi">{a}</data></node>
+    <node id="b"/>
+    <node id="c"><data key="phi">2</data></node>
+    <edge source="a" target="b"/><edge source="b" target="c"/><edge source="a" target="c"/>
+  </graph>
+</graphml>
+"""
+
+
+def _graphml_scenario(tmp_path, a: str, attr_type: str = "double", name: str = "phi") -> Scenario:
+    (tmp_path / "g.graphml").write_text(GRAPHML.format(type=attr_type, a=a))
+    text = (
+        '[network]\nkind = "graphml"\npath = "g.graphml"\n'
+        f'[population]\nthreshold_kind = "count"\nthreshold_attribute = "{name}"\n'
+        'threshold_distribution = "fixed"\nthreshold = 1.0\n'
+    )
+    return load_scenario(write(tmp_path, text, "s.toml"))
+
+
+def test_graphml_attribute_gives_thresholds(tmp_path):
+    """Nodes carrying the attribute take it (counts become shares of one's 2 neighbours); others keep the drawn one."""
+    model = PowerModel(_graphml_scenario(tmp_path, "0"), rng=0)
+    np.testing.assert_array_equal(model.state.threshold, [0.0, 0.5, 1.0])
+
+
+@pytest.mark.parametrize(
+    ("a", "attr_type", "name", "parts"),
+    [
+        ("lots", "string", "phi", ["participant 0", "not a threshold", "'lots'"]),
+        ("-1", "double", "phi", ["participant 0", "got -1.0", "0 to 1e+07"]),
+        ("0", "double", "theta", ["no node has this attribute", "'theta'", "phi"]),
+    ],
+)
+def test_bad_graphml_attribute_names_file_and_key(tmp_path, a, attr_type, name, parts):
+    """A missing attribute or a value that is no threshold names the network file and the key."""
+    with pytest.raises(ScenarioError) as info:
+        PowerModel(_graphml_scenario(tmp_path, a, attr_type, name), rng=0)
+    assert_names(info.value, str(tmp_path / "g.graphml"), "population.threshold_attribute", *parts)
+
+
+def test_seed_id_beyond_a_file_network_is_named_when_built(tmp_path):
+    """A network read from a file has its size only once read: an id beyond it is an error at build time."""
+    (tmp_path / "e.txt").write_text("a b\nb c\n")
+    text = '[network]\nkind = "edge_list"\npath = "e.txt"\n[trigger]\nchoose = "ids"\nids = [1, 3]\n'
+    scenario = load_scenario(write(tmp_path, text, "s.toml"))
+    with pytest.raises(ScenarioError) as info:
+        PowerModel(scenario, rng=0)
+    assert_names(info.value, str(tmp_path / "s.toml"), "trigger.ids.1", "3", "0 to 2")

@@ -65,7 +65,7 @@ def test_rival_entry_adds_a_platform(model):
     rival = model.organization("Diaspora")
     assert len(model.organizations) == n + 1 and rival.n_members == 0
     assert (rival.openness, rival.values) == (0.9, 0.95) and rival.quadrant.value == "Crowd"
-    for _ in range(10):
+    for _ in range(40):
         model.step()
     assert rival.n_members > 0  # the dynamics, not the shock, bring members
     with pytest.raises(SimError, match="already exists"):

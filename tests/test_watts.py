@@ -12,14 +12,13 @@ rule - and global cascades are possible only inside the analytic cascade window.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 from helpers import WATTS
 
 from sim import load_scenario, run
 from sim.model.power_model import PowerModel
+from sim.research.classics import cascade_condition, watts_window
 
 #: Participants per run, seeds per point and steps per run (cascades saturate in ~20 steps).
 N = 3000
@@ -31,44 +30,22 @@ GLOBAL = 0.1
 PHI = 0.18
 INSIDE = (3.0, 4.0)  # mean degrees clearly inside the window at PHI
 OUTSIDE = (0.5, 8.0, 10.0)  # below percolation, and above the upper boundary at PHI
+#: A second threshold, where degree-4 nodes are still vulnerable (floor(1/phi) = 4): a narrower window.
+PHI_2 = 0.24
+INSIDE_2 = (2.0, 2.5)
+OUTSIDE_2 = (0.5, 5.0)
+#: Seeds of the phi = 0.24 runs (chosen among the tuning seeds 1000-1019).
+SEEDS_2 = range(1000, 1020)
 #: A threshold above 1/4 closes the window entirely for Poisson degrees (floor(1/phi) = 3).
 PHI_CLOSED, Z_CLOSED = 0.3, 2.5
 
 
-def cascade_condition(z: float, phi: float) -> float:
-    """Watts' cascade condition for Poisson degrees, as ``sum_k k(k-1) p_k rho_k - z``.
-
-    Global cascades are possible where this is positive (Watts 2002, eq. for the
-    cascade condition), with ``p_k`` Poisson(z) and ``rho_k = 1`` for vulnerable
-    degrees ``k <= floor(1/phi)`` (one active neighbour suffices), else 0.
-    """
-    k_star = math.floor(1.0 / phi)
-    return sum(k * (k - 1) * math.exp(-z) * z**k / math.factorial(k) for k in range(2, k_star + 1)) - z
-
-
-def window(phi: float) -> tuple[float, float]:
-    """The analytic cascade window ``(z_low, z_high)`` at threshold ``phi``, by bisection."""
-
-    def root(a: float, b: float) -> float:
-        fa = cascade_condition(a, phi)
-        for _ in range(200):
-            m = 0.5 * (a + b)
-            if (cascade_condition(m, phi) > 0) == (fa > 0):
-                a, fa = m, cascade_condition(m, phi)
-            else:
-                b = m
-        return 0.5 * (a + b)
-
-    peak = max(np.linspace(0.5, 12, 500), key=lambda z: cascade_condition(z, phi))
-    return root(0.5, peak), root(peak, 20.0)
-
-
-def final_fractions(z: float, phi: float) -> np.ndarray:
+def final_fractions(z: float, phi: float, seeds=SEEDS) -> np.ndarray:
     """Final active fraction of the Watts scenario at mean degree ``z`` and threshold ``phi``, per seed."""
     scenario = load_scenario(
         WATTS, overrides={"network.n": N, "network.mean_degree": z, "population.threshold": phi}
     )
-    return np.array([run(scenario, seed=s, steps=STEPS).summary["final_active_fraction"] for s in SEEDS])
+    return np.array([run(scenario, seed=s, steps=STEPS).summary["final_active_fraction"] for s in seeds])
 
 
 def test_watts_scenario_is_the_watts_limit():
@@ -90,18 +67,23 @@ def test_watts_scenario_is_the_watts_limit():
     )
 
 
-def test_analytic_window_and_chosen_points():
-    """The analytic window at phi = 0.18 is about (1.02, 5.76); the chosen points sit clearly in or out of it,
-    and a threshold above 1/4 has no window at all (Watts 2002, Fig. 1)."""
-    low, high = window(PHI)
-    assert low == pytest.approx(1.0207, abs=1e-3)
-    assert high == pytest.approx(5.7647, abs=1e-3)
-    for z in INSIDE:
-        assert low + 1.0 < z < high - 1.0 and cascade_condition(z, PHI) > 2.0
-    for z in OUTSIDE:
-        assert (z < 1.0 or z > high + 2.0) and cascade_condition(z, PHI) < -0.2
+@pytest.mark.parametrize(
+    ("phi", "bounds", "inside", "outside", "margin"),
+    [(PHI, (1.0207, 5.7647), INSIDE, OUTSIDE, 1.0), (PHI_2, (1.1141, 3.8631), INSIDE_2, OUTSIDE_2, 0.5)],
+)
+def test_analytic_window_and_chosen_points(phi, bounds, inside, outside, margin):
+    """The analytic window is about (1.02, 5.76) at phi = 0.18 and narrows to (1.11, 3.86) at phi = 0.24
+    (degrees up to floor(1/phi) vulnerable); the chosen points sit clearly in or out of it; a threshold
+    above 1/4 has no window at all (Watts 2002, Fig. 1)."""
+    low, high = watts_window(phi)
+    assert (low, high) == pytest.approx(bounds, abs=1e-3)
+    for z in inside:
+        assert low + margin < z < high - 1.0 and cascade_condition(z, phi) > 0.5
+    for z in outside:
+        assert (z < 1.0 or z > high + 1.0) and cascade_condition(z, phi) < -0.2
     zs = np.linspace(0.1, 12, 400)
     assert max(cascade_condition(z, PHI_CLOSED) for z in zs) < 0
+    assert np.isnan(watts_window(PHI_CLOSED)).all()
 
 
 def test_one_step_is_watts_threshold_rule(watts_small):
@@ -121,22 +103,26 @@ def test_one_step_is_watts_threshold_rule(watts_small):
     assert (model.state.level >= 1).sum() > 1  # the check above saw the cascade move
 
 
-@pytest.mark.parametrize("z", INSIDE)
-def test_global_cascades_inside_window(z):
-    """Inside the window (phi = 0.18) a substantial share of single seeds trigger a global cascade,
-    and every cascade that goes global reaches most of the graph (cascades are bimodal)."""
-    fractions = final_fractions(z, PHI)
+@pytest.mark.parametrize(
+    ("phi", "z", "seeds"), [(PHI, z, SEEDS) for z in INSIDE] + [(PHI_2, z, SEEDS_2) for z in INSIDE_2]
+)
+def test_global_cascades_inside_window(phi, z, seeds):
+    """Inside the window (phi = 0.18 and 0.24) a substantial share of single seeds trigger a global
+    cascade, and every cascade that goes global reaches most of the graph (cascades are bimodal)."""
+    fractions = final_fractions(z, phi, seeds)
     global_runs = fractions > GLOBAL
     assert global_runs.mean() >= 0.5, fractions
     assert fractions[global_runs].min() > 0.5, fractions
     assert not np.any((fractions > 0.05) & (fractions <= 0.5)), fractions  # nothing in between
 
 
-@pytest.mark.parametrize("z", OUTSIDE)
-def test_no_global_cascades_outside_window(z):
-    """Outside the window - below percolation (z = 0.5) or above the upper boundary (z = 8, 10) -
-    no seed triggers a global cascade."""
-    fractions = final_fractions(z, PHI)
+@pytest.mark.parametrize(
+    ("phi", "z", "seeds"), [(PHI, z, SEEDS) for z in OUTSIDE] + [(PHI_2, z, SEEDS_2) for z in OUTSIDE_2]
+)
+def test_no_global_cascades_outside_window(phi, z, seeds):
+    """Outside the window - below percolation (z = 0.5) or above the upper boundary (z = 8, 10 at
+    phi = 0.18; z = 5 at phi = 0.24) - no seed triggers a global cascade."""
+    fractions = final_fractions(z, phi, seeds)
     assert fractions.max() <= GLOBAL, fractions
     assert fractions.mean() < 0.01, fractions
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import math
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +25,29 @@ from typing import Any
 from sim.config.overrides import apply_override, blame_override
 from sim.config.source import check_depth, find_scenario, parse_value, read_toml
 from sim.config.spec import MAX_NAME, build, param, shown
+from sim.config.thresholds import (
+    FILE_NETWORKS,
+    MAX_COUNT,
+    THRESHOLD_DISTRIBUTIONS,
+    THRESHOLD_KINDS,
+    check_beta_spread,
+    check_thresholds,
+)
 from sim.errors import ScenarioError
 from sim.vocabulary import Level, OrgKind
 
 __all__ = [
     "DESIGNS",
     "EXPERIMENT_TABLES",
+    "FILE_NETWORKS",
     "KIND_DEFAULTS",
+    "MAX_COMPLETE",
     "MECHANISM_NAMES",
     "NETWORK_KINDS",
     "SCHEDULE_KEYS",
+    "SEED_CHOICES",
+    "THRESHOLD_DISTRIBUTIONS",
+    "THRESHOLD_KINDS",
     "DesertionSpec",
     "DynamicsSpec",
     "MeasuresSpec",
@@ -57,9 +69,12 @@ NETWORK_KINDS = (
     "watts_strogatz",
     "barabasi_albert",
     "stochastic_block",
+    "complete",
     "edge_list",
     "graphml",
 )
+#: The largest complete graph (everyone sees everyone: n(n - 1)/2 ties, all held in memory).
+MAX_COMPLETE = 1000
 
 
 @dataclass(frozen=True)
@@ -79,11 +94,36 @@ class NetworkSpec:
 class PopulationSpec:
     """How participants are drawn."""
 
-    threshold: float = param(0.2, 0.0, 1.0, doc="mean personal threshold for following peers")
-    threshold_sd: float = param(0.05, 0.0, 0.5, doc="spread of thresholds (normal, clipped to [0, 1])")
+    threshold: float = param(
+        0.2,
+        0.0,
+        MAX_COUNT,
+        doc="personal threshold for following peers: mean (normal, beta) or value (fixed)",
+    )
+    threshold_sd: float = param(0.05, 0.0, MAX_COUNT, doc="spread of thresholds (normal, clipped; beta)")
+    threshold_distribution: str = param(
+        "normal", choices=THRESHOLD_DISTRIBUTIONS, doc="how thresholds are drawn (docs/ODD.md 5)"
+    )
+    threshold_kind: str = param(
+        "fraction",
+        choices=THRESHOLD_KINDS,
+        doc="a threshold is a share of one's neighbours, or a number of them",
+    )
+    threshold_low: float = param(0.0, 0.0, MAX_COUNT, doc="uniform: the lowest threshold")
+    threshold_high: float = param(1.0, 0.0, MAX_COUNT, doc="uniform: the highest threshold")
+    threshold_file: str = param(
+        "", doc="CSV (id, threshold) of personal thresholds, relative to the scenario file"
+    )
+    threshold_attribute: str = param("", doc="GraphML node attribute holding personal thresholds")
     values_mean: float = param(0.5, 0.0, 1.0, doc="mean values orientation (0 old power, 1 new power)")
     values_sd: float = param(0.2, 0.0, 0.5, doc="spread of values (beta distribution)")
     initial_commitment: float = param(0.5, 0.0, 1.0, doc="commitment of initial members")
+    participation_inequality: float = param(
+        3.0,
+        0.0,
+        10.0,
+        doc="heavy tail of the effort participating costs: propensity = u**this, u uniform in (0, 1]; 0: all equal",
+    )
     unaffiliated_max_level: str = param(
         "CONSUMING",
         choices=tuple(lv.name for lv in Level),
@@ -106,6 +146,8 @@ MECHANISM_NAMES = (
     "outreach",
     "ads",
     "structure",
+    "participation_inequality",
+    "novelty",
 )
 
 
@@ -114,18 +156,21 @@ class DynamicsSpec:
     """Rates and weights of the behavioural rules (see docs/ODD.md, Submodels)."""
 
     peer_influence: float = param(1.0, 0.0, 10.0, doc="weight of the share of neighbours above one's level")
-    model_pull: float = param(0.1, 0.0, 10.0, doc="pull up the scale per unit of an organization's openness")
+    model_pull: float = param(0.0, 0.0, 10.0, doc="pull up the scale per unit of an organization's openness")
     mobilization_pull: float = param(1.0, 0.0, 10.0, doc="pull up the scale per unit of funded mobilization")
     climb_prob: float = param(0.5, 0.0, 1.0, doc="chance per step to act on enough peer pressure")
     rung_difficulty: float = param(0.5, 0.0, 10.0, doc="extra threshold per rung already climbed")
-    fickleness: float = param(0.1, 0.0, 1.0, doc="commitment fade rate of a fully new-power participant")
+    fickleness: float = param(0.15, 0.0, 1.0, doc="commitment fade rate of a fully new-power participant")
     fade_floor: float = param(
         0.2, 0.0, 1.0, doc="fade of a fully old-power participant, relative to fickleness"
     )
-    renewal_rate: float = param(0.2, 0.0, 1.0, doc="rate at which participation and peers renew commitment")
+    renewal_rate: float = param(0.08, 0.0, 1.0, doc="rate at which participation and peers renew commitment")
+    novelty: float = param(
+        0.8, 0.0, 1.0, doc="share of the way to full commitment a first climb to a new rung gives"
+    )
     commitment_per_level: float = param(0.5, 0.0, 1.0, doc="commitment needed to hold the top level")
     grievance_rate: float = param(
-        0.1, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken"
+        0.05, 0.0, 1.0, doc="growth of grievance per unit of values gap and value taken"
     )
     grievance_decay: float = param(0.05, 0.0, 1.0, doc="share of grievance forgotten per step")
     value_gap_grievance: float = param(
@@ -165,13 +210,16 @@ class DynamicsSpec:
         0.2, 0.0, 10.0, doc="value members feel taken per unit of structure (conversion is capture)"
     )
     lobby_weight: float = param(1.0, 0.0, 100.0, doc="campaign force per unit of stock spent")
-    turnout_weight: float = param(10.0, 0.0, 100.0, doc="campaign force per unit of turnout (share of all)")
+    turnout_weight: float = param(100.0, 0.0, 1000.0, doc="campaign force per unit of turnout (share of all)")
     campaign_legitimacy: float = param(0.1, 0.0, 1.0, doc="legitimacy a campaign's winner gains")
     knockout: tuple[str, ...] = param(
         (),
         choices=MECHANISM_NAMES,
         doc="mechanisms switched off (docs/ODD.md, Submodels; `newpower list`)",
     )
+
+
+SEED_CHOICES = ("random", "hubs", "ids", "neighbourhood")
 
 
 @dataclass(frozen=True)
@@ -181,9 +229,14 @@ class TriggerSpec:
     n_seeds: int = param(0, 0, 10_000_000, doc="how many participants start at the trigger level")
     level: str = param("SHARING", choices=tuple(lv.name for lv in Level), doc="their level")
     choose: str = param(
-        "random", choices=("random", "hubs"), doc="uniformly at random, or highest degree first"
+        "random",
+        choices=SEED_CHOICES,
+        doc="at random, highest degree first, the listed ids, or participants with their neighbours",
     )
     organization: str = param("", doc="draw seeds among this organization's members (empty: anyone)")
+    ids: tuple[int, ...] = param(
+        (), 0, MAX_COUNT, doc="participant numbers: the seeds (ids) or the centres (neighbourhood)"
+    )
 
 
 @dataclass(frozen=True)
@@ -289,6 +342,12 @@ class Scenario:
     name: str = param("scenario", max_len=MAX_NAME, doc="short name")
     description: str = param("", doc="one line on what it models")
     steps: int = param(100, 0, 10_000_000, doc="steps per run")
+    burn_in: int = param(
+        0,
+        0,
+        100_000,
+        doc="unrecorded steps before step 0 in which the crowd settles (no shocks, no strategies)",
+    )
     seed: int = param(0, 0, 2**63 - 1, doc="root random seed")
     replications: int = param(1, 1, 100_000, doc="independent runs per point")
     network: NetworkSpec = field(default_factory=NetworkSpec)
@@ -434,8 +493,10 @@ def _check_data(sc: Scenario) -> None:
     _check_unique_names(sc)
     _check_shares(sc)
     _check_trigger(sc)
+    _check_seed_ids(sc)
     _check_design(sc)
     _check_values_spread(sc)
+    check_thresholds(sc)
     _check_network(sc)
 
 
@@ -476,26 +537,91 @@ def _check_trigger(sc: Scenario) -> None:
         )
 
 
+def _check_seed_ids(sc: Scenario) -> None:
+    """``ids`` and ``n_seeds`` are alternatives, used by the ways of choosing that read them."""
+    trigger = sc.trigger
+    ids, choose = trigger.ids, trigger.choose
+    # (what is wrong, message, key, value, what is allowed): the first that holds is the error
+    problems = (
+        (
+            ids and choose not in ("ids", "neighbourhood"),
+            f'ids are not used with choose = "{choose}"',
+            "trigger.ids",
+            shown(list(ids)),
+            'choose = "ids" or "neighbourhood" (or no ids)',
+        ),
+        (
+            ids and trigger.n_seeds,
+            "give either ids or n_seeds (drawn at random), not both",
+            "trigger.n_seeds",
+            trigger.n_seeds,
+            "0 when ids are given",
+        ),
+        (
+            choose == "ids" and not ids,
+            'choose = "ids" needs the participants\' numbers',
+            "trigger.ids",
+            None,
+            "a non-empty list of participant numbers",
+        ),
+        (
+            ids and trigger.organization,
+            "ids name participants; organization draws among its members: give one or the other",
+            "trigger.organization",
+            shown(trigger.organization),
+            '"" when ids are given',
+        ),
+    )
+    for wrong, message, key, value, allowed in problems:
+        if wrong:
+            raise ScenarioError(message, source=sc.source, key=key, value=value, allowed=allowed)
+    n = None if sc.network.kind in FILE_NETWORKS else sc.network.n  # a file's size is known when read
+    check_ids(trigger.ids, n, sc.source, "trigger.ids")
+
+
+def check_ids(ids: tuple[int, ...], n: int | None, source: str, key: str) -> None:
+    """Participant numbers must be distinct and, when the network's size ``n`` is known, below it.
+
+    Raises:
+        ScenarioError: naming ``key.i`` of the first repeated or missing participant.
+    """
+    seen: set[int] = set()
+    for i, number in enumerate(ids):
+        if n is not None and number >= n:
+            raise ScenarioError(
+                "no such participant", source=source, key=f"{key}.{i}", value=number, allowed=f"0 to {n - 1}"
+            )
+        if number in seen:
+            raise ScenarioError(
+                "participant listed twice",
+                source=source,
+                key=f"{key}.{i}",
+                value=number,
+                allowed="distinct ids",
+            )
+        seen.add(number)
+
+
 def _check_values_spread(sc: Scenario) -> None:
-    var = sc.population.values_sd**2
-    mean = sc.population.values_mean
-    if var > 0 and var >= mean * (1 - mean):
-        raise ScenarioError(
-            "values spread too large for its mean (beta distribution)",
-            source=sc.source,
-            key="population.values_sd",
-            value=sc.population.values_sd,
-            allowed=f"less than {math.sqrt(mean * (1 - mean)):.3f} at values_mean={mean}",
-        )
+    pop = sc.population
+    check_beta_spread(pop.values_mean, pop.values_sd, sc.source, "population.values_sd", "values_mean")
 
 
 def _check_network(sc: Scenario) -> None:
-    if sc.network.kind in ("edge_list", "graphml") and not sc.network.path:
+    if sc.network.kind in FILE_NETWORKS and not sc.network.path:
         raise ScenarioError(
             "a file-based network needs a path",
             source=sc.source,
             key="network.path",
             allowed="a file path relative to the scenario",
+        )
+    if sc.network.kind == "complete" and sc.network.n > MAX_COMPLETE:
+        raise ScenarioError(
+            "too large for a complete graph",
+            source=sc.source,
+            key="network.n",
+            value=sc.network.n,
+            allowed=f'at most {MAX_COMPLETE} with network.kind = "complete"',
         )
 
 

@@ -72,6 +72,8 @@ def describe(cls: type) -> list[tuple[str, Any, str, str]]:
             allowed = " | ".join(c or '""' for c in choices)
         elif isinstance(default, (str, dict)):
             allowed = "text" if isinstance(default, str) else "a table"
+        elif isinstance(default, tuple):
+            allowed = f"a list of numbers {_range_text(lo, hi)}"
         else:
             allowed = _range_text(lo, hi)
         rows.append((f.name, default, allowed, f.metadata["doc"]))
@@ -126,10 +128,10 @@ def _coerce(hint: Any, value: Any, fld: dataclasses.Field, source: str, key: str
     if dataclasses.is_dataclass(hint):
         return build(hint, value, source, key + ".")
     origin = typing.get_origin(hint)
-    if origin is tuple and typing.get_args(hint)[0] is str:  # a list of names, e.g. knockout = [...]
-        return _as_names(value, fld.metadata, source, key)
-    if origin is tuple:  # an array of tables, e.g. [[organizations]]
-        return _as_tables(typing.get_args(hint)[0], value, source, key)
+    if origin is tuple and dataclasses.is_dataclass(typing.get_args(hint)[0]):
+        return _as_tables(typing.get_args(hint)[0], value, source, key)  # e.g. [[organizations]]
+    if origin is tuple:  # an array of scalars, e.g. trigger.ids = [3, 17]
+        return _as_list(typing.get_args(hint)[0], value, fld, source, key)
     if origin in (dict, Mapping):  # a free table, validated by whoever reads it
         if not isinstance(value, Mapping):
             raise ScenarioError("expected a table", source=source, key=key, value=shown(value))
@@ -147,19 +149,11 @@ def _as_tables(item: type, value: Any, source: str, key: str) -> tuple:
     return tuple(build(item, v, source, f"{key}.{i}.") for i, v in enumerate(value))
 
 
-def _as_names(value: Any, meta: Mapping[str, Any], source: str, key: str) -> tuple[str, ...]:
-    """A list of strings, each one of the field's choices; duplicates kept once, in order."""
-    choices = meta["choices"]
-    if not isinstance(value, (list, tuple)):
-        raise ScenarioError(
-            "expected a list of names",
-            source=source,
-            key=key,
-            value=shown(value),
-            allowed=f"a list of: {', '.join(choices or ())}",
-        )
-    names = [_as_str(item, meta, source, f"{key}.{i}") for i, item in enumerate(value)]
-    return tuple(dict.fromkeys(names))
+def _as_list(item: type, value: Any, fld: dataclasses.Field, source: str, key: str) -> tuple:
+    """An array of scalars, each checked against the field's range or choices (``key.i`` names it)."""
+    if not isinstance(value, list):
+        raise ScenarioError("expected an array ([...])", source=source, key=key, value=shown(value))
+    return tuple(_SCALARS[item](v, fld.metadata, source, f"{key}.{i}") for i, v in enumerate(value))
 
 
 def _as_bool(value: Any, meta: Mapping[str, Any], source: str, key: str) -> bool:

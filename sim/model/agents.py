@@ -114,9 +114,11 @@ class Participant(CellAgent):
         prev, s = model.prev, model.state
         new = kernels.update_one(
             prev.level[i],
+            prev.highest[i],
             prev.commitment[i],
             prev.grievance[i],
             prev.threshold[i],
+            prev.propensity[i],
             model.fade[i],
             prev.group[i] > 0,
             seen,
@@ -124,7 +126,8 @@ class Participant(CellAgent):
             model.climb_draws[i],
             model.params,
         )
-        s.level[i], s.commitment[i], s.grievance[i] = new.level, new.commitment, new.grievance
+        s.level[i], s.highest[i] = new.level, new.highest
+        s.commitment[i], s.grievance[i] = new.commitment, new.grievance
         return new
 
 

@@ -62,17 +62,23 @@ def _compile_rules(digest: str) -> RuleKernels:
     """Compile the functions that inline rules, each naming ``digest`` so that it keys their cache."""
 
     @njit(**_JIT)
-    def update_one(level, commitment, grievance, threshold, fade, affiliated, seen, view, u, p):
+    def update_one(
+        level, highest, commitment, grievance, threshold, propensity, fade, affiliated, seen, view, u, p
+    ):
         """``rules.update`` for one participant: the per-agent driver's "update" phase."""
         _ = digest  # a closure variable, hence part of the cache key
-        return rules.update(level, commitment, grievance, threshold, fade, affiliated, seen, view, u, p)
+        return rules.update(
+            level, highest, commitment, grievance, threshold, propensity, fade, affiliated, seen, view, u, p
+        )
 
     @njit(**_JIT)
-    def update_participants(level, commitment, grievance, threshold, fade, group, seen, view, u, p):
+    def update_participants(
+        level, highest, commitment, grievance, threshold, propensity, fade, group, seen, view, u, p
+    ):
         """``rules.update`` for every participant, in one pass: the vectorized driver's "update" phase.
 
         Args:
-            level, commitment, grievance, threshold, group: the previous state's arrays.
+            level, highest, commitment, grievance, threshold, propensity, group: the previous state's arrays.
             fade: everyone's ``rules.fade_rate``.
             seen: a ``rules.Perceived`` of arrays; view: a ``rules.MemberView`` of arrays.
             u: this step's climbing uniforms.
@@ -83,13 +89,17 @@ def _compile_rules(digest: str) -> RuleKernels:
         """
         _ = digest  # a closure variable, hence part of the cache key
         n = level.size
-        out = rules.Updated(np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n, np.bool_))
+        out = rules.Updated(
+            np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n, np.bool_)
+        )
         for i in range(n):
             new = rules.update(
                 level[i],
+                highest[i],
                 commitment[i],
                 grievance[i],
                 threshold[i],
+                propensity[i],
                 fade[i],
                 group[i] > 0,
                 rules.Perceived(seen.above[i], seen.exited[i], seen.peers[i]),
@@ -98,6 +108,7 @@ def _compile_rules(digest: str) -> RuleKernels:
                 p,
             )
             out.level[i] = new.level
+            out.highest[i] = new.highest
             out.commitment[i] = new.commitment
             out.grievance[i] = new.grievance
             out.leave[i] = new.leave

@@ -50,6 +50,8 @@ def build_graph(spec: NetworkSpec, rng: np.random.Generator, base_dir: Path | No
         graph = nx.barabasi_albert_graph(n, m, seed=seed)
     elif spec.kind == "stochastic_block":
         graph = _stochastic_block(n, spec.n_blocks, z, spec.mixing, seed)
+    elif spec.kind == "complete":  # everyone sees everyone (Granovetter's crowd)
+        graph = nx.complete_graph(n)
     else:
         graph = _read_graph_file(spec, base_dir)
     graph.remove_edges_from(list(nx.selfloop_edges(graph)))

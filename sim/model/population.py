@@ -3,18 +3,30 @@
 The model keeps every participant's state in one structure of arrays so the
 vectorized driver can update all of them at once; each ``Participant`` agent
 is a view on its own row (see ``agents.py``).
+
+Thresholds are drawn from a distribution (:func:`draw_thresholds`), then given person by person
+where the scenario says so and turned from numbers of neighbours into shares of one's degree
+(:func:`sim.model.thresholds.personal_thresholds`): from then on every rule reads a share, as in Watts (2002).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
-from sim.config.scenario import OrganizationSpec, PopulationSpec, TriggerSpec
+from sim.config.scenario import OrganizationSpec, PopulationSpec, TriggerSpec, check_ids
 from sim.model.rules import alignment
 from sim.vocabulary import Level
+
+#: Where a normal draw at or below 0 lands: the smallest positive threshold. Such a participant
+#: follows the first neighbour above it (any drive > 0), as before instigators existed, but does
+#: not act on its own: clipping piles a normal's lower tail on one value, which is no modeller's
+#: choice of instigators (a threshold of exactly 0, docs/ODD.md 7.3).
+FOLLOWER = float(np.nextafter(0.0, 1.0))
 
 
 @dataclass
@@ -27,6 +39,10 @@ class ParticipantState:
             indexes organization tables without conversion.
         values: values orientation, 0 old power .. 1 new power.
         threshold: personal threshold for following peers.
+        propensity: personal propensity to participate, in (0, 1]; holding rung l needs
+            commitment ``commitment_per_level * l / 5 / propensity`` (1: the easiest).
+        highest: the highest rung reached in one's current organization (int8); climbing
+            above it for the first time excites (``novelty``).
         commitment: commitment to one's participation and affiliation, in [0, 1].
         grievance: grievance against one's organization, in [0, 1].
         left: the group left in the last step, 0 if none (what neighbours perceive).
@@ -37,6 +53,8 @@ class ParticipantState:
     group: np.ndarray
     values: np.ndarray
     threshold: np.ndarray
+    propensity: np.ndarray
+    highest: np.ndarray
     commitment: np.ndarray
     grievance: np.ndarray
     left: np.ndarray
@@ -58,23 +76,57 @@ class ParticipantState:
 
 
 def draw_population(n: int, spec: PopulationSpec, rng: np.random.Generator) -> ParticipantState:
-    """Draw thresholds (normal, clipped) and values (beta with the given mean and spread)."""
-    threshold = (
-        np.clip(rng.normal(spec.threshold, spec.threshold_sd, n), 0.0, 1.0)
-        if spec.threshold_sd > 0
-        else np.full(n, spec.threshold)
-    )
+    """Draw thresholds (:func:`draw_thresholds`) and values (beta with the given mean and spread)."""
+    threshold = draw_thresholds(n, spec, rng)
     values = _beta(spec.values_mean, spec.values_sd, n, rng)
+    propensity = draw_propensity(n, spec, rng)
     return ParticipantState(
         level=np.zeros(n, dtype=np.int8),
         group=np.zeros(n, dtype=np.intp),
         values=values,
         threshold=threshold,
+        propensity=propensity,
+        highest=np.zeros(n, dtype=np.int8),
         commitment=np.zeros(n),
         grievance=np.zeros(n),
         left=np.zeros(n, dtype=np.intp),
         joined=np.zeros(n, dtype=bool),
     )
+
+
+def draw_thresholds(n: int, spec: PopulationSpec, rng: np.random.Generator) -> np.ndarray:
+    """Everyone's threshold from ``threshold_distribution``, in the threshold's unit (share or count).
+
+    ``fixed``: ``threshold``. ``uniform``: on [``threshold_low``, ``threshold_high``). ``beta``: mean
+    ``threshold``, spread ``threshold_sd``. ``normal``: Normal(``threshold``, ``threshold_sd``)
+    (exactly ``threshold`` when the spread is 0), clipped to [:data:`FOLLOWER`, 1] for shares and
+    to [:data:`FOLLOWER`, inf) for counts.
+    """
+    if spec.threshold_distribution == "fixed":
+        return np.full(n, spec.threshold)
+    if spec.threshold_distribution == "uniform":
+        return rng.uniform(spec.threshold_low, spec.threshold_high, n)
+    if spec.threshold_distribution == "beta":
+        return _beta(spec.threshold, spec.threshold_sd, n, rng)
+    top = 1.0 if spec.threshold_kind == "fraction" else math.inf
+    drawn = (
+        rng.normal(spec.threshold, spec.threshold_sd, n)
+        if spec.threshold_sd > 0
+        else np.full(n, spec.threshold)
+    )
+    return np.clip(drawn, FOLLOWER, top)
+
+
+def draw_propensity(n: int, spec: PopulationSpec, rng: np.random.Generator) -> np.ndarray:
+    """Each participant's propensity to participate, u**participation_inequality with u uniform in (0, 1].
+
+    Participation inequality (Nielsen 2006; van Mierlo 2014): the effort a rung costs varies
+    between people with a heavy tail. The cost 1/propensity = u**-b is Pareto with tail index
+    1/b (Wilkinson 2008: the power law of contributions has an exponent set by the effort
+    contributing takes); b = 0 makes everyone equal. Drawn whatever b, so that a knock-out
+    (b = 0) leaves every other draw of the run as it was (common random numbers).
+    """
+    return (1.0 - rng.random(n)) ** spec.participation_inequality
 
 
 def _beta(mean: float, sd: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -108,6 +160,7 @@ def enrol_members(
         chosen = rng.choice(free, size=min(n_members, free.size), replace=False, p=weights / weights.sum())
         state.group[chosen] = k
         state.level[chosen] = min(int(Level.parse(org.initial_level)), caps[k - 1])
+        state.highest[chosen] = state.level[chosen]
         state.commitment[chosen] = commitment
 
 
@@ -127,20 +180,45 @@ def choose_participants(
 def seed_trigger(
     state: ParticipantState,
     spec: TriggerSpec,
-    degree: np.ndarray,
+    adjacency: sp.csr_array,
     group: int,
     caps: np.ndarray,
     rng: np.random.Generator,
+    source: str = "",
 ) -> np.ndarray:
     """Set the trigger's seed participants in motion; return their indices.
 
-    Seeds start at the trigger level (at most what their model enables: ``caps``
-    by group) with full commitment (the spark of a surge).
+    Seeds are drawn from the members of ``group`` (everyone if 0): ``n_seeds`` at random or the
+    best connected (``choose`` = "random", "hubs"), the participants ``ids`` ("ids"), or centres
+    (``ids``, else ``n_seeds`` at random) with all their neighbours in the pool ("neighbourhood",
+    as Centola & Macy 2007 seed a complex contagion). Seeds start at the trigger level (at most
+    what their model enables: ``caps`` by group) with full commitment (the spark of a surge).
+
+    Raises:
+        ScenarioError: for an id that is no participant (of a network read from a file), naming
+            ``source`` and ``trigger.ids``.
     """
     pool = np.flatnonzero(state.group == group) if group else np.arange(state.size)
-    seeds = choose_participants(pool, spec.n_seeds, spec.choose, degree, rng)
+    degree = np.diff(adjacency.indptr)
+    check_ids(spec.ids, state.size, source, "trigger.ids")
+    ids = np.array(spec.ids, dtype=np.int64)
+    if spec.choose == "ids":
+        seeds = ids
+    elif spec.choose == "neighbourhood":
+        centres = ids if ids.size else choose_participants(pool, spec.n_seeds, "random", degree, rng)
+        seeds = _with_neighbours(centres, adjacency, pool if group else None)
+    else:
+        seeds = choose_participants(pool, spec.n_seeds, spec.choose, degree, rng)
     if seeds.size == 0:
         return seeds
     state.level[seeds] = np.minimum(int(Level.parse(spec.level)), caps[state.group[seeds]])
+    state.highest[seeds] = np.maximum(state.highest[seeds], state.level[seeds])
     state.commitment[seeds] = 1.0
     return seeds
+
+
+def _with_neighbours(centres: np.ndarray, adjacency: sp.csr_array, pool: np.ndarray | None) -> np.ndarray:
+    """``centres`` and all their neighbours (those in ``pool``, if given), sorted."""
+    rows = [adjacency.indices[adjacency.indptr[c] : adjacency.indptr[c + 1]] for c in centres]
+    everyone = np.union1d(centres, np.concatenate(rows)) if rows else centres
+    return everyone if pool is None else np.intersect1d(everyone, pool)

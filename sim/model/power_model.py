@@ -33,6 +33,7 @@ from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_nei
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
+from sim.model.thresholds import personal_thresholds
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS, TOP_LEVEL, Level
 
 DRIVERS = ("vectorized", "agents")
@@ -67,6 +68,14 @@ class PowerModel(mesa.Model):
         self.space = Network(self.graph, random=self.random, layout=None)
 
         self.state = draw_population(self.n_participants, scenario.population, self.rng)
+        self.state.threshold = personal_thresholds(
+            self.state.threshold,
+            scenario.population,
+            self.graph,
+            self.counter.degree,
+            base_dir,
+            scenario.network,
+        )
         self.organizations: list[Organization] = []
         # Members' summed values per group, kept up to date by move(). Fixed-point
         # integers, so the sums are exact whatever the order of joins and exits
@@ -84,27 +93,25 @@ class PowerModel(mesa.Model):
         )
         self.values_sum = np.zeros(len(self.organizations) + 1, dtype=np.int64)
         np.add.at(self.values_sum, self.state.group, self.values_fixed)
+        self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
+        # Each participant's commitment fade is fixed for the run: values never change.
+        self.fade = rules.fade_rate(self.state.values, self.dynamics)
+        self.participants = [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
+        self.views = vectorized.MemberViews()
+        self.burn_in(scenario.burn_in)
         trigger_group = self._group_named(scenario.trigger.organization)
         caps = np.array([self.unaffiliated_cap] + [int(o.max_level) for o in self.organizations])
         self.seeds = seed_trigger(
-            self.state, scenario.trigger, self.counter.degree, trigger_group, caps, self.rng
+            self.state, scenario.trigger, self.adjacency, trigger_group, caps, self.rng, scenario.source
         )
         self.schedule = [
             (entry, make_shock(entry.kind, entry.params, source=scenario.source, key=f"shocks.{i}"))
             for i, entry in enumerate(scenario.shocks)
         ]
 
-        self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
-        # Each participant's commitment fade is fixed for the run: values never change.
-        self.fade = rules.fade_rate(self.state.values, self.dynamics)
-        self.participants = [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
         self.prev = self.state
-        self.climb_draws = np.zeros(self.n_participants, dtype=np.float32)
-        self.free = np.empty(0, dtype=np.int64)
-        self.join_draws = np.zeros((rules.N_JOIN_DRAWS, 0), dtype=np.float32)
         self.table = self.build_table()
         self.cascades = metrics.CascadeTracker(self.adjacency)
-        self.views = vectorized.MemberViews()
         self.events: list[dict[str, Any]] = []
         self.campaigns: list[dict[str, Any]] = []
         self.tally()
@@ -120,6 +127,35 @@ class PowerModel(mesa.Model):
         for org in self.organizations:
             org.run_strategy()
         self.table = self.build_table()
+        self.participant_phase()
+        self.tally()
+        for org in self.organizations:
+            org.step()
+        self.cascades.update(self.state.left, who=self.movers[self.state.left[self.movers] > 0])
+        self.recorder.collect(self)
+
+    def burn_in(self, steps: int) -> None:
+        """Let the crowd settle around the organizations as specified, before anything is recorded.
+
+        Participant phases and the tally only (no shocks, no strategies, no accounting: stock,
+        legitimacy and levers stay as given): the start-up transient of a scenario's hand-set
+        initial state is not part of its story. What was last perceived (exits, joins) and the
+        peaks are forgotten afterwards.
+        """
+        self.table = self.build_table()
+        self.movers = np.empty(0, dtype=np.int64)
+        for _ in range(steps):
+            self.participant_phase()
+            self.tally()
+        self.state.left[:] = 0
+        self.state.joined[:] = False
+        self.movers = np.empty(0, dtype=np.int64)
+        self.views = vectorized.MemberViews()  # its cache trusts the movers just forgotten
+        for org in self.organizations:
+            org.peak_members = 0
+
+    def participant_phase(self) -> None:
+        """Draw this step's uniforms and let every participant act (``rules.PARTICIPANT_PHASES``), by the chosen driver."""
         self.draw_uniforms()
         self.prev = self.state
         if self.driver == "agents":
@@ -129,11 +165,6 @@ class PowerModel(mesa.Model):
             self.agents_by_type[Participant].do("step")
         else:
             self.state = vectorized.step_participants(self)
-        self.tally()
-        for org in self.organizations:
-            org.step()
-        self.cascades.update(self.state.left, who=self.movers[self.state.left[self.movers] > 0])
-        self.recorder.collect(self)
 
     def fire(self, shock: Shock) -> dict[str, Any]:
         """Apply a shock now (scheduled, or live from code or the teaching page)."""
@@ -283,6 +314,7 @@ class PowerModel(mesa.Model):
         np.add.at(self.values_sum, target, self.values_fixed[who])
         s.group[who] = target
         s.level[who] = np.minimum(s.level[who], self.table.max_level[target])
+        s.highest[who] = s.level[who]  # a new organization is new: its rungs excite again
         to_org = target > 0
         joining = p.join_commitment if commitment is None else commitment
         s.commitment[who] = np.where(to_org, joining, 0.0)

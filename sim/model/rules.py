@@ -113,6 +113,16 @@ MECHANISMS: dict[str, Mechanism] = {
         "current converted into stock, felt by members as a take",
         {"dynamics.structure_yield": 0.0, "dynamics.structure_take": 0.0},
     ),
+    "participation_inequality": Mechanism(
+        "7.5",
+        "the effort holding a rung costs varies between people, with a heavy tail",
+        {"population.participation_inequality": 0.0},
+    ),
+    "novelty": Mechanism(
+        "7.4",
+        "a first climb to a new rung raises commitment (the foot in the door)",
+        {"dynamics.novelty": 0.0},
+    ),
 }
 assert tuple(MECHANISMS) == MECHANISM_NAMES, "sim.config.scenario.MECHANISM_NAMES must name MECHANISMS"
 
@@ -150,6 +160,7 @@ class KernelParams(NamedTuple):
     peer_influence: float
     rung_difficulty: float
     climb_prob: float
+    novelty: float
     renewal_rate: float
     commitment_per_level: float
     grievance_rate: float
@@ -190,9 +201,10 @@ class MemberView(NamedTuple):
 
 
 class Updated(NamedTuple):
-    """A participant after :func:`update`: new level, commitment, grievance, and whether it leaves."""
+    """A participant after :func:`update`: new level, highest rung, commitment, grievance, and whether it leaves."""
 
     level: Any
+    highest: Any
     commitment: Any
     grievance: Any
     leave: Any
@@ -279,12 +291,27 @@ def climb(level, cap, threshold, above_share, pull, align, u, p: KernelParams):
     its threshold. Higher rungs need more pressure; the organization's model
     caps the climb ("which participation behaviours you are enabling").
     ``u`` is this step's climbing uniform, compared with ``climb_prob``.
+    Some drive is needed, except for an instigator (threshold 0, Granovetter's
+    "radical"), who needs nobody and acts on its own.
     """
     drive = align * (p.peer_influence * above_share + pull)
     need = threshold * (1.0 + p.rung_difficulty * level)
-    if level < cap and drive > 0.0 and drive >= need and u < p.climb_prob:
+    if level < cap and (drive > 0.0 or threshold == 0.0) and drive >= need and u < p.climb_prob:
         return level + 1
     return level
+
+
+def excite(commitment, level, highest, p: KernelParams):
+    """A first climb to a rung never reached in one's organization raises commitment.
+
+    Acting commits (the foot in the door: Freedman & Fraser 1966); a surge's newcomers arrive
+    keen ("the immediate, visceral, and emotional", H&T) and their keenness then fades like any
+    commitment. Climbing back to a rung held before does not excite again, so a surge's
+    newcomers, once faded, stay down unless their propensity holds them up (:func:`slip`).
+    """
+    if level > highest:
+        return commitment + p.novelty * (1.0 - commitment)
+    return commitment
 
 
 def renew(commitment, level, peer_share, pull, align, fade, p: KernelParams):
@@ -300,9 +327,14 @@ def renew(commitment, level, peer_share, pull, align, fade, p: KernelParams):
     return np.minimum(np.maximum(grown, 0.0), 1.0)
 
 
-def slip(level, cap, commitment, p: KernelParams):
-    """Slip one rung when commitment no longer holds the current level; never above the cap."""
-    if level > 0 and commitment < p.commitment_per_level * (level / TOP_LEVEL):
+def slip(level, cap, commitment, propensity, p: KernelParams):
+    """Slip one rung when commitment no longer holds the current level; never above the cap.
+
+    Holding rung l needs commitment ``commitment_per_level * l / TOP_LEVEL / propensity``: the
+    same commitment holds a high rung for the few to whom participating comes easily and not
+    even SHARING for most (participation inequality: Nielsen 2006; van Mierlo 2014).
+    """
+    if level > 0 and commitment * propensity < p.commitment_per_level * (level / TOP_LEVEL):
         level = level - 1
     return min(level, cap)
 
@@ -310,9 +342,12 @@ def slip(level, cap, commitment, p: KernelParams):
 def aggrieve(grievance, gap_seen, take, level, p: KernelParams):
     """Grievance grows with the visible values gap and with value taken, weighted by contribution.
 
-    For the unaffiliated both are zero (row 0 of the organization table), so it only fades.
+    A member yields one unit of value for being there and one more per rung (:func:`revenue`),
+    so the take it feels is ``take * (level + 1) / N_LEVELS``: even a consumer feels a little of
+    what is taken from it. For the unaffiliated both are zero (row 0 of the organization
+    table), so it only fades.
     """
-    load = p.value_gap_grievance * gap_seen + p.take_grievance * take * (level / TOP_LEVEL)
+    load = p.value_gap_grievance * gap_seen + p.take_grievance * take * ((level + 1.0) / N_LEVELS)
     grown = grievance + p.grievance_rate * load - p.grievance_decay * grievance
     return min(max(grown, 0.0), 1.0)
 
@@ -323,21 +358,36 @@ def leaves(affiliated, grievance, exit_share, commitment, threshold, p: KernelPa
     return affiliated and drive > 0.0 and drive >= threshold
 
 
-def update(level, commitment, grievance, threshold, fade, affiliated, seen, view, u, p: KernelParams):
+def update(
+    level,
+    highest,
+    commitment,
+    grievance,
+    threshold,
+    propensity,
+    fade,
+    affiliated,
+    seen,
+    view,
+    u,
+    p: KernelParams,
+):
     """The participant rules in their order, for one participant (the "update" phase).
 
-    Each reads what the one before wrote: :func:`renew` the level after climbing, :func:`slip`
-    the renewed commitment, :func:`aggrieve` the level after slipping, :func:`leaves` the new
-    grievance and commitment. ``seen`` is a :class:`Perceived`, ``view`` a :class:`MemberView`
-    (both of the previous state), ``fade`` the participant's :func:`fade_rate`, ``u`` its
-    climbing uniform.
+    Each reads what the one before wrote: :func:`excite` the level after climbing, :func:`renew`
+    the excited commitment, :func:`slip` the renewed commitment, :func:`aggrieve` the level
+    after slipping, :func:`leaves` the new grievance and commitment. ``seen`` is a
+    :class:`Perceived`, ``view`` a :class:`MemberView` (both of the previous state), ``fade``
+    the participant's :func:`fade_rate`, ``u`` its climbing uniform.
     """
     level = climb(level, view.cap, threshold, seen.above, view.pull, view.align, u, p)
+    commitment = excite(commitment, level, highest, p)
+    highest = max(highest, level)
     commitment = renew(commitment, level, seen.peers, view.pull, view.align, fade, p)
-    level = slip(level, view.cap, commitment, p)
+    level = slip(level, view.cap, commitment, propensity, p)
     grievance = aggrieve(grievance, view.gap_seen, view.take, level, p)
     leave = leaves(affiliated, grievance, seen.exited, commitment, threshold, p)
-    return Updated(level, commitment, grievance, leave)
+    return Updated(level, highest, commitment, grievance, leave)
 
 
 def fade_rate(values, p: DynamicsSpec):

@@ -206,6 +206,7 @@ class ViralMoment(Shock):
         k = chosen.size
         cap = model.table.max_level[s.group[chosen]]  # never above what their model enables
         s.level[chosen] = np.maximum(s.level[chosen], np.minimum(int(Level.parse(self.level)), cap))
+        s.highest[chosen] = np.maximum(s.highest[chosen], s.level[chosen])
         s.commitment[chosen] = 1.0
         return {"participants": int(k), "level": self.level}
 

@@ -93,9 +93,11 @@ def step_participants(model: PowerModel) -> ParticipantState:
     view = model.views.get(prev, model.table, moved=model.movers)
     new = kernels.update_participants(
         prev.level,
+        prev.highest,
         prev.commitment,
         prev.grievance,
         prev.threshold,
+        prev.propensity,
         model.fade,
         prev.group,
         seen,
@@ -108,6 +110,8 @@ def step_participants(model: PowerModel) -> ParticipantState:
         group=prev.group.copy(),
         values=prev.values,
         threshold=prev.threshold,
+        propensity=prev.propensity,
+        highest=new.highest,
         commitment=new.commitment,
         grievance=new.grievance,
         left=np.zeros(prev.size, dtype=np.intp),

@@ -25,6 +25,7 @@ from sim import __version__
 from sim.config.overrides import parse_overrides
 from sim.config.scenario import Scenario
 from sim.errors import ScenarioError, SimError
+from sim.faces.cli import knockouts
 from sim.scenarios import LIBRARY
 
 EXIT_USAGE = 2
@@ -157,31 +158,7 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="allow the scenario to name strategies by import path (module:Class): runs that module's code",
     )
-    knockout_argument(parser)
-
-
-def knockout_argument(parser: argparse.ArgumentParser) -> None:
-    """``--knockout NAME`` (repeatable): switch a mechanism off, besides the scenario's own knock-outs."""
-    parser.add_argument(
-        "--knockout",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="switch a mechanism off, e.g. --knockout exit_contagion (repeatable; `newpower list` names them)",
-    )
-
-
-def load_with_knockouts(args: argparse.Namespace, overrides: dict[str, Any]) -> Scenario:
-    """Load and check the scenario with ``overrides``, adding ``--knockout`` to its ``[dynamics] knockout``."""
-    from sim.model.catalog import load_scenario  # the model's names (imported here: --help stays light)
-
-    scenario = load_scenario(args.scenario, overrides=overrides, allow_code=args.allow_code)
-    if not args.knockout:
-        return scenario
-    knockout = [*scenario.dynamics.knockout, *args.knockout]
-    return load_scenario(
-        args.scenario, overrides={**overrides, "dynamics.knockout": knockout}, allow_code=args.allow_code
-    )
+    knockouts.knockout_argument(parser)
 
 
 def _driver(value: str) -> str:
@@ -260,7 +237,7 @@ def _resolve(args: argparse.Namespace) -> tuple[Scenario, int, int]:
 
 def _load(args: argparse.Namespace) -> Scenario:
     """Load and check the scenario; ``--allow-code`` lets it import strategies by module path."""
-    return load_with_knockouts(args, parse_overrides(args.overrides))
+    return knockouts.load_with_knockouts(args, parse_overrides(args.overrides))
 
 
 def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, **options: Any) -> Path:

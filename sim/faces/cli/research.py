@@ -20,6 +20,7 @@ from typing import Any
 
 from sim.config.scenario import parse_value
 from sim.errors import ScenarioError, SimError
+from sim.faces.cli.knockouts import knockout_argument
 
 EXIT_FAILED_RUNS = 1
 EXIT_USAGE = 2
@@ -172,8 +173,6 @@ def _common(parser: argparse.ArgumentParser, every: int) -> None:
         action="store_true",
         help="let the scenario name strategies by import path (module:Class), which runs that module's code",
     )
-    from sim.faces.cli.main import knockout_argument  # main imports this module: not at the top
-
     knockout_argument(parser)
 
 
@@ -219,7 +218,7 @@ def parse_ranges(items: Sequence[str]) -> dict[str, list[float]]:
 
 def _load(args: argparse.Namespace, extra: dict[str, Any]):
     from sim.config.overrides import parse_overrides
-    from sim.faces.cli.main import load_with_knockouts  # main imports this module: not at the top
+    from sim.faces.cli.knockouts import load_with_knockouts
 
     overrides = parse_overrides(args.overrides)
     if args.steps is not None:
