@@ -245,3 +245,11 @@ def test_importing_a_strategy_from_the_scenario_folder_leaves_the_python_path_as
         sys.modules.pop("my_policy_h10", None)
     assert type(strategy).__name__ == "Keep"
     assert sys.path == before
+
+
+def test_an_organization_that_takes_nothing_and_converts_nothing_earns_nothing():
+    """Stock comes from the take and from structure only: without either it can only decay."""
+    raw = world(steps=20, take_rate=0.0, structure=0.0, stock=1.0)
+    stock = lambda r: float(r.summary["P.final_stock"])
+    assert mean_over_seeds(raw, stock) <= 1.0
+    assert mean_over_seeds(world(steps=20, take_rate=0.5, stock=1.0), stock) > mean_over_seeds(raw, stock)
