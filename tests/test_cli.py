@@ -83,7 +83,7 @@ def test_run_prints_summary(capsys, tmp_path):
         "largest_desertion_cascade",
         "n_participants",
     ):
-        assert any(line.split()[0] == key for line in lines[2:]), key
+        assert any(line.split()[:1] == [key] for line in lines[2:]), key
     assert (out_dir / "manifest.json").is_file()
 
 
@@ -92,8 +92,8 @@ def test_run_with_organizations_and_both_drivers(capsys, tmp_path):
     argv = ["run", str(CASTLE), *TINY, "--set", "organizations.Commons.outreach=0.1"]
     code, vec, _ = run_cli(capsys, *argv, "--out", str(tmp_path / "vec"))
     assert code == 0
-    assert any(line.split()[0] == "Gazette.desertion_share" for line in summary_lines(vec)[2:])
-    assert any(line.split()[0] == "Commons.final_quadrant" for line in summary_lines(vec)[2:])
+    assert any(line.split()[:1] == ["Gazette.desertion_share"] for line in summary_lines(vec)[2:])
+    assert any(line.split()[:1] == ["Commons.final_quadrant"] for line in summary_lines(vec)[2:])
     code, agt, _ = run_cli(capsys, *argv, "--driver", "agents", "--out", str(tmp_path / "agt"))
     assert code == 0
     expected = [line.replace("driver vectorized", "driver agents") for line in summary_lines(vec)]

@@ -97,9 +97,9 @@ def test_every_file_exists(single):
     ):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     for stem in FIGURES:
-        for suffix in (".png", ".svg"):
-            path = folder / "figures" / f"{stem}{suffix}"
-            assert path.is_file() and path.stat().st_size > 1000, path
+        path = folder / "figures" / f"{stem}.png"
+        assert path.is_file() and path.stat().st_size > 1000, path
+        assert not (folder / "figures" / f"{stem}.svg").exists()  # SVG only with --svg
     assert not (folder / "aggregate.parquet").exists()  # one run: nothing to aggregate
     assert not [p for p in folder.rglob(".*") if "tmp" in p.name]
 
@@ -158,7 +158,7 @@ def test_manifest(single):
         assert len(manifest["git"]["commit"]) == 40
     assert manifest["started"] <= manifest["finished"] and manifest["wall_time_s"] > 0
     assert set(manifest["files"]) >= {"timeseries.parquet", "summary.json", "network.parquet"}
-    assert sorted(manifest["figures"]) == sorted(f"figures/{s}{x}" for s in FIGURES for x in (".png", ".svg"))
+    assert sorted(manifest["figures"]) == sorted(f"figures/{s}.png" for s in FIGURES)
     assert manifest["command"].startswith("newpower run ")
     assert [o["name"] for o in manifest["organizations"]] == list(ORGS)
 
@@ -350,12 +350,14 @@ def test_plot_redraws_from_files_alone(capsys, single, tmp_path, monkeypatch):
     monkeypatch.setattr("sim.runs.runner.run", forbidden)
     monkeypatch.setattr("sim.runs.replicate.run", forbidden)
     monkeypatch.setattr("sim.model.power_model.PowerModel.__init__", forbidden)
-    code, out, err = cli(capsys, "plot", folder)
+    code, out, err = cli(capsys, "plot", folder, "--svg")
     assert code == 0, err
     for stem in FIGURES:
         assert (folder / "figures" / f"{stem}.png").stat().st_size > 1000
         assert (folder / "figures" / f"{stem}.svg").stat().st_size > 1000
-    assert "Redrew 5 figures" in out
+    assert "Redrew 5 figures" in out and ".png and .svg" in out
+    code, out, err = cli(capsys, "plot", folder)  # without --svg, no SVG is left that no longer matches
+    assert code == 0 and not list((folder / "figures").glob("*.svg")), err
 
 
 def test_animate_writes_gif(capsys, single, tmp_path, monkeypatch):
@@ -525,3 +527,43 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("newpower: error: ") and len(proc.stderr.strip().splitlines()) == 1
+
+
+# ------------------------------------------------------------------ fast runs, CSV, progress
+
+
+def test_no_figures_and_csv_copies_for_a_spreadsheet(capsys, tmp_path):
+    """``--no-figures --format csv``: data, story and a CSV copy of every table, no figure; the copies
+    hold what the Parquet files hold, and the summary is one row per run."""
+    folder = tmp_path / "csv"
+    code, out, err = cli(
+        capsys, "run", CASTLE, *TINY, "-r", "2", "--no-figures", "--format", "csv", "--out", folder
+    )
+    assert code == 0, err
+    assert not list(folder.glob("figures/*.png")) and "Figures in" not in out
+    assert (folder / "summary.md").read_text().startswith("# ")
+    series = pd.read_csv(folder / "timeseries.csv")
+    pd.testing.assert_frame_equal(series, pd.read_parquet(folder / "timeseries.parquet"), check_dtype=False)
+    summary = pd.read_csv(folder / "summary.csv")
+    assert len(summary) == 2 and {"run", "seed", "final_active_fraction"} <= set(summary.columns)
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert {"timeseries.csv", "summary.csv", "summary.md"} <= set(manifest["files"])
+
+
+def test_export_writes_csv_copies_of_an_existing_folder(capsys, single, tmp_path):
+    """``newpower export`` adds the CSV copies to a folder written earlier, and lists them in its manifest."""
+    folder = tmp_path / "copy"
+    shutil.copytree(single, folder)
+    code, out, err = cli(capsys, "export", folder)
+    assert code == 0, err
+    assert "timeseries.csv" in out and (folder / "network.csv").is_file()
+    assert len(pd.read_csv(folder / "summary.csv")) == 1
+    assert "timeseries.csv" in json.loads((folder / "manifest.json").read_text())["files"]
+
+
+def test_progress_names_the_slow_parts_after_the_steps(capsys, tmp_path):
+    """The progress display goes on after the steps: saving, the network layout, the story, each figure."""
+    code, _, err = cli(capsys, "run", WATTS, *TINY, "--progress", "--out", tmp_path / "p")
+    assert code == 0
+    for part in ("saving the data", "laying out the network", "telling the story", "drawing network"):
+        assert part in err, part

@@ -7,6 +7,7 @@ model behind it (docs/ODD.md, Submodels; issue: "Named mechanisms that do nothin
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -107,3 +108,17 @@ def test_a_repeated_name_switches_the_mechanism_off_once():
     assert rules.knock_out(once).dynamics == dataclasses.replace(
         rules.knock_out(twice).dynamics, knockout=once.dynamics.knockout
     )
+
+
+def test_the_command_line_adds_knockouts_and_the_manifest_records_them(tmp_path, capsys):
+    """``newpower run --knockout NAME`` (repeatable) adds to the scenario's knock-outs; ``newpower list`` names them."""
+    from sim.faces.cli.main import main
+
+    out = tmp_path / "run"
+    argv = ["run", "facebook_rival", "--set", "network.n=100", "--steps", "3", "--out", str(out)]
+    assert main([*argv, "--knockout", "exit_contagion", "--knockout", "ads"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario"]["dynamics"]["knockout"] == ["exit_contagion", "ads"]
+    assert main(["list"]) == 0
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in rules.MECHANISMS)

@@ -434,3 +434,26 @@ def test_fit_unit_disk_pulls_in_stragglers():
     fx, fy = fit_unit_disk(x, y)
     assert np.hypot(fx, fy).max() == pytest.approx(1.0)
     assert fx[:400].max() - fx[:400].min() > 1.5
+
+
+def test_spring_layout_is_reproducible_keeps_ties_short_and_leaves_global_random_alone():
+    """The igraph spring layout gives the same picture every time, puts tied participants near each
+    other, and neither reads nor moves Python's or NumPy's global random state."""
+    import random
+
+    import networkx as nx
+
+    adjacency = nx.to_scipy_sparse_array(nx.barabasi_albert_graph(300, 2, seed=3), format="csr")
+    random.seed(7)
+    np.random.seed(7)
+    before = (random.random(), np.random.random())
+    random.seed(7)
+    np.random.seed(7)
+    a, b = network_layout(adjacency, kind="barabasi_albert"), network_layout(adjacency)
+    assert (random.random(), np.random.random()) == before
+    assert a.method == "spring" and np.array_equal(a.x, b.x) and np.array_equal(a.y, b.y)
+    src, dst = induced_edges(adjacency, a.nodes)
+    tie = np.hypot(a.x[src] - a.x[dst], a.y[src] - a.y[dst]).mean()
+    rng = np.random.default_rng(0)
+    i, j = rng.integers(0, 300, 2000), rng.integers(0, 300, 2000)
+    assert tie < 0.5 * np.hypot(a.x[i] - a.x[j], a.y[i] - a.y[j]).mean()

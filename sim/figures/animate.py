@@ -20,10 +20,15 @@ from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 from PIL import Image
 
-from sim.figures import plotting
+from sim.figures import network, plotting, style
 from sim.storage.files import atomic_write
 from sim.storage.results import ANIMATION, Results, ResultsError
 
+#: Where the panels sit (left, bottom, width, height, as shares of the figure): below the title,
+#: above their legends.
+LEVEL_AXES = (0.01, 0.15, 0.3, 0.72)
+GROUP_AXES = (0.33, 0.15, 0.3, 0.72)
+COMPASS_AXES = (0.695, 0.2, 0.285, 0.67)
 #: Frames per second, and how long the last frame stays (seconds).
 FPS = 4
 HOLD_LAST = 2.0
@@ -54,9 +59,9 @@ def write_animation(results: Results, fps: float = FPS, mp4: bool = True) -> tup
     durations = [round(1000 / fps)] * len(frames)
     durations[-1] = max(durations[-1], int(HOLD_LAST * 1000))
     colours = [
-        *plotting.LEVEL_COLOURS,
-        *plotting.node_colours(results).values(),
-        *plotting.QUADRANT_TINTS.values(),
+        *style.LEVEL_COLOURS,
+        *style.node_colours(results).values(),
+        *style.QUADRANT_TINTS.values(),
     ]
     paths = [write_gif(frames, results.folder / f"{ANIMATION}.gif", durations, colours)]
     notes = []
@@ -77,28 +82,30 @@ def render_frames(results: Results) -> list[np.ndarray]:
     fig, update = animation_figure(results)
     canvas = FigureCanvasAgg(fig)
     frames = []
-    for i, step in enumerate(sorted(int(s) for s in results.snapshots["step"].unique())):
+    for step in sorted(int(s) for s in results.snapshots["step"].unique()):
         update(step)
         canvas.draw()
-        if i == 0:
-            fig.set_layout_engine("none")  # freeze the layout so nothing jumps between frames
         frames.append(np.asarray(canvas.buffer_rgba())[..., :3].copy())
     return frames
 
 
 def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
     """The figure (network by level, by affiliation, and the compass) and a function that shows a step."""
-    fig = Figure(figsize=(15, 5.6), layout="constrained")
-    level_ax, group_ax, compass_ax = fig.subplots(1, 3, width_ratios=[1, 1, 1.05])
-    layout, segments = plotting.network_parts(results)
+    # Fixed places, not a layout engine: the title changes every frame, the legends hang below
+    # their panels, and nothing may move between frames (tests check that no text overlaps another).
+    fig = Figure(figsize=(15, 6.0))
+    level_ax = fig.add_axes(LEVEL_AXES)
+    group_ax = fig.add_axes(GROUP_AXES)
+    compass_ax = fig.add_axes(COMPASS_AXES)
+    layout, segments = network.network_parts(results)
     first_step = int(results.snapshots["step"].min())
-    styles = plotting.snapshot_styles(results, first_step, layout)
-    level_dots = plotting.draw_network(level_ax, segments, styles["level"])
-    group_dots = plotting.draw_network(group_ax, segments, styles["group"])
+    styles = network.snapshot_styles(results, first_step, layout)
+    level_dots = network.draw_network(level_ax, segments, styles["level"])
+    group_dots = network.draw_network(group_ax, segments, styles["group"])
     level_ax.set_title("Participation level", fontsize=11)
     group_ax.set_title("Affiliation", fontsize=11)
     level_ax.legend(
-        handles=plotting.level_handles(),
+        handles=network.level_handles(),
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         ncol=3,
@@ -106,7 +113,7 @@ def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
         fontsize=8.5,
     )
     group_ax.legend(
-        handles=plotting.group_handles(results),
+        handles=network.group_handles(results),
         loc="upper center",
         bbox_to_anchor=(0.5, 0.0),
         ncol=3,
@@ -119,7 +126,7 @@ def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
     run = results.first_run().set_index("step")
     trails = []
     for i, name in enumerate(results.organizations):
-        colour = plotting.org_colour(i)
+        colour = style.org_colour(i)
         path = run[[f"{name}.values", f"{name}.openness"]].apply(pd.to_numeric, errors="coerce")
         (line,) = compass_ax.plot([], [], color=colour, linewidth=2.5, zorder=3)
         (start,) = compass_ax.plot(
@@ -137,19 +144,19 @@ def animation_figure(results: Results) -> tuple[Figure, Callable[[int], None]]:
     if trails:
         compass_ax.legend(
             loc="upper center",
-            bbox_to_anchor=(0.5, -0.12),
+            bbox_to_anchor=(0.5, -0.13),
             ncol=min(4, len(trails)),
             frameon=False,
             fontsize=9,
         )
     last = int(run.index.max())
     active = pd.to_numeric(run["active_fraction"], errors="coerce")
-    title = fig.suptitle(" ", fontsize=14, fontweight="bold")
+    title = fig.text(0.5, 0.975, " ", ha="center", va="top", fontsize=14, fontweight="bold")
 
     def show(step: int) -> None:
-        styles = plotting.snapshot_styles(results, step, layout)
-        plotting.restyle(level_dots, styles["level"])
-        plotting.restyle(group_dots, styles["group"])
+        styles = network.snapshot_styles(results, step, layout)
+        network.restyle(level_dots, styles["level"])
+        network.restyle(group_dots, styles["group"])
         for path, line, start, now in trails:
             seen = path.loc[:step].dropna()
             if seen.empty:

@@ -1,14 +1,13 @@
 """Figures drawn from a saved results folder (:class:`~sim.storage.results.Results`), never from a live model.
 
 Each figure is one function from results to a matplotlib ``Figure``;
-:func:`draw_all` saves every figure the folder's data allows as PNG and SVG
+`draw_all` saves every figure the folder's data allows as PNG (and SVG on request)
 under ``figures/``, each written atomically. Figures are built with the
 object-oriented API on the Agg canvas (no pyplot, no global state, nothing to
 close). With several runs, line figures show the mean with a 95% band.
 
-Colours are fixed: the participation scale from light (consuming) to dark
-(co-owning); one colour per organization, in creation order; light grey for
-participants who belong to no organization.
+Colours and the frame are :mod:`sim.figures.style`; the network figure is
+:mod:`sim.figures.network`.
 """
 
 from __future__ import annotations
@@ -19,63 +18,58 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
+from sim.figures.labels import freeze, mark_moments, place, point_box, text_boxes
+from sim.figures.network import network_figure
+from sim.figures.style import (
+    DPI,
+    LEVEL_COLOURS,
+    LEVEL_NAMES,
+    QUADRANT_TINTS,
+    QUADRANTS,
+    base_figure,
+    level_column,
+    org_colour,
+)
+from sim.figures.timeline import moments
 from sim.storage.files import atomic_write
 from sim.storage.results import FIGURES, Results
 
-#: Levels of the participation scale, named as in the article, lowest first.
-LEVEL_NAMES = ("consuming", "sharing", "shaping", "funding", "producing", "co-owning")
-#: Their colours, light to dark.
-LEVEL_COLOURS = ("#e8eef6", "#a9cce3", "#6a9bd1", "#7b62b8", "#7a2a8f", "#3d0046")
-#: One colour per organization, in creation order (repeats after eight).
-ORG_COLOURS = ("#d95f02", "#1b9e77", "#e7298a", "#1f78b4", "#66a61e", "#e6ab02", "#a6761d", "#666666")
-#: Participants in no organization.
-UNAFFILIATED = "#cfcfcf"
-#: The four quadrants of the New Power Compass: (x = values, y = model) of the label, alignment, subtitle.
-QUADRANTS = {
-    "CASTLES": ((0.02, 0.02), ("left", "bottom"), "old power model\nold power values"),
-    "CONNECTORS": ((0.02, 0.98), ("left", "top"), "new power model\nold power values"),
-    "CHEERLEADERS": ((0.98, 0.02), ("right", "bottom"), "old power model\nnew power values"),
-    "CROWDS": ((0.98, 0.98), ("right", "top"), "new power model\nnew power values"),
-}
-QUADRANT_TINTS = {
-    "CASTLES": "#f3efe7",
-    "CONNECTORS": "#eaf0f6",
-    "CHEERLEADERS": "#f6ecf0",
-    "CROWDS": "#eaf4ec",
-}
-DPI = 120
-
-
-def level_column(index: int) -> str:
-    """The time-series column counting participants at a level, e.g. ``n_co_owning``."""
-    return "n_" + LEVEL_NAMES[index].replace("-", "_")
-
-
-def org_colour(index: int) -> str:
-    """The colour of the organization created ``index``-th (0-based)."""
-    return ORG_COLOURS[index % len(ORG_COLOURS)]
-
-
 # ------------------------------------------------------------------ saving
 
+#: zlib level of the PNG files: 1 encodes several times faster than the default 6 for files
+#: about a third larger (the encoder was a quarter of the network figure's time).
+PNG_COMPRESSION = 1
 
-def save_figure(fig: Figure, stem: Path) -> list[Path]:
-    """Save a figure as ``<stem>.png`` and ``<stem>.svg``, each atomically."""
+
+def save_figure(fig: Figure, stem: Path, svg: bool = False) -> list[Path]:
+    """Save a figure as ``<stem>.png``, and with ``svg`` also as ``<stem>.svg``, each atomically.
+
+    The SVG is a second full render (about a third of a run's figure time), so it is written
+    only on request (``--svg``).
+    """
     FigureCanvasAgg(fig)
     png = atomic_write(
         stem.with_suffix(".png"),
-        lambda tmp: fig.savefig(tmp, dpi=DPI, format="png", metadata={"Software": None}),
+        lambda tmp: fig.savefig(
+            tmp,
+            dpi=DPI,
+            format="png",
+            metadata={"Software": None},
+            pil_kwargs={"compress_level": PNG_COMPRESSION},
+        ),
     )
+    if not svg:
+        stem.with_suffix(".svg").unlink(missing_ok=True)  # an older SVG would no longer match the PNG
+        return [png]
     fig.set_layout_engine("none")  # keep the layout just computed: the SVG matches the PNG, and is faster
-    svg = atomic_write(
+    vector = atomic_write(
         stem.with_suffix(".svg"), lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None})
     )
-    return [png, svg]
+    return [png, vector]
 
 
 def figure_builders(
@@ -95,37 +89,29 @@ def figure_builders(
     return builders
 
 
-def draw_all(results: Results, network_steps: Sequence[int] | None = None) -> list[Path]:
-    """Draw and save every figure the results allow; return the files written (PNG, SVG)."""
+def draw_all(
+    results: Results,
+    network_steps: Sequence[int] | None = None,
+    on_figure: Callable[[str], None] | None = None,
+    svg: bool = False,
+) -> list[Path]:
+    """Draw and save every figure the results allow; return the files written (PNG, and SVG on request).
+
+    Args:
+        results: the saved results.
+        network_steps: the steps the network figure shows (default: as the manifest says, or chosen).
+        on_figure: called with each figure's name before it is drawn (for a progress display).
+        svg: also write each figure as SVG.
+    """
     paths: list[Path] = []
     for stem, build in figure_builders(results, network_steps).items():
-        paths += save_figure(build(), results.folder / FIGURES / stem)
+        if on_figure is not None:
+            on_figure(stem)
+        paths += save_figure(build(), results.folder / FIGURES / stem, svg)
     return paths
 
 
 # ------------------------------------------------------------------ shared pieces
-
-
-def _figure(results: Results, title: str, size: tuple[float, float]) -> Figure:
-    fig = Figure(figsize=size, layout="constrained")
-    fig.get_layout_engine().set(rect=(0, 0.045, 1, 0.955))
-    fig.suptitle(title, fontsize=14, fontweight="bold")
-    fig.text(0.01, 0.008, caption(results), fontsize=8.5, color="dimgray", ha="left", va="bottom")
-    return fig
-
-
-def caption(results: Results) -> str:
-    """One line under every figure: scenario, size, runs and seeds."""
-    m = results.manifest
-    runs = results.summary.get("runs", [{}])
-    n = runs[0].get("n_participants", "?") if runs else "?"
-    seeds = m.get("seeds") or [r.get("seed") for r in runs]
-    if results.n_runs > 1:
-        how = f"mean of {results.n_runs} runs with 95% interval (root seed {m.get('seed')})"
-    else:
-        how = f"seed {seeds[0] if seeds else '?'}"
-    n_text = f"{n:,}" if isinstance(n, int) else str(n)
-    return f"scenario {results.name}  |  {n_text} participants  |  {how}  |  driver {m.get('driver', '?')}"
 
 
 def _line(ax, results: Results, measure: str, colour: str, label: str, **style) -> None:
@@ -156,7 +142,7 @@ def _steps_axis(ax, bottom: bool = True) -> None:
 
 def participation_figure(results: Results) -> Figure:
     """Participation over time: a stacked area of the six levels, and the active share."""
-    fig = _figure(results, "Participation over time, by level of the participation scale", (10, 7.2))
+    fig = base_figure(results, "Participation over time, by level of the participation scale", (10, 7.2))
     top, bottom = fig.subplots(2, 1, sharex=True, height_ratios=[3, 1.5])
     means = pd.concat(
         [results.band(level_column(i))["mean"] for i in range(len(LEVEL_NAMES))], axis=1, keys=LEVEL_NAMES
@@ -223,6 +209,7 @@ def participation_figure(results: Results) -> Figure:
     if results.n_runs > 1:
         bottom.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False, fontsize=9)
     _steps_axis(bottom)
+    mark_moments(fig, (top, bottom), top, moments(results))
     return fig
 
 
@@ -245,11 +232,11 @@ def draw_compass(ax, labels: bool = True) -> None:
         if labels:
             ha, va = QUADRANTS[name][1]
             ax.text(x, y, name, ha=ha, va=va, fontsize=13, fontweight="bold", color="#8a8a8a", zorder=1)
-            dy = 0.045 if va == "bottom" else -0.045
-            ax.text(
-                x,
-                y + dy,
+            ax.annotate(  # beside the name in points, not data units: clear of it at any size
                 QUADRANTS[name][2],
+                (x, y),
+                xytext=(0, 17 if va == "bottom" else -17),
+                textcoords="offset points",
                 ha=ha,
                 va=va,
                 fontsize=7.5,
@@ -269,21 +256,24 @@ def draw_compass(ax, labels: bool = True) -> None:
 
 
 def compass_figure(results: Results, audit: bool = False) -> Figure:
-    """Each organization's trajectory on the New Power Compass, start and end marked."""
+    """Each organization's trajectory on the New Power Compass, start and end marked, labels kept apart."""
     title = (
         "Audit your power: the New Power Compass, today and at the end"
         if audit
         else "The New Power Compass: each organization's trajectory"
     )
     trends = {row["organization"]: row["trend"] for row in (results.audit or {}).get("organizations", [])}
-    fig = _figure(results, title, (8.6, 9.2))
+    fig = base_figure(results, title, (8.6, 9.2))
     ax = fig.subplots()
     draw_compass(ax)
-    entered_late = False
+    ends = []
     for i, name in enumerate(results.organizations):
         label = f"{name}: {trends[name]}" if audit and name in trends else name
-        entered_late |= _draw_trajectory(ax, results, name, org_colour(i), label)
-    handles = _compass_handles(results, entered_late)
+        path = _draw_trajectory(ax, results, name, org_colour(i))
+        if path is not None:
+            ends.append((path, label, org_colour(i)))
+    first_step = results.timeseries["step"].min()
+    handles = _compass_handles(results, any(path.index[0] > first_step for path, _, _ in ends))
     ax.legend(
         handles=handles,
         loc="upper center",
@@ -292,14 +282,19 @@ def compass_figure(results: Results, audit: bool = False) -> Figure:
         frameon=False,
         fontsize=10,
     )
+    label_ends(fig, ax, ends)
     return fig
 
 
-def _draw_trajectory(ax, results: Results, name: str, colour: str, label: str) -> bool:
-    """One organization's path (and single runs, faint), its start and end, and its label.
+#: Marker sizes (points) of a trajectory's start (open circle) and end (dot).
+START_SIZE, END_SIZE = 15, 8
+
+
+def _draw_trajectory(ax, results: Results, name: str, colour: str) -> pd.DataFrame | None:
+    """One organization's path (and single runs, faint), its start and its end.
 
     Returns:
-        Whether it entered after the first step (its path starts later).
+        The mean path (columns ``x``, ``y``, indexed by step), or None if it has none.
     """
     if results.n_runs > 1:
         for _, run in results.timeseries.groupby("run"):
@@ -310,34 +305,66 @@ def _draw_trajectory(ax, results: Results, name: str, colour: str, label: str) -
         keys=["x", "y"],
     ).dropna()
     if path.empty:
-        return False
+        return None
     start, end = path.iloc[0], path.iloc[-1]
     ax.plot(path["x"], path["y"], color=colour, linewidth=2.5, zorder=3)
     ax.plot(
         start["x"],
         start["y"],
         "o",
-        markersize=15,
+        markersize=START_SIZE,
         markerfacecolor="white",
         markeredgecolor=colour,
         markeredgewidth=2.5,
         zorder=4,
     )
-    ax.plot(end["x"], end["y"], "o", markersize=8, color=colour, zorder=5)
-    right = end["x"] > 0.6  # labels near the right edge go to the left of the dot
-    ax.annotate(
-        label,
-        (end["x"], end["y"]),
-        xytext=(-10 if right else 10, 8),
-        textcoords="offset points",
-        ha="right" if right else "left",
-        fontsize=11,
-        fontweight="bold",
-        color=colour,
-        zorder=6,
-        bbox={"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
-    )
-    return bool(path.index[0] > results.timeseries["step"].min())
+    ax.plot(end["x"], end["y"], "o", markersize=END_SIZE, color=colour, zorder=5)
+    return path
+
+
+def label_ends(fig: Figure, ax, ends: list[tuple[pd.DataFrame, str, str]]) -> None:
+    """Label each trajectory's end, clear of the quadrant names, the markers and the other labels.
+
+    Call it last: it freezes the figure's layout (:func:`sim.figures.labels.freeze`).
+    """
+    if not ends:
+        return
+    renderer = freeze(fig)
+    taken = text_boxes(fig, renderer)
+    for path, _, _ in ends:
+        taken.append(point_box(ax, path["x"].iloc[0], path["y"].iloc[0], START_SIZE + 3))
+        taken.append(point_box(ax, path["x"].iloc[-1], path["y"].iloc[-1], END_SIZE + 2))
+    within = ax.get_window_extent(renderer)
+    for path, text, colour in ends:
+        end = (float(path["x"].iloc[-1]), float(path["y"].iloc[-1]))
+        place(_end_label_places(ax, end, text, colour), renderer, taken, within)
+
+
+def _end_label_places(ax, end: tuple[float, float], text: str, colour: str) -> list:
+    """Places around a trajectory's end, nearest first, on the side with more room first."""
+    side = -1 if end[0] > 0.6 else 1
+    offsets = []
+    for r in (10, 20, 32):
+        offsets += [(side * r, 0.6 * r), (side * r, -0.6 * r), (-side * r, 0.6 * r), (-side * r, -0.6 * r)]
+        offsets += [(0, r), (0, -r)]
+    style = {"boxstyle": "round,pad=0.2", "facecolor": "white", "edgecolor": "none", "alpha": 0.8}
+
+    def make(dx: float, dy: float):
+        return lambda: ax.annotate(
+            text,
+            end,
+            xytext=(dx, dy),
+            textcoords="offset points",
+            ha="left" if dx > 0 else "right" if dx < 0 else "center",
+            va="bottom" if dy >= 0 else "top",
+            fontsize=11,
+            fontweight="bold",
+            color=colour,
+            zorder=6,
+            bbox=style,
+        )
+
+    return [make(dx, dy) for dx, dy in offsets]
 
 
 def _compass_handles(results: Results, entered_late: bool) -> list[Line2D]:
@@ -373,7 +400,7 @@ def _compass_handles(results: Results, entered_late: bool) -> list[Line2D]:
 
 def power_figure(results: Results) -> Figure:
     """Each organization's old-power stock against its new-power current, over time."""
-    fig = _figure(results, "Power over time: old-power stock against new-power current", (10, 7.2))
+    fig = base_figure(results, "Power over time: old-power stock against new-power current", (10, 7.2))
     stock_ax, current_ax = fig.subplots(2, 1, sharex=True)
     for i, name in enumerate(results.organizations):
         _line(stock_ax, results, f"{name}.stock", org_colour(i), name)
@@ -390,12 +417,13 @@ def power_figure(results: Results) -> Figure:
         ax.set_ylim(bottom=0)
         _steps_axis(ax, bottom=ax is current_ax)
     _legend(stock_ax, results, loc="center left", bbox_to_anchor=(1.01, 0.5), title="organization")
+    mark_moments(fig, (stock_ax, current_ax), stock_ax, moments(results))
     return fig
 
 
 def community_figure(results: Results) -> Figure:
     """Community size, joins and desertions of each organization over time."""
-    fig = _figure(results, "Communities over time: size, joins and desertions", (10, 8.6))
+    fig = base_figure(results, "Communities over time: size, joins and desertions", (10, 8.6))
     size_ax, join_ax, exit_ax = fig.subplots(3, 1, sharex=True, height_ratios=[1.6, 1, 1])
     for i, name in enumerate(results.organizations):
         _line(size_ax, results, f"{name}.members", org_colour(i), name)
@@ -412,201 +440,5 @@ def community_figure(results: Results) -> Figure:
         ax.set_ylim(bottom=0)
         _steps_axis(ax, bottom=ax is exit_ax)
     _legend(size_ax, results, loc="center left", bbox_to_anchor=(1.01, 0.5), title="organization")
-    return fig
-
-
-# ------------------------------------------------------------------ the network
-
-
-def choose_steps(
-    available: Sequence[int], wanted: Sequence[int] | None = None, peak: int | None = None, n: int = 4
-) -> list[int]:
-    """The snapshot steps to draw: the nearest available to each wanted step.
-
-    By default ``n`` evenly spaced steps from the first to the last, with the
-    interior one nearest to the surge peak moved onto the peak.
-    """
-    available = sorted(int(s) for s in available)
-    if not available:
-        return []
-    if not wanted:
-        first, last = available[0], available[-1]
-        wanted = [first + (last - first) * i / (n - 1) for i in range(n)]
-        if peak is not None and first < peak < last and n > 2:
-            nearest_interior = min(range(1, n - 1), key=lambda i: abs(wanted[i] - peak))
-            wanted[nearest_interior] = peak
-    nearest = [min(available, key=lambda s, w=w: (abs(s - float(w)), s)) for w in wanted]
-    return sorted(set(nearest))
-
-
-def node_colours(results: Results) -> dict[int, str]:
-    """Affiliation colour of each group number (0 is no organization)."""
-    colours = {0: UNAFFILIATED}
-    orgs = results.manifest.get("organizations") or [
-        {"name": n, "group": i + 1} for i, n in enumerate(results.organizations)
-    ]
-    for i, org in enumerate(orgs):
-        colours[int(org["group"])] = org_colour(i)
-    return colours
-
-
-def network_parts(results: Results) -> tuple[pd.DataFrame, np.ndarray]:
-    """The layout indexed by participant, and the drawn ties as segments (n, 2, 2)."""
-    layout = results.layout.set_index("participant")
-    edges = results.edges if results.edges is not None else pd.DataFrame({"source": [], "target": []})
-    drawn = edges[edges["source"].isin(layout.index) & edges["target"].isin(layout.index)]
-    a = layout.loc[drawn["source"], ["x", "y"]].to_numpy()
-    b = layout.loc[drawn["target"], ["x", "y"]].to_numpy()
-    return layout, np.stack([a, b], axis=1) if len(drawn) else np.zeros((0, 2, 2))
-
-
-def node_size(n: int) -> float:
-    """Dot area (points^2) for a network of ``n`` drawn participants."""
-    return float(np.clip(5000 / max(n, 1), 2.5, 40))
-
-
-def node_style(
-    layout: pd.DataFrame, values: np.ndarray, palette, grow: float = 0.0
-) -> tuple[np.ndarray, list[str], np.ndarray]:
-    """Positions, colours and sizes of the dots, drawn in order of ``values`` (highest on top).
-
-    Args:
-        layout: positions indexed by participant.
-        values: a level or a group number per drawn participant.
-        palette: colour of each value (a sequence or a mapping).
-        grow: dots grow by this share of their size per unit of value.
-    """
-    order = np.argsort(values, kind="stable")
-    ranked = values[order]
-    lookup = palette if isinstance(palette, dict) else dict(enumerate(palette))
-    colours = [lookup.get(int(v), "black") for v in ranked]
-    sizes = node_size(len(layout)) * (1.0 + grow * ranked)
-    return layout[["x", "y"]].to_numpy()[order], colours, sizes
-
-
-def snapshot_styles(results: Results, step: int, layout: pd.DataFrame) -> dict[str, tuple]:
-    """Dot styles by level and by affiliation of the drawn participants at a snapshot step."""
-    snap = results.snapshots[results.snapshots["step"] == step].set_index("participant").loc[layout.index]
-    return {
-        "level": node_style(layout, snap["level"].to_numpy(int), LEVEL_COLOURS, grow=0.5),
-        "group": node_style(layout, snap["group"].to_numpy(int), node_colours(results)),
-    }
-
-
-def draw_network(ax, segments: np.ndarray, style: tuple) -> object:
-    """Ties in light grey, participants as dots (rasterized in SVG); returns the dots."""
-    xy, colours, sizes = style
-    ax.add_collection(
-        LineCollection(segments, colors="#a0a0a0", linewidths=0.35, alpha=0.35, rasterized=True, zorder=1)
-    )
-    dots = ax.scatter(
-        xy[:, 0],
-        xy[:, 1],
-        s=sizes,
-        c=colours,
-        edgecolors="#6f6f6f",
-        linewidths=0.15 if len(xy) > 800 else 0.3,
-        rasterized=True,
-        zorder=2,
-    )
-    ax.set_xlim(-1.06, 1.06)
-    ax.set_ylim(-1.06, 1.06)
-    ax.set_aspect("equal")
-    ax.set_axis_off()
-    return dots
-
-
-def restyle(dots, style: tuple) -> None:
-    """Show another snapshot on dots made by :func:`draw_network`."""
-    xy, colours, sizes = style
-    dots.set_offsets(xy)
-    dots.set_facecolors(colours)
-    dots.set_sizes(sizes)
-
-
-def level_handles() -> list[Line2D]:
-    """Legend entries for the participation levels."""
-    return [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markersize=8,
-            markerfacecolor=c,
-            markeredgecolor="#6f6f6f",
-            label=name,
-        )
-        for name, c in zip(LEVEL_NAMES, LEVEL_COLOURS, strict=True)
-    ]
-
-
-def group_handles(results: Results) -> list[Line2D]:
-    """Legend entries for the affiliations."""
-    colours = node_colours(results)
-    names = {0: "no organization"}
-    for org in results.manifest.get("organizations") or []:
-        names[int(org["group"])] = org["name"]
-    return [
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markersize=8,
-            markerfacecolor=colours[g],
-            markeredgecolor="#6f6f6f",
-            label=names.get(g, f"group {g}"),
-        )
-        for g in sorted(colours)
-    ]
-
-
-def layout_note(results: Results) -> str:
-    """What the network panels show (all participants, or a sample)."""
-    info = results.manifest.get("layout", {})
-    drawn, total = info.get("n_drawn", len(results.layout)), info.get("n_total", len(results.layout))
-    if drawn < total:
-        return f"{drawn:,} of {total:,} participants (random sample) and the ties among them; spring layout"
-    return f"all {total:,} participants and their ties; spring layout"
-
-
-def network_figure(results: Results, steps: Sequence[int] | None = None) -> Figure:
-    """The first run's network at chosen steps, coloured by level (top) and by affiliation (bottom)."""
-    available = sorted(results.snapshots["step"].unique())
-    runs = results.summary.get("runs") or [{}]
-    chosen = choose_steps(available, steps, runs[0].get("peak_step"))
-    cols = len(chosen)
-    fig = _figure(results, "The network over time (first run)", (3.2 * cols + 2.6, 7.8))
-    layout, segments = network_parts(results)
-    top, bottom = fig.subfigures(2, 1)
-    level_axes = np.atleast_1d(top.subplots(1, cols))
-    group_axes = np.atleast_1d(bottom.subplots(1, cols))
-    peak = runs[0].get("peak_step")
-    for step, ax_level, ax_group in zip(chosen, level_axes, group_axes, strict=True):
-        styles = snapshot_styles(results, step, layout)
-        draw_network(ax_level, segments, styles["level"])
-        draw_network(ax_group, segments, styles["group"])
-        label = f"step {step}" + (" (surge peak)" if peak is not None and step == peak and step else "")
-        ax_level.set_title(label, fontsize=10.5)
-        ax_group.set_title(label, fontsize=10.5)
-    top.suptitle("Participation level", fontsize=11.5, x=0.02, ha="left")
-    bottom.suptitle("Affiliation", fontsize=11.5, x=0.02, ha="left")
-    level_axes[-1].legend(
-        handles=level_handles(),
-        loc="center left",
-        bbox_to_anchor=(1.02, 0.5),
-        frameon=False,
-        fontsize=9,
-        title="level",
-    )
-    group_axes[-1].legend(
-        handles=group_handles(results),
-        loc="center left",
-        bbox_to_anchor=(1.02, 0.5),
-        frameon=False,
-        fontsize=9,
-        title="organization",
-    )
-    fig.text(0.99, 0.008, layout_note(results), fontsize=8.5, color="dimgray", ha="right", va="bottom")
+    mark_moments(fig, (size_ax, join_ax, exit_ax), size_ax, moments(results))
     return fig

@@ -167,6 +167,12 @@ def _axes_keys(data: StressData, arm: StressArm) -> list[str]:
 
 def map_figure(data: StressData, path: Path) -> Path | None:
     """Futures on the two most telling uncertainties, deserted or not, with the discovered box."""
+    fig = map_plot(data)
+    return _save(fig, path) if fig is not None else None
+
+
+def map_plot(data: StressData) -> Figure | None:
+    """The figure of :func:`map_figure` (None without uncertainties or strategies)."""
     if not data.ranges or not data.arms:
         return None
     arms = data.arms
@@ -183,7 +189,19 @@ def map_figure(data: StressData, path: Path) -> Path | None:
         "Where desertion happens\neach dot is a future; dashed box: the conditions found by scenario discovery",
         fontsize=10,
     )
-    return _save(fig, path)
+    # One legend for every panel, below them: a legend inside a panel would cover its futures or its box.
+    handles = {
+        label: h for ax in axes[: len(arms)] for h, label in zip(*ax.get_legend_handles_labels(), strict=True)
+    }
+    fig.legend(
+        handles.values(),
+        handles.keys(),
+        loc="outside lower center",
+        ncol=len(handles),
+        fontsize=8,
+        frameon=False,
+    )
+    return fig
 
 
 def _draw_futures(ax: Axes, data: StressData, arm: StressArm, keys: list[str]) -> None:
@@ -202,7 +220,6 @@ def _draw_futures(ax: Axes, data: StressData, arm: StressArm, keys: list[str]) -
     ax.set_xlabel(data.labels[keys[0]])
     ax.set_ylabel(data.labels[keys[1]] if len(keys) > 1 else "(spread for reading)")
     ax.set_title(f"{arm.strategy}: {arm.deserted} of {arm.n} futures desert", fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
 
 
 def _draw_box(ax: Axes, data: StressData, arm: StressArm, keys: list[str]) -> None:

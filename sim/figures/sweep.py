@@ -12,6 +12,7 @@ most five levels, each of its levels gets its own line.
 from __future__ import annotations
 
 import math
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -19,8 +20,10 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import PercentFormatter
 
 from sim.errors import SimError
+from sim.figures.measure_words import axis_label, plain_name, words
 from sim.stats import interval
 from sim.storage import sweep_store as store
 from sim.storage.files import atomic_write, slug
@@ -153,8 +156,11 @@ def _response_figure(
             part = summaries if level is None else summaries[summaries[split] == level]
             label = None if level is None else f"{split[len(PARAM) :]} = {_short(level)}"
             _draw_curve(ax, response(part, factor, measure), categorical, colour, label)
-        ax.set_title(measure, fontsize=10)
+        ax.set_title("\n".join(textwrap.wrap(plain_name(measure), 40)), fontsize=10)
+        ax.set_ylabel(axis_label(measure), fontsize=9)
         ax.set_xlabel(name, fontsize=9)
+        if words(measure).share:
+            ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
         ax.grid(alpha=0.3)
         if split:
             ax.legend(fontsize=7)

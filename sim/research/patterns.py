@@ -47,7 +47,14 @@ from sim.stats import interval
 from sim.vocabulary import Level
 
 #: Classic validation limits and tool scenarios: not held to the article's patterns.
-NOT_ARTICLE = ("watts_cascade", "sweep_fickleness", "stress_uber")
+NOT_ARTICLE = (
+    "watts_cascade",
+    "granovetter_riot",
+    "granovetter_riot_perturbed",
+    "centola_clustering",
+    "sweep_fickleness",
+    "stress_uber",
+)
 #: Steps a leaver has to come back before the exit counts as a desertion (issue 11, section 3).
 RETURN_WINDOW = 10
 #: Largest active share of a run without a seed that still counts as quiet (SF3).

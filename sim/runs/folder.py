@@ -28,6 +28,7 @@ import scipy.sparse as sp
 from sim.config.scenario import Scenario
 from sim.errors import SimError
 from sim.figures.layout import Layout, network_layout
+from sim.model.shocks import SHOCKS
 from sim.runs import replicate
 from sim.runs.runner import RunResult
 from sim.storage import results
@@ -38,6 +39,8 @@ from sim.storage.folders import Notify, create_folder
 N_SNAPSHOTS = 40
 #: What a folder holds: a run (data, network, every figure) or an audit (the audit table, the compass).
 KINDS = ("run", "audit")
+#: Table formats: Parquet is always written; CSV copies on request.
+FORMATS = ("parquet", "csv")
 SPAWNED = "numpy.random.SeedSequence(seed).spawn(replications), each child's first 64-bit word >> 1"
 
 
@@ -58,6 +61,9 @@ def write_results(
     base: str | Path = "results",
     record: Mapping[str, Any] | None = None,
     notify: Notify | None = None,
+    formats: Sequence[str] = ("parquet",),
+    stage: Callable[[str], None] | None = None,
+    svg: bool = False,
 ) -> Path:
     """Run a scenario (or take finished runs) and write a complete results folder.
 
@@ -68,7 +74,7 @@ def write_results(
         out: the folder; None makes ``<base>/<scenario>-<YYYYmmdd-HHMMSS>``. It must be new or
             empty, or hold results and ``force`` be given.
         force: replace the results in ``out``, once the new ones are complete.
-        figures: draw the figures (PNG and SVG) into ``figures/``.
+        figures: draw the figures (PNG, and SVG with ``svg``) into ``figures/``.
         seed: the root seed (default: the scenario's).
         replications: runs when ``runs`` is None (default: the scenario's; an audit runs once).
         steps: steps per run (default: the scenario's).
@@ -79,32 +85,70 @@ def write_results(
         base: where default folders go.
         record: more manifest entries, e.g. ``{"command": ..., "overrides": ...}``.
         notify: called with a line of text for each leftover of an interrupted command cleaned up.
+        formats: the tables' formats: Parquet always (``plot`` and ``animate`` read it), and with
+            ``"csv"`` a CSV copy of every table (:func:`export_csv`).
+        stage: called with a few words before each slow part after the runs (saving, the network
+            layout, the story, each figure), for a progress display.
+        svg: also write each figure as SVG (a second render: only on request).
 
     Returns:
         The results folder.
 
     Raises:
         ResultsError: ``out`` cannot take the results (see :func:`sim.storage.folders.check_target`).
-        SimError: a bad kind, seed or number of replications.
+        SimError: a bad kind, format, seed or number of replications.
     """
     if kind not in KINDS:
         raise SimError(f"unknown kind of results folder {kind!r}; allowed: {', '.join(KINDS)}")
+    check_formats(formats)
+    say = stage or _silent
     name = scenario.name if kind == "run" else f"{scenario.name}-audit"
     started, clock = results.now(), time.perf_counter()
     with create_folder(name, out, force, base, notify) as staged:
         done, root, steps = _runs(scenario, runs, seed, replications, steps, driver, kind, progress)
-        info = save_runs(staged.path, done, network=kind == "run")
+        say("saving the data")
+        info = save_runs(staged.path, done, network=kind == "run", stage=say)
         manifest = _manifest(kind, scenario, done, root, steps, info, record)
         manifest.update(network_steps=list(network_steps) if network_steps else None, started=started)
-        if kind == "audit":
-            write_audit(results.load_results(staged.path, manifest=manifest))
-        if figures:
-            from sim.figures.plotting import draw_all
-
-            draw_all(results.load_results(staged.path, manifest=manifest), network_steps)
+        saved = results.load_results(staged.path, manifest=manifest)
+        write_outputs(saved, formats, figures, network_steps, say, svg)
         manifest.update(finished=results.now(), wall_time_s=round(time.perf_counter() - clock, 3))
         results.write_manifest(staged.path, manifest)
     return staged.final
+
+
+def _silent(_text: str) -> None:
+    """No progress display."""
+
+
+def check_formats(formats: Sequence[str]) -> None:
+    """Refuse a table format other than Parquet and CSV."""
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise SimError(f"unknown table format {unknown[0]!r}; allowed: {', '.join(FORMATS)}")
+
+
+def write_outputs(
+    saved: results.Results,
+    formats: Sequence[str] = ("parquet",),
+    figures: bool = True,
+    network_steps: Sequence[int] | None = None,
+    stage: Callable[[str], None] = _silent,
+    svg: bool = False,
+) -> None:
+    """Write what is drawn from the saved data: the audit table, ``summary.md``, CSV copies, the figures."""
+    from sim.figures.plotting import draw_all
+    from sim.figures.story import write_summary
+
+    if saved.manifest.get("kind") == "audit":
+        saved.audit = write_audit(saved)
+    stage("telling the story")
+    write_summary(saved)
+    if "csv" in formats:
+        stage("writing CSV files")
+        export_csv(saved)
+    if figures:
+        draw_all(saved, network_steps, on_figure=lambda stem: stage(f"drawing {stem}"), svg=svg)
 
 
 def _runs(
@@ -194,13 +238,16 @@ def snapshot_period(steps: int, n_snapshots: int = N_SNAPSHOTS) -> int:
     return max(1, math.ceil(steps / n_snapshots))
 
 
-def save_runs(folder: Path, runs: Sequence[RunResult], network: bool = True) -> dict[str, Any]:
+def save_runs(
+    folder: Path, runs: Sequence[RunResult], network: bool = True, stage: Callable[[str], None] = _silent
+) -> dict[str, Any]:
     """Write the data files of one or more runs of the same scenario.
 
     Args:
         folder: the results folder.
         runs: the runs, in replication order; the first keeps its model.
         network: also write the first run's network, layout and snapshots.
+        stage: told when the (slow) network layout starts.
 
     Returns:
         What the manifest records about the data: organizations, layout, snapshot steps.
@@ -215,7 +262,7 @@ def save_runs(folder: Path, runs: Sequence[RunResult], network: bool = True) -> 
     write_json(summary, folder / results.SUMMARY)
     for name, frames in (
         (results.CAMPAIGNS, [r.campaigns for r in runs]),
-        (results.EVENTS, [r.events for r in runs]),
+        (results.EVENTS, [described(r.events) for r in runs]),
     ):
         table = replicate.stack(frames, seeds)
         if len(table):
@@ -223,19 +270,21 @@ def save_runs(folder: Path, runs: Sequence[RunResult], network: bool = True) -> 
     first = runs[0]
     info: dict[str, Any] = {"organizations": _organizations(first)}
     if network and first.model is not None:
+        stage("laying out the network")
         info.update(save_network(folder, first))
     return info
 
 
 def save_network(folder: Path, result: RunResult) -> dict[str, Any]:
-    """Write the first run's ties, a fixed-seed layout, and the snapshots of the drawn participants."""
+    """Write the first run's ties, a fixed-seed layout that suits its kind, and the drawn participants' snapshots."""
     adjacency = result.model.adjacency
     upper = sp.triu(adjacency, k=1).tocoo()
     write_parquet(
         pd.DataFrame({"source": upper.row.astype(np.int32), "target": upper.col.astype(np.int32)}),
         folder / results.NETWORK,
     )
-    layout: Layout = network_layout(adjacency)
+    spec = result.model.spec.network
+    layout: Layout = network_layout(adjacency, kind=spec.kind, n_blocks=spec.n_blocks)
     write_parquet(
         pd.DataFrame({"participant": layout.nodes.astype(np.int32), "x": layout.x, "y": layout.y}),
         folder / results.LAYOUT,
@@ -258,6 +307,40 @@ def _snapshot_frame(result: RunResult, nodes: np.ndarray, steps: list[int]) -> p
     )
 
 
+def described(events: pd.DataFrame) -> pd.DataFrame:
+    """The events with a ``description`` column: each shock's own sentence about what it did.
+
+    The words come from the shock's class (``page_event``, also shown on the teaching page), so the
+    story told from saved results says what the model meant; a record the class cannot describe
+    (a shock since removed, a missing field) gets no sentence, and the story words its record instead.
+    """
+    if not len(events) or "kind" not in events:
+        return events
+
+    def sentence(record: dict[str, Any]) -> str | None:
+        kind = str(record.get("kind"))
+        try:
+            return SHOCKS[kind].page_event(_own_fields(record)) if kind in SHOCKS else None
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+    return events.assign(description=[sentence(r) for r in events.to_dict("records")])
+
+
+def _own_fields(record: dict[str, Any]) -> dict[str, Any]:
+    """A shock's record as it made it: without the other kinds' empty columns, whole numbers as integers.
+
+    (One table holds every kind of shock, so a count shares its column with missing values and
+    comes back as a float.)
+    """
+    out = {}
+    for key, value in record.items():
+        if isinstance(value, float) and math.isnan(value):
+            continue
+        out[key] = int(value) if isinstance(value, float) and value.is_integer() else value
+    return out
+
+
 def _organizations(result: RunResult) -> list[dict[str, Any]]:
     if result.model is not None:
         return [{"name": o.name, "kind": o.kind.value, "group": o.group} for o in result.model.organizations]
@@ -275,20 +358,49 @@ def _flat_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_audit(saved: results.Results) -> None:
-    """Write ``audit.json`` and ``audit.csv``: every organization's compass position, trend and behaviours."""
+def write_audit(saved: results.Results) -> dict[str, Any]:
+    """Write ``audit.json`` and ``audit.csv``: every organization's compass position, trend and behaviours.
+
+    Returns:
+        What ``audit.json`` holds.
+    """
     from sim.figures import audit
 
     rows = audit.audit_rows(saved)
     manifest = saved.manifest
-    write_json(
-        {
-            "scenario": saved.name,
-            "seed": manifest["seed"],
-            "steps": manifest["steps"],
-            "organizations": [vars(r) for r in rows],
-        },
-        saved.folder / results.AUDIT,
-    )
+    record = {
+        "scenario": saved.name,
+        "seed": manifest["seed"],
+        "steps": manifest["steps"],
+        "organizations": [vars(r) for r in rows],
+    }
+    write_json(record, saved.folder / results.AUDIT)
     frame = audit.audit_frame(rows)
     atomic_write(saved.folder / results.AUDIT_CSV, lambda tmp: frame.to_csv(tmp, index=False))
+    return record
+
+
+def csv_tables(saved: results.Results) -> dict[str, pd.DataFrame]:
+    """The folder's tables by CSV file name: the time series, one summary row per run, and the rest present."""
+    frames = (saved.timeseries, saved.aggregate, saved.campaigns, saved.events, saved.edges, saved.layout)
+    tables = dict(zip(results.TABLES, (*frames, saved.snapshots), strict=True))
+    out = {results.csv_name(name): frame for name, frame in tables.items() if frame is not None}
+    runs = saved.summary.get("runs") or []
+    if runs:
+        out[results.SUMMARY_CSV] = pd.DataFrame(runs)
+    return out
+
+
+def export_csv(saved: results.Results) -> list[Path]:
+    """Write a CSV copy of every table of a results folder (UTF-8, comma-separated, no index), atomically.
+
+    For a spreadsheet or R without Parquet; the Parquet files stay (``plot`` and ``animate`` read them).
+    ``summary.csv`` has one row per run (``summary.json``'s ``runs``).
+
+    Returns:
+        The files written.
+    """
+    return [
+        atomic_write(saved.folder / name, lambda tmp, frame=frame: frame.to_csv(tmp, index=False))
+        for name, frame in csv_tables(saved).items()
+    ]

@@ -57,9 +57,24 @@ AUDIT = "audit.json"
 AUDIT_CSV = "audit.csv"
 ANIMATION = "animation"
 FIGURES = "figures"
+#: The run told in words (``sim.figures.story``), and the CSV copy of the summary (one row per run).
+SUMMARY_MD = "summary.md"
+SUMMARY_CSV = "summary.csv"
+#: Tables that may also be written as CSV (``newpower run --format csv``, ``newpower export``).
+TABLES = (TIMESERIES, AGGREGATE, CAMPAIGNS, EVENTS, NETWORK, LAYOUT, SNAPSHOTS)
+
+
+def csv_name(table: str) -> str:
+    """The CSV copy of a Parquet table: ``timeseries.parquet`` -> ``timeseries.csv``."""
+    return table.removesuffix(".parquet") + ".csv"
+
+
 #: Every file a results folder may hold besides its figures.
 KNOWN_FILES = frozenset(
     {
+        SUMMARY_MD,
+        SUMMARY_CSV,
+        *(csv_name(t) for t in TABLES),
         MANIFEST,
         TIMESERIES,
         SUMMARY,

@@ -39,8 +39,12 @@ from sim.storage.folders import (  # noqa: F401 - the layout of a folder, used w
     NETWORK,
     SNAPSHOTS,
     SUMMARY,
+    SUMMARY_CSV,
+    SUMMARY_MD,
+    TABLES,
     TIMESERIES,
     ResultsError,
+    csv_name,
     leftover_of,
 )
 
@@ -122,6 +126,12 @@ def write_manifest(folder: Path, manifest: dict[str, Any]) -> Path:
         "figures": [k for k in files if k.startswith(FIGURES + "/")],
     }
     return write_json(manifest, folder / MANIFEST)
+
+
+def refresh_manifest(results: Results) -> Path:
+    """List a folder's files anew in its manifest after a command added or rewrote some (plot, export)."""
+    kept = {k: v for k, v in results.manifest.items() if k not in ("files", "figures")}
+    return write_manifest(results.folder, kept)
 
 
 # ------------------------------------------------------------------ reading back

@@ -1,9 +1,10 @@
 """The ``newpower`` command line.
 
-Sub-commands: ``run`` (run a scenario, save a results folder, print a
-summary), ``plot`` (redraw a folder's figures from its files), ``animate``
-(GIF of the network and the compass), ``audit`` (the article's "audit your
-power"), ``list`` (scenarios, strategies, shocks, metrics). Each is one small
+Sub-commands: ``run`` (run a scenario, save a results folder, tell what
+happened in words and print its measures), ``plot`` (redraw a folder's figures
+and its story from its files), ``export`` (CSV copies of its tables),
+``animate`` (GIF of the network and the compass), ``audit`` (the article's
+"audit your power"), ``list`` (scenarios, strategies, shocks, metrics). Each is one small
 function. User mistakes (a missing file, a bad key or value, a bad override or
 option value, an existing output folder) print one clear line and exit with
 code 2, never a traceback.
@@ -13,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
-import math
 import sys
 import tomllib
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sim import __version__
 from sim.config.overrides import parse_overrides
@@ -82,9 +81,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="show a progress bar on stderr (default: only on a terminal)",
     )
+    run.add_argument(
+        "--no-figures",
+        dest="figures",
+        action="store_false",
+        help="write the data and the story only (fast); `newpower plot` draws the figures later",
+    )
+    _format_argument(run, "also write a CSV copy of every table (Parquet is always written)")
     run.set_defaults(handler=cmd_run)
 
-    plot = sub.add_parser("plot", help="redraw every figure of a results folder from its files")
+    plot = sub.add_parser(
+        "plot", help="redraw every figure of a results folder (and its summary.md) from its files"
+    )
     plot.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder written by `newpower run`")
     plot.add_argument(
         "--network-steps",
@@ -94,7 +102,18 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="STEP",
         help="steps shown in the network figure (default: as chosen by the run)",
     )
+    _svg_argument(plot)
     plot.set_defaults(handler=cmd_plot)
+
+    export = sub.add_parser(
+        "export",
+        help="write a CSV copy of every table of a results folder (for a spreadsheet or R)",
+        description="Write timeseries.csv, summary.csv (one row per run) and a CSV copy of every other "
+        "table into a results folder, beside its Parquet files.",
+    )
+    export.add_argument("results_dir", metavar="RESULTS_DIR", help="a folder written by `newpower run`")
+    _format_argument(export, "the format to write (csv)", default="csv", choices=("csv",))
+    export.set_defaults(handler=cmd_export)
 
     animate = sub.add_parser(
         "animate", help="write a GIF (and MP4 with ffmpeg) of the network and the compass"
@@ -161,6 +180,15 @@ def _scenario_arguments(parser: argparse.ArgumentParser) -> None:
     knockouts.knockout_argument(parser)
 
 
+def _format_argument(
+    parser: argparse.ArgumentParser,
+    text: str,
+    default: str = "parquet",
+    choices: tuple[str, ...] = ("parquet", "csv"),
+) -> None:
+    parser.add_argument("--format", default=default, choices=choices, help=f"{text} (default: {default})")
+
+
 def _driver(value: str) -> str:
     """``--driver``: checked on use, so that ``newpower --help`` does not load the model."""
     from sim.model.power_model import DRIVERS
@@ -182,15 +210,23 @@ def _output_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace the results in an existing --out folder"
     )
+    _svg_argument(parser)
+
+
+def _svg_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--svg", action="store_true", help="also write every figure as SVG (a second render; PNG always)"
+    )
 
 
 # ------------------------------------------------------------------ run
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    """``newpower run``: run a scenario R times, save a results folder, print its summary."""
+    """``newpower run``: run a scenario R times, save a results folder, tell what happened."""
+    from sim.figures.story import story_text
     from sim.runs.runner import check_count
-    from sim.storage import results
+    from sim.storage.results import load_results
 
     scenario, seed, steps = _resolve(args)
     replications = check_count(
@@ -198,7 +234,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         scenario.replications if args.replications is None else args.replications,
         "--replications",
     )
-    with progress_bar(replications * steps, scenario.name, args.progress) as tick:
+    with progress_bar(replications * steps, scenario.name, args.progress) as bar:
         folder = _write(
             args,
             scenario,
@@ -206,22 +242,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             steps,
             replications=replications,
             network_steps=args.network_steps,
-            progress=tick,
+            figures=args.figures,
+            formats=("parquet", args.format),
+            progress=bar.step,
+            stage=bar.stage,
         )
-    manifest = _read_json(folder / results.MANIFEST)
-    summary = _read_json(folder / results.SUMMARY)
-    runs = [{k: v for k, v in r.items() if k not in ("run", "seed")} for r in summary["runs"]]
-    print(f"{scenario.name}: {scenario.description}")
-    n = runs[0]["n_participants"]
-    if replications == 1:
-        print(f"seed {seed}, {steps} steps, {n} participants, driver {args.driver}")
-    else:
-        print(
-            f"{replications} runs (seeds spawned from root seed {seed}), {steps} steps, {n} participants, "
-            f"driver {args.driver}"
-        )
-    print(summary_table(runs, summary.get("aggregate")))
-    _print_outputs(folder, manifest)
+    saved = load_results(folder)
+    print(story_text(saved))
+    print()
+    _print_outputs(folder, saved.manifest)
     return 0
 
 
@@ -254,6 +283,7 @@ def _write(args: argparse.Namespace, scenario: Scenario, seed: int, steps: int, 
         driver=args.driver,
         record=record,
         notify=_note,
+        svg=args.svg,
         **options,
     )
 
@@ -262,16 +292,19 @@ def _note(text: str) -> None:
     print(f"newpower: note: {text}", file=sys.stderr)
 
 
-def _read_json(path: Path) -> Any:
-    return json.loads(path.read_text(encoding="utf-8"))
+class Progress(NamedTuple):
+    """What a progress display is told: a step is done, or a slow part (saving, layout, a figure) starts."""
+
+    step: Callable[[int], None]
+    stage: Callable[[str], None]
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Callable[[int], None]]:
-    """A tqdm bar on stderr over ``total`` steps, shown on a terminal or when forced.
+def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Progress]:
+    """A tqdm bar on stderr over ``total`` steps, then naming each slow part; on a terminal or when forced.
 
     Yields:
-        A callback that advances the bar by one step.
+        Callbacks that advance the bar by one step, and that name the part being written.
     """
     from tqdm import tqdm
 
@@ -285,65 +318,34 @@ def progress_bar(total: int, label: str, enabled: bool | None) -> Iterator[Calla
         dynamic_ncols=True,
         leave=False,
     ) as bar:
-        yield lambda _step: bar.update(1)
-
-
-def fmt(value: Any) -> str:
-    """A number for the summary table: thousands separators for big ones, 4 significant digits."""
-    if value is None:
-        return "n/a"
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    if isinstance(value, int) or (abs(value) >= 1000 and float(value).is_integer()):
-        return f"{int(value):,}" if abs(value) >= 10_000 else str(int(value))
-    return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.4g}"
-
-
-def summary_table(summaries: Sequence[dict[str, Any]], aggregate: dict[str, Any] | None = None) -> str:
-    """Every headline measure: its value (one run) or mean and 95% interval (several runs).
-
-    Args:
-        summaries: one summary per run.
-        aggregate: their aggregate as saved (default: computed from ``summaries``).
-    """
-    if len(summaries) == 1:
-        width = max(len(k) for k in summaries[0])
-        return "\n".join(f"  {key:<{width}}  {fmt(value)}" for key, value in summaries[0].items())
-    if aggregate is None:
-        from sim.runs.replicate import aggregate_summaries
-
-        aggregate = aggregate_summaries(summaries)
-    width = max(len(k) for k in aggregate)
-    lines = [f"  {'measure':<{width}}  {'mean':>10}  95% interval"]
-    for key, stats in aggregate.items():
-        lines.append(f"  {key:<{width}}  {_aggregate_cell(stats)}")
-    return "\n".join(lines)
-
-
-def _aggregate_cell(stats: dict[str, Any]) -> str:
-    if "counts" in stats:
-        ranked = sorted(stats["counts"].items(), key=lambda kv: -kv[1])
-        return ", ".join(f"{value} {count}/{stats['n']}" for value, count in ranked)
-    interval = f"[{fmt(stats['ci_low'])}, {fmt(stats['ci_high'])}]" if stats["n"] > 1 else "n/a"
-    return f"{fmt(stats['mean']):>10}  {interval}"
+        yield Progress(
+            step=lambda _step: bar.update(1),
+            stage=lambda text: bar.set_description_str(f"{label}: {text}", refresh=True),
+        )
 
 
 def _print_outputs(folder: Path, manifest: dict[str, Any]) -> None:
     print(f"Results in {folder}  ({manifest['wall_time_s']:.1f} s)")
     stems = list(dict.fromkeys(Path(p).stem for p in manifest.get("figures", [])))
     if stems:
-        print(f"Figures in {folder / 'figures'} (.png and .svg): {', '.join(stems)}")
+        print(
+            f"Figures in {folder / 'figures'} ({_suffixes(manifest.get('figures', []))}): {', '.join(stems)}"
+        )
+
+
+def _suffixes(paths: Sequence[str | Path]) -> str:
+    """``".png and .svg"``: the kinds of figure files written."""
+    return " and ".join(dict.fromkeys(sorted(Path(p).suffix for p in paths)))
 
 
 # ------------------------------------------------------------------ plot, animate
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
-    """``newpower plot``: redraw every figure from a results folder's files alone."""
+    """``newpower plot``: redraw every figure, and ``summary.md``, from a results folder's files alone."""
     from sim.figures.plotting import draw_all
-    from sim.storage.results import load_results
+    from sim.figures.story import write_summary
+    from sim.storage.results import load_results, refresh_manifest
     from sim.storage.sweep_store import is_sweep_dir
 
     if is_sweep_dir(args.results_dir):  # a sweep: response curves with 95% bands
@@ -354,9 +356,26 @@ def cmd_plot(args: argparse.Namespace) -> int:
         return 0
 
     results = load_results(args.results_dir)
-    figures = draw_all(results, args.network_steps)
+    figures = draw_all(results, args.network_steps, svg=args.svg)
+    summary = write_summary(results)
+    refresh_manifest(results)
     stems = list(dict.fromkeys(p.stem for p in figures))
-    print(f"Redrew {len(stems)} figures in {results.folder / 'figures'} (.png and .svg): {', '.join(stems)}")
+    print(
+        f"Redrew {len(stems)} figures in {results.folder / 'figures'} ({_suffixes(figures)}): {', '.join(stems)}"
+    )
+    print(f"Rewrote {summary}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """``newpower export``: a CSV copy of every table of a results folder."""
+    from sim.runs.folder import export_csv
+    from sim.storage.results import load_results, refresh_manifest
+
+    results = load_results(args.results_dir)
+    paths = export_csv(results)
+    refresh_manifest(results)
+    print(f"Wrote {len(paths)} CSV files in {results.folder}: {', '.join(p.name for p in paths)}")
     return 0
 
 

@@ -197,5 +197,5 @@ def Page():
     # Built here, once per browser tab (session), from the sliders' starting values: never shared.
     model = solara.use_memo(lambda: TeachingModel(**slider_values(params)), [path, focus])
     solara.Style(CSS)
-    solara.Title("newpower \u2014 teaching page")
+    solara.Title(PAGE_TITLE)  # the browser tab says what the page says
     SolaraViz(model, components=COMPONENTS, model_params=params, name=PAGE_TITLE, play_interval=150)
