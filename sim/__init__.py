@@ -14,13 +14,11 @@ does not load Mesa or Numba until something needs the model.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("newpower")
-except PackageNotFoundError:  # running from a source tree without installing
-    __version__ = "0.0.0+unknown"
+#: The package's version, written once: pyproject.toml reads it from here (``[tool.setuptools.dynamic]``),
+#: so no start-up pays for ``importlib.metadata`` looking it up.
+__version__ = "0.1.0"
 
 #: Public name -> the module that defines it.
 _PUBLIC = {

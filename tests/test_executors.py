@@ -17,7 +17,7 @@ from sim.research.executors import (
     make_executor,
 )
 from sim.research.plan import plan_sweep
-from sim.research.sweep import run_sweep
+from sim.research.sweep import _batches, run_sweep
 
 SWEEP = {
     "design": "latin_hypercube",
@@ -71,6 +71,23 @@ def test_executors_yield_every_result():
             assert sorted(executor.map_unordered(_square, range(9))) == [i * i for i in range(9)]
 
 
+def _worker_state(_: int) -> tuple[bool, list[str]]:
+    """In a worker, before it ran anything: is the model imported, and which kernels are loaded?"""
+    import sys
+
+    kernels = sys.modules.get("sim.model.kernels")
+    loaded = [name for name in ("update_participants", "tally_groups") if getattr(kernels, name).overloads]
+    return "sim.runs.runner" in sys.modules, loaded
+
+
+def test_local_workers_start_warm():
+    """A local worker starts with the model imported and its kernels loaded (done once, in the fork server),
+    so no run of a sweep pays for them."""
+    with LocalExecutor(2) as executor:
+        states = list(executor.map_unordered(_worker_state, range(2)))
+    assert states == [(True, ["update_participants", "tally_groups"])] * 2
+
+
 def test_make_executor_chooses_from_the_options():
     """0 workers: this process; N: local processes; --dask: Dask; a negative count is refused."""
     assert isinstance(make_executor(0), InlineExecutor)
@@ -89,6 +106,20 @@ def test_task_sizes_batch_short_runs():
     dask = DaskExecutor.__new__(DaskExecutor)
     dask.workers = 2
     assert dask.task_size(6) == 3 and dask.task_size(100) == 13 and dask.task_size(10_000) == 50
+
+
+def test_tasks_shrink_toward_the_end_and_hold_every_run_once():
+    """Tasks hold at most the task size, then fewer, down to one run each at the end (no worker is left
+    alone on a long last task); together they hold every run once, in design order."""
+    plan = plan_sweep(scenario_from_dict(toy(sweep={**SWEEP, "samples": 20, "replications": 2}, steps=3)))
+    todo = list(plan.runs())
+    sizes = {}
+    for workers in (1, 2, 4):
+        batches = list(_batches(plan, todo, 8, workers))
+        assert [spec for batch in batches for spec in batch.runs] == todo
+        sizes[workers] = [len(batch.runs) for batch in batches]
+        assert sizes[workers] == sorted(sizes[workers], reverse=True) and sizes[workers][-2:] == [1, 1]
+    assert sizes[1][0] == 8 and sizes[4][0] == 5  # 40 runs: half of a worker's share is 20 for 1, 5 for 4
 
 
 @pytest.mark.parametrize("address", ["foo", "tls://x", "tcp://host", "tcp://:8786", "bogus://host:8786"])

@@ -43,6 +43,7 @@ __all__ = [
     "KIND_DEFAULTS",
     "MAX_COMPLETE",
     "MECHANISM_NAMES",
+    "NETWORK_GENERATORS",
     "NETWORK_KINDS",
     "SCHEDULE_KEYS",
     "SEED_CHOICES",
@@ -73,6 +74,8 @@ NETWORK_KINDS = (
     "edge_list",
     "graphml",
 )
+#: Libraries that can generate a network (``network.generator``); "auto" picks by size.
+NETWORK_GENERATORS = ("auto", "networkx", "igraph")
 #: The largest complete graph (everyone sees everyone: n(n - 1)/2 ties, all held in memory).
 MAX_COMPLETE = 1000
 
@@ -88,6 +91,11 @@ class NetworkSpec:
     n_blocks: int = param(2, 1, 1000, doc="stochastic block model: number of blocks")
     mixing: float = param(0.1, 0.0, 1.0, doc="stochastic block model: share of ties across blocks")
     path: str = param("", doc="edge list or GraphML file, relative to the scenario file")
+    generator: str = param(
+        "auto",
+        choices=NETWORK_GENERATORS,
+        doc="library that generates the graph: auto (NetworkX below 100,000 participants, igraph from there)",
+    )
 
 
 @dataclass(frozen=True)

@@ -29,26 +29,16 @@ from sim.storage import sweep_store as store
 from sim.storage.files import atomic_write, slug
 from sim.storage.sweep_store import (
     PARAM,
+    headline_measures,
     is_sweep_dir,  # noqa: F401 - re-exported for `newpower plot`
 )
 
 FIGURES = "figures"
 DPI = 120
-#: Population measures drawn for every sweep, then these per organization.
-HEADLINE = ("final_active_fraction", "peak_active_fraction", "largest_desertion_cascade")
-ORG_HEADLINE = ("desertion_share", "final_members", "final_current", "final_stock")
 #: Above this many distinct values a numeric factor is grouped in bins.
 MAX_LEVELS = 12
 BINS = 10
 COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e")
-
-
-def headline_measures(columns: list[str] | pd.Index) -> list[str]:
-    """The headline measures present among summary columns: population first, then each organization."""
-    columns = list(columns)
-    orgs = [c[: -len(".desertion_share")] for c in columns if c.endswith(".desertion_share")]
-    wanted = list(HEADLINE) + [f"{org}.{m}" for org in orgs for m in ORG_HEADLINE]
-    return [m for m in wanted if m in columns]
 
 
 def mean_band(values: np.ndarray) -> tuple[float, float, float, int]:

@@ -12,14 +12,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
 
 from sim.vocabulary import Level
+
+if TYPE_CHECKING:  # imported where used: `newpower list` reads the docs below without pandas or SciPy
+    import pandas as pd
+    import scipy.sparse as sp
 
 #: Per-step measures of the whole population (one column each).
 MODEL_REPORTERS: dict[str, Callable[[Any], Any]] = {
@@ -138,6 +139,8 @@ class Recorder:
 
     def frame(self) -> pd.DataFrame:
         """One row per collected step, indexed by step."""
+        import pandas as pd
+
         frame = pd.DataFrame(self.rows)
         return frame.set_index("step", drop=False).rename_axis(None)
 
@@ -158,6 +161,8 @@ def timeseries(model) -> pd.DataFrame:
     Turnover columns (``<org>.deserted``, ``.deserted_to_rival``, ``.churned``) count the exits
     of each step by what became of them; an entrant's are empty before it enters.
     """
+    import pandas as pd
+
     frame = model.recorder.frame()
     tables = model.cascades.per_step(len(model.organizations) + 1, desertion_window(model))
     extra = {}
@@ -289,6 +294,9 @@ class Turnover:
         if ("sizes", window) in self._cache:
             return self._cache["sizes", window]
         ev = self._events(window)
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
         keep = np.flatnonzero(ev["deserted"])
         sizes = np.zeros(0, dtype=np.int64)
         if keep.size:

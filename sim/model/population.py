@@ -14,13 +14,16 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 
 from sim.config.scenario import OrganizationSpec, PopulationSpec, TriggerSpec, check_ids
 from sim.model.rules import alignment
 from sim.vocabulary import Level
+
+if TYPE_CHECKING:  # annotations only: `newpower list` imports this module (through the shocks) without SciPy
+    import scipy.sparse as sp
 
 #: Where a normal draw at or below 0 lands: the smallest positive threshold. Such a participant
 #: follows the first neighbour above it (any drive > 0), as before instigators existed, but does

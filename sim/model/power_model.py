@@ -18,10 +18,12 @@ Process overview (docs/ODD.md): each step
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import mesa
+import networkx as nx
 import numpy as np
 from mesa.discrete_space import Network
 
@@ -29,7 +31,7 @@ from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
 from sim.model import kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
-from sim.model.network import NeighbourCounter, adjacency, build_graph, pick_neighbour
+from sim.model.network import NeighbourCounter, build_network, graph_from_adjacency, pick_neighbour
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy
@@ -61,17 +63,16 @@ class PowerModel(mesa.Model):
         self.unaffiliated_cap = int(Level.parse(scenario.population.unaffiliated_max_level))
 
         base_dir = Path(scenario.source).parent if scenario.source not in ("<dict>", "") else None
-        self.graph = build_graph(scenario.network, self.rng, base_dir)
-        self.adjacency = adjacency(self.graph)
+        built = build_network(scenario.network, self.rng, base_dir)
+        self.adjacency, self._graph, self.generator = built.adjacency, built.graph, built.generator
         self.counter = NeighbourCounter(self.adjacency)
-        self.n_participants = self.graph.number_of_nodes()
-        self.space = Network(self.graph, random=self.random, layout=None)
+        self.n_participants = self.adjacency.shape[0]
 
         self.state = draw_population(self.n_participants, scenario.population, self.rng)
         self.state.threshold = personal_thresholds(
             self.state.threshold,
             scenario.population,
-            self.graph,
+            self._graph,  # node attributes come from files, always read into a NetworkX graph
             self.counter.degree,
             base_dir,
             scenario.network,
@@ -96,7 +97,8 @@ class PowerModel(mesa.Model):
         self.params = rules.kernel_params(self.dynamics)  # what the compiled participant rules read
         # Each participant's commitment fade is fixed for the run: values never change.
         self.fade = rules.fade_rate(self.state.values, self.dynamics)
-        self.participants = [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
+        if driver == "agents":
+            self.participants  # noqa: B018 - the per-agent driver steps them: build them now
         self.views = vectorized.MemberViews()
         self.burn_in(scenario.burn_in)
         trigger_group = self._group_named(scenario.trigger.organization)
@@ -117,6 +119,27 @@ class PowerModel(mesa.Model):
         self.tally()
         self.recorder = metrics.Recorder()
         self.recorder.collect(self)
+
+    # ------------------------------------------------------------ the network as Mesa and NetworkX see it
+    # The vectorized driver needs only the CSR adjacency. The NetworkX graph, Mesa's cells and
+    # the Participant agents are built on first use (per-agent driver, or a user touching them);
+    # they draw no random numbers, so when they are built changes no result.
+    @property
+    def graph(self) -> nx.Graph:
+        """The social graph as a NetworkX graph, nodes 0..n-1 (from the CSR if igraph generated it)."""
+        if self._graph is None:
+            self._graph = graph_from_adjacency(self.adjacency)
+        return self._graph
+
+    @cached_property
+    def space(self) -> Network:
+        """Mesa's network space: one cell per participant, on :attr:`graph`."""
+        return Network(self.graph, random=self.random, layout=None)
+
+    @cached_property
+    def participants(self) -> list[Participant]:
+        """Every participant as a Mesa agent on its cell, in index order."""
+        return [Participant(self, i, self.space[i]) for i in range(self.n_participants)]
 
     # ------------------------------------------------------------ the step
     def step(self) -> None:
@@ -162,7 +185,8 @@ class PowerModel(mesa.Model):
             self.state = self.prev.copy()
             self.state.left[:] = 0
             self.state.joined[:] = False
-            self.agents_by_type[Participant].do("step")
+            for participant in self.participants:  # in index order, as Mesa's AgentSet.do would
+                participant.step()
         else:
             self.state = vectorized.step_participants(self)
 

@@ -10,12 +10,15 @@ the number of workers.
 
 * :class:`InlineExecutor` (``workers=0``): runs in this process, for debugging.
 * :class:`LocalExecutor` (default): a ``ProcessPoolExecutor`` with the
-  ``forkserver`` start method (``sim`` is preloaded in the server, so workers
-  start fast), at most a few tasks in flight per worker.
+  ``forkserver`` start method, at most a few tasks in flight per worker. The fork
+  server imports :mod:`sim.research.warm` once (the model imported and its compiled
+  kernels loaded, by one tiny run), so every worker forked from it starts warm; the
+  workers are started in the background as soon as the executor is made, while the
+  caller goes on (reading the scenario, planning, importing the writer).
 * :class:`DaskExecutor`: ``address="local"`` starts a ``LocalCluster`` of
-  single-threaded worker processes; any other address (``tcp://host:8786``)
-  connects to an existing scheduler, for example one started by
-  ``dask-jobqueue`` on SLURM or PBS (see docs/research.md).
+  single-threaded worker processes, each warmed by the same module as it starts; any
+  other address (``tcp://host:8786``) connects to an existing scheduler, for example
+  one started by ``dask-jobqueue`` on SLURM or PBS (see docs/research.md).
 
 :func:`check_options` checks ``workers``, ``dask`` and ``runs_per_task`` before
 anything is started or written, so a bad option is one clear error, not a
@@ -24,6 +27,8 @@ traceback after the sweep folder was made.
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import multiprocessing
 import multiprocessing.process
@@ -44,6 +49,8 @@ IN_FLIGHT_PER_WORKER = 2
 #: turns on them, while each one still costs its start-up time and its own memory (about 350 MB once it
 #: has imported and compiled the model); a few per CPU leave room for runs that wait on the disk.
 WORKERS_PER_CPU = 4
+#: Modules a worker process imports before its first task: the writer's and the warm model's.
+PRELOAD = ("sim.research.sweep", "sim.research.warm")
 #: Address schemes whose address is ``host:port``.
 HOST_PORT_SCHEMES = ("tcp", "tls", "ws", "wss")
 
@@ -208,22 +215,30 @@ class LocalExecutor(Executor):
         preload: modules imported once in the fork server, so workers start with them.
     """
 
-    def __init__(
-        self, workers: int | None = None, preload: tuple[str, ...] = ("sim.research.sweep",)
-    ) -> None:
+    def __init__(self, workers: int | None = None, preload: tuple[str, ...] = PRELOAD) -> None:
         check_options(workers)
         self.workers = int(workers or cpu_count())
         self.name = f"{self.workers} local process{'es' if self.workers > 1 else ''}"
         method = start_method()
         context = multiprocessing.get_context(method)
-        if method == "forkserver":
+        if method == "forkserver":  # the server imports them once; a worker forked from it has them already
             context.set_forkserver_preload(list(preload))
         self._pool = ProcessPoolExecutor(
             max_workers=self.workers,
             mp_context=context,
-            initializer=_exit_with_parent,
-            initargs=(os.getpid(),),
+            initializer=_start_worker,
+            initargs=(os.getpid(), preload),
         )
+        # Start every worker now, from a thread: starting the first one waits for the fork server
+        # to import and warm the model (about a second), which this process spends on its own work.
+        self._starting = threading.Thread(target=self._start, name="start-workers", daemon=True)
+        self._starting.start()
+
+    def _start(self) -> None:
+        """Submit one empty task per worker: the pool starts a process for each (they stay up)."""
+        with contextlib.suppress(RuntimeError, BrokenProcessPool):  # closed or broken meanwhile
+            for _ in range(self.workers):
+                self._pool.submit(_ready)
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """Submit a few tasks per worker at a time; yield each result as it completes."""
@@ -254,7 +269,23 @@ class LocalExecutor(Executor):
 
     def close(self) -> None:
         """Shut the pool down, cancelling tasks not started."""
+        self._starting.join()
         self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _ready() -> None:
+    """The empty task that makes the pool start a worker."""
+
+
+def _start_worker(parent_pid: int, preload: tuple[str, ...]) -> None:
+    """Worker initializer: exit with the parent; import ``preload`` unless the fork server did.
+
+    The fork server is one per process and keeps the preload it started with, and spawned
+    workers have no server: either way the worker then imports (and so warms) them itself.
+    """
+    _exit_with_parent(parent_pid)
+    for module in preload:
+        importlib.import_module(module)
 
 
 def _exit_with_parent(parent_pid: int, period: float = 1.0) -> None:
@@ -313,6 +344,7 @@ class DaskExecutor(Executor):
                         processes=True,
                         dashboard_address=None,
                         silence_logs=logging.ERROR,
+                        preload=list(PRELOAD),  # each worker warm before its first task
                     )
                 self._client = Client(self._cluster)
                 self.name = f"a Dask LocalCluster of {n} process{'es' if n > 1 else ''}"

@@ -30,9 +30,6 @@ import numpy as np
 
 from sim.config.scenario import SCHEDULE_KEYS, Scenario, ShockSchedule
 from sim.errors import ScenarioError
-from sim.storage.sweep_store import (
-    is_sweep_dir,  # noqa: F401 - re-exported for `newpower plot`
-)
 
 #: Scenario tables that describe experiments, not the model; workers drop them.
 DESIGN_TABLES = ("sweep", "uncertain")

@@ -86,8 +86,8 @@ FIRST_SEED = 5000
 
 def _execute(tasks: list[Task], workers: int) -> list[dict[str, Any]]:
     """Run the tasks, in parallel when asked, and return their outputs in task order."""
-    # preload the model, not this module: run with -m, this module is the main script, which workers re-run
-    executor = LocalExecutor(workers, preload=("sim.runs.runner",)) if workers > 1 else InlineExecutor()
+    # workers preload the warm model (executors.PRELOAD), not this module: run with -m, it is the main script
+    executor = LocalExecutor(workers) if workers > 1 else InlineExecutor()
     with executor:
         numbered = dict(executor.map_unordered(_run_numbered, enumerate(tasks)))
     return [numbered[i] for i in range(len(tasks))]

@@ -233,7 +233,7 @@ def run_sweep(
                 size = runs_per_task or executor.task_size(len(todo))
                 n_done, n_failed = _execute(
                     executor,
-                    _batches(plan, todo, size),
+                    _batches(plan, todo, size, executor.workers),
                     writer,
                     plan,
                     n_skipped=n_skipped,
@@ -249,13 +249,21 @@ def run_sweep(
     return SweepReport(folder, plan.n_runs, n_skipped, n_done, n_failed, time.perf_counter() - start, name)
 
 
-def _batches(plan: SweepPlan, todo: list[RunSpec], size: int) -> Iterator[Batch]:
-    """The runs to do, ``size`` per task."""
+def _batches(plan: SweepPlan, todo: list[RunSpec], size: int, workers: int) -> Iterator[Batch]:
+    """The runs to do, ``size`` per task, then fewer toward the end.
+
+    A task never holds more than half a worker's share of the runs left, so the last tasks
+    hold one run each and no worker runs a long task alone while the others wait (a run's
+    result does not depend on the task it is in).
+    """
     key = _digest(plan.base_raw)
-    for i in range(0, len(todo), size):
+    i = 0
+    while i < len(todo):
+        n = max(1, min(size, (len(todo) - i) // (2 * max(1, workers))))
         yield Batch(
-            plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + size], plan.scenario.allow_code
+            plan.base_raw, key, plan.scenario.source, plan.every, todo[i : i + n], plan.scenario.allow_code
         )
+        i += n
 
 
 def _execute(

@@ -54,6 +54,9 @@ SUMMARIES, TIMESERIES, FAILURES = "summaries", "timeseries", "failures"
 PARAM = "param:"
 #: Columns that identify a run (not measures).
 ID_COLUMNS = ("run_id", "point_id", "replicate", "seed", "run_seconds")
+#: Population measures a sweep's tables and figures lead with, then these per organization.
+HEADLINE = ("final_active_fraction", "peak_active_fraction", "largest_desertion_cascade")
+ORG_HEADLINE = ("desertion_share", "final_members", "final_current", "final_stock")
 _PART = re.compile(r"^part-(\d+)\.parquet$")
 
 
@@ -339,6 +342,14 @@ def read_failures(folder: str | Path) -> pd.DataFrame:
 def read_points(folder: str | Path) -> pd.DataFrame:
     """The design: one row per point."""
     return pd.read_parquet(Path(folder) / POINTS)
+
+
+def headline_measures(columns: list[str] | pd.Index) -> list[str]:
+    """The headline measures present among summary columns: population first, then each organization."""
+    columns = list(columns)
+    orgs = [c[: -len(".desertion_share")] for c in columns if c.endswith(".desertion_share")]
+    wanted = list(HEADLINE) + [f"{org}.{m}" for org in orgs for m in ORG_HEADLINE]
+    return [m for m in wanted if m in columns]
 
 
 def param_columns(frame: pd.DataFrame) -> list[str]:

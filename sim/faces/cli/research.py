@@ -264,6 +264,10 @@ def _seed_range() -> tuple[int, int]:
 
 def _run(plan, folder: Path, args: argparse.Namespace):
     """Run a plan with the executor options; Ctrl-C and SIGTERM stop it after committing what finished."""
+    from sim.research.executors import make_executor
+
+    # Made first: its workers start and warm up while this process imports the sweep's writer.
+    executor = make_executor(args.workers, args.dask)
     from sim.research.sweep import run_sweep
 
     print(
@@ -280,13 +284,13 @@ def _run(plan, folder: Path, args: argparse.Namespace):
         report = run_sweep(
             plan,
             folder,
-            workers=args.workers,
-            dask=args.dask,
+            executor=executor,
             runs_per_task=args.runs_per_task,
             progress=not args.no_progress,
             commit_seconds=args.commit_every,
         )
     finally:
+        executor.close()
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
     resumed = f", {report.n_skipped} already on disk" if report.n_skipped else ""
@@ -350,7 +354,7 @@ def _aligned(rows: list[list[str]]) -> list[str]:
 
 def _table_measures(stats, n_measures: int) -> list[str]:
     """The first ``n_measures`` headline measures, preferring those whose mean differs between points."""
-    from sim.figures.sweep import headline_measures
+    from sim.storage.sweep_store import headline_measures  # not from the figures: no matplotlib for a table
 
     measures = headline_measures(stats["measure"].unique())
     varying = [m for m in measures if stats.loc[stats["measure"] == m, "mean"].nunique() > 1]
