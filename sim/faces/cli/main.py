@@ -144,11 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--verbose", "-v", action="store_true", help="also list each strategy's and shock's parameters"
     )
     listing.set_defaults(handler=cmd_list)
+    from sim.faces.cli import calibrate as cli_calibrate
     from sim.faces.cli import research as cli_research
     from sim.faces.cli import ui as cli_ui
     from sim.faces.cli import validate as cli_validate
 
     cli_research.register(sub)
+    cli_calibrate.register(sub)
     cli_ui.register(sub)
     cli_validate.register(sub)
     return parser
