@@ -67,7 +67,8 @@ def test_worker_processes_give_the_runs_in_the_same_order(tmp_path):
     two = playbook.run_experiments(n_seeds=2, workers=2, only=("get_structural",), overrides=SMALL)
     assert list(one["get_structural"]) == list(two["get_structural"])
     for arm, runs in one["get_structural"].items():
-        assert [r["summary"] for r in runs] == [r["summary"] for r in two["get_structural"][arm]]
+        # compared as text: a surge that never halves has half_life NaN, and NaN != NaN
+        assert [repr(r["summary"]) for r in runs] == [repr(r["summary"]) for r in two["get_structural"][arm]]
 
 
 def test_arguments_that_would_write_an_empty_report_are_refused(capsys, tmp_path):

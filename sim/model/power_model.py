@@ -98,7 +98,7 @@ class PowerModel(mesa.Model):
         # Each participant's commitment fade is fixed for the run: values never change.
         self.fade = rules.fade_rate(self.state.values, self.dynamics)
         if driver == "agents":
-            self.participants  # noqa: B018 - the per-agent driver steps them: build them now
+            self.participants  # noqa: B018 - the per-agent driver steps them, from the burn-in on: build them now
         self.views = vectorized.MemberViews()
         self.burn_in(scenario.burn_in)
         trigger_group = self._group_named(scenario.trigger.organization)
