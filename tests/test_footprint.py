@@ -43,8 +43,9 @@ TEN_MILLION = {"network.n": 10_000_000}
 )
 def test_estimate_brackets_the_measured_peak(kind, n, z, driver, tmp_path):
     """In a fresh process, the peak resident memory of building the model and running 3 steps, above
-    the process's size before, is never more than the estimate and at least 1 / TOLERANCE of it.
-    (Every kind, and sizes up to 1,000,000, are compared by benchmarks/bench_footprint.py and in
+    the process's size before, is never more than the estimate, and the estimate's size-dependent
+    part (all but FIXED, the imports and kernel compilation, which a warm Numba cache or modules
+    already imported by the parent partly spare) is at most TOLERANCE times the peak. (Every kind, and sizes up to 1,000,000, are compared by benchmarks/bench_footprint.py and in
     docs/robustness.md: too slow for the suite.)"""
     point = bench.measure(kind, n, z, driver, folder=tmp_path)
     measured = point["peak"] - point["before"]
@@ -55,7 +56,8 @@ def test_estimate_brackets_the_measured_peak(kind, n, z, driver, tmp_path):
         spec = NetworkSpec(kind=kind, n=n, mean_degree=z)
         ties, route = expected_ties(spec), generator_for(spec)  # what the check uses
     needed = footprint.estimate(kind, point["n"], ties, driver, route)
-    assert measured <= needed <= footprint.TOLERANCE * measured, (measured / 1e6, needed / 1e6)
+    assert measured <= needed, (measured / 1e6, needed / 1e6)
+    assert needed - footprint.FIXED <= footprint.TOLERANCE * measured, (measured / 1e6, needed / 1e6)
 
 
 @pytest.mark.slow

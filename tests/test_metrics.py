@@ -7,138 +7,202 @@ import math
 import networkx as nx
 import numpy as np
 import pytest
-import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.sparse.csgraph import connected_components
 
-from sim import Quadrant
-from sim.model.metrics import CascadeTracker, half_life
+from sim import Quadrant, load_scenario, run
+from sim.model.metrics import Turnover, half_life
 from sim.model.network import adjacency
 from sim.vocabulary import TOP_LEVEL, Level
 
+WINDOW = 10
 
-def track(graph: nx.Graph, steps: list[dict[int, int]]) -> CascadeTracker:
-    """Feed a tracker a sequence of steps, each ``{participant: group it left}``."""
+
+def track(
+    graph: nx.Graph, steps: list[dict[int, int]], joins: list[dict[int, int]] | None = None
+) -> Turnover:
+    """Feed a turnover log a sequence of steps: exits ``{participant: group left}`` and joins
+    ``{participant: group joined}`` (a leaver not rejoined anywhere goes to none)."""
     n = graph.number_of_nodes()
-    tracker = CascadeTracker(adjacency(graph))
-    for exits in steps:  # ``update`` takes, per participant, the group left this step (0: stayed)
-        left = np.zeros(n, dtype=np.int16)
-        for who, group in exits.items():
-            left[who] = group
-        tracker.update(left)
-    return tracker
+    log = Turnover(adjacency(graph))
+    group = np.zeros(n, dtype=np.int16)
+    joins = joins or [{} for _ in steps]
+    for exits, arrivals in zip(steps, joins, strict=True):
+        left = np.zeros(n, dtype=np.int16)  # ``update`` takes, per participant, the group left (0: stayed)
+        for who, g in exits.items():
+            left[who], group[who] = g, 0
+        log.update(left)
+        for who, g in arrivals.items():
+            group[who] = g
+        log.arrivals(group, np.array(sorted(arrivals), dtype=np.int64))
+    return log
 
 
-def reference_largest(graph: nx.Graph, steps: list[dict[int, int]]) -> int:
-    """Brute force: exit (i, t) links to exit (j, t-1) of a neighbour j who left the same organization;
-    a cascade's size is the number of distinct participants among its linked exits."""
-    events = [(t, i, g) for t, exits in enumerate(steps) for i, g in exits.items()]
-    if not events:
-        return 0
+def largest(graph: nx.Graph, steps: list[dict[int, int]], joins=None) -> int:
+    return track(graph, steps, joins).largest(WINDOW)
+
+
+def reference_sizes(
+    graph: nx.Graph, steps: list[dict[int, int]], joins: list[dict[int, int]], window: int
+) -> list[int]:
+    """Brute force: an exit (i, t, g) is a desertion unless i joins g at a step in (t, t + window];
+    a desertion's parent is its lowest-numbered neighbour who deserted g at t - 1; a cascade is a
+    tree of parents, sized by its distinct participants."""
+
+    def returns(t: int, i: int, g: int) -> bool:
+        return any(joins[s].get(i) == g for s in range(t + 1, min(len(steps), t + window + 1)))
+
+    events = [(t, i, g) for t, exits in enumerate(steps) for i, g in exits.items() if not returns(t, i, g)]
     index = {(t, i): k for k, (t, i, _) in enumerate(events)}
-    src, dst = [], []
+    root = list(range(len(events)))
     for k, (t, i, g) in enumerate(events):
-        for j in graph.neighbors(i):
-            other = index.get((t - 1, j))
-            if other is not None and events[other][2] == g:
-                src.append(k)
-                dst.append(other)
-    m = len(events)
-    _, label = connected_components(
-        sp.coo_array((np.ones(len(src)), (src, dst)), shape=(m, m)), directed=False
-    )
+        parents = [index[t - 1, j] for j in sorted(graph.neighbors(i)) if (t - 1, j) in index]
+        parents = [p for p in parents if events[p][2] == g]
+        if parents:
+            root[k] = root[parents[0]]  # parents come earlier, so their root is already final
     people: dict[int, set[int]] = {}
     for k, (_, i, _) in enumerate(events):
-        people.setdefault(int(label[k]), set()).add(i)
-    return max(len(p) for p in people.values())
+        people.setdefault(root[k], set()).add(i)
+    return sorted((len(p) for p in people.values()), reverse=True)
+
+
+# ------------------------------------------------------------ desertion and churn
+
+
+def test_exit_that_returns_within_the_window_is_churn():
+    """Leaving and coming back to the same organization within the window is churn, not desertion;
+    coming back later, to another organization, or never is desertion."""
+    graph = nx.empty_graph(4)
+    exits = [{0: 1, 1: 1, 2: 1, 3: 1}] + [{} for _ in range(15)]
+    joins = [{} for _ in range(16)]
+    joins[3] = {0: 1}  # back after 3 steps: churn
+    joins[12] = {1: 1}  # back after 12 steps: desertion (window 10)
+    joins[2] = {2: 2}  # to another organization: desertion (to a rival)
+    table = track(graph, exits, joins).per_step(3, WINDOW)
+    assert table["churned"][1, 1] == 1 and table["deserted"][1, 1] == 3
+    assert table["churned"].sum() == 1 and table["deserted"].sum() == 3
+    assert table["deserted_to_rival"].sum() == 0  # its destination was none when it left
+    assert track(graph, exits, joins).per_step(3, 12)["churned"].sum() == 2  # a longer window
+
+
+def test_desertion_to_a_rival_is_recorded_with_its_destination():
+    """A leaver who joins another organization in the same step deserted to a rival."""
+    graph = nx.empty_graph(3)
+    table = track(graph, [{0: 1, 1: 1}, {}], [{0: 2}, {}]).per_step(3, WINDOW)
+    assert table["deserted"][1, 1] == 2 and table["deserted_to_rival"][1, 1] == 1
+
+
+def test_an_exit_at_the_end_of_the_run_counts_as_desertion():
+    """Right-censored: nothing says a leaver in the last steps will come back."""
+    table = track(nx.empty_graph(2), [{}, {0: 1}]).per_step(2, WINDOW)
+    assert table["deserted"][2, 1] == 1 and table["churned"].sum() == 0
 
 
 # ------------------------------------------------------------ cascades
 
 
 def test_cascade_spreading_along_a_path():
-    """Exits spreading one node per step along a path form one cascade counting every exit."""
-    graph = nx.path_graph(8)
-    tracker = track(graph, [{0: 1}, {1: 1}, {2: 1}, {3: 1}, {4: 1}])
-    assert tracker.largest == 5
+    """Desertions spreading one node per step along a path form one cascade counting every one."""
+    assert largest(nx.path_graph(8), [{0: 1}, {1: 1}, {2: 1}, {3: 1}, {4: 1}]) == 5
 
 
 def test_no_exits_no_cascade():
-    """Without exits the largest cascade is 0."""
-    assert track(nx.path_graph(5), [{}, {}, {}]).largest == 0
+    """Without exits the largest cascade is 0 and there are none."""
+    log = track(nx.path_graph(5), [{}, {}, {}])
+    assert log.largest(WINDOW) == 0 and log.cascade_sizes(WINDOW).size == 0
 
 
 def test_exits_from_different_organizations_do_not_merge():
     """Neighbours leaving different organizations, in the same step or one after the other, are separate."""
     graph = nx.path_graph(6)
-    assert track(graph, [{0: 1, 1: 2, 2: 1}]).largest == 1
-    assert track(graph, [{0: 1}, {1: 2}, {2: 1}, {3: 2}]).largest == 1
-    assert track(graph, [{0: 1}, {1: 2}, {2: 2}]).largest == 2
+    assert largest(graph, [{0: 1, 1: 2, 2: 1}]) == 1
+    assert largest(graph, [{0: 1}, {1: 2}, {2: 1}, {3: 2}]) == 1
+    assert largest(graph, [{0: 1}, {1: 2}, {2: 2}]) == 2
 
 
 def test_separate_clusters_stay_separate():
-    """Two cascades spreading at the same time in parts of the graph that are not tied stay separate;
-    the largest is the bigger one."""
+    """Two cascades spreading at the same time in parts of the graph that are not tied stay separate."""
     graph = nx.path_graph(12)
-    tracker = track(graph, [{0: 1, 11: 1}, {1: 1, 10: 1}, {2: 1}, {}])
-    assert tracker.largest == 3
+    assert largest(graph, [{0: 1, 11: 1}, {1: 1, 10: 1}, {2: 1}, {}]) == 3
     two_paths = nx.disjoint_union(nx.path_graph(5), nx.path_graph(5))  # nodes 0-4 and 5-9
-    tracker = track(two_paths, [{4: 1, 5: 1}, {3: 1, 6: 1}, {2: 1, 7: 1}, {8: 1}])
-    assert tracker.largest == 4
+    assert largest(two_paths, [{4: 1, 5: 1}, {3: 1, 6: 1}, {2: 1, 7: 1}, {8: 1}]) == 4
 
 
 def test_gap_in_time_breaks_a_cascade():
-    """An exit two steps after a neighbour's is a new cascade (links reach back one step only)."""
+    """A desertion two steps after a neighbour's is a new cascade (links reach back one step only)."""
     graph = nx.path_graph(4)
-    assert track(graph, [{0: 1}, {}, {1: 1}]).largest == 1
-    assert track(graph, [{0: 1}, {1: 1}, {}, {2: 1}, {3: 1}]).largest == 2
+    assert largest(graph, [{0: 1}, {}, {1: 1}]) == 1
+    assert largest(graph, [{0: 1}, {1: 1}, {}, {2: 1}, {3: 1}]) == 2
 
 
-def test_cascades_merge_through_a_bridge():
-    """Two cascades joined by a later exit tied to both become one (a connected set of exits)."""
-    graph = nx.path_graph(5)
-    tracker = track(graph, [{0: 1, 4: 1}, {1: 1, 3: 1}, {2: 1}])
-    assert tracker.largest == 5
+def test_a_desertion_has_one_parent():
+    """A desertion tied to two earlier cascades joins one of them (a cascade is a tree), so a
+    common shock that moves many at once does not chain them into one cascade."""
+    assert sorted(track(nx.path_graph(5), [{0: 1, 4: 1}, {1: 1, 3: 1}, {2: 1}]).cascade_sizes(WINDOW)) == [
+        2,
+        3,
+    ]
+    star = nx.star_graph(20)  # the hub (0) leaves after all its 20 neighbours left together
+    assert largest(star, [dict.fromkeys(range(1, 21), 1), {0: 1}]) == 2
 
 
 def test_same_step_exits_are_not_linked():
-    """Tied neighbours leaving in the same step cannot have caused each other (synchronous update):
-    they are separate cascades unless a later or earlier exit links them."""
+    """Tied neighbours leaving in the same step cannot have caused each other (synchronous update)."""
     graph = nx.path_graph(6)
-    assert track(graph, [{2: 1, 3: 1}]).largest == 1
-    assert track(graph, [{2: 1, 3: 1}, {1: 1, 4: 1}]).largest == 2
-    assert track(graph, [{2: 1}, {1: 1, 3: 1}]).largest == 3  # linked through 2's earlier exit
+    assert largest(graph, [{2: 1, 3: 1}]) == 1
+    assert largest(graph, [{2: 1, 3: 1}, {1: 1, 4: 1}]) == 2
+    assert largest(graph, [{2: 1}, {1: 1, 3: 1}]) == 3  # both caught from 2's earlier desertion
+
+
+def test_churn_is_not_part_of_a_cascade():
+    """A neighbour who left and came back within the window links nothing."""
+    graph = nx.path_graph(3)
+    exits, joins = [{0: 1}, {1: 1}, {2: 1}, {}], [{}, {}, {1: 1}, {}]
+    assert largest(graph, exits) == 3
+    assert sorted(track(graph, exits, joins).cascade_sizes(WINDOW)) == [1, 1]
 
 
 def test_participant_counted_once_per_cascade():
-    """Someone who leaves, rejoins and leaves again within one cascade counts once."""
-    graph = nx.path_graph(3)
-    assert track(graph, [{0: 1}, {1: 1}, {0: 1}]).largest == 2
-    # two cascades from two organizations, each with the same two people
-    assert track(graph, [{0: 1}, {1: 1, 0: 2}, {1: 2}]).largest == 2
+    """Someone who deserts, rejoins after the window and deserts again in one cascade counts once."""
+    triangle = nx.cycle_graph(3)
+    steps, joins = [{0: 1}, {1: 1}, {2: 1}, {0: 1}], [{}, {}, {0: 1}, {}]
+    log = track(triangle, steps, joins)
+    assert log.per_step(2, 1)["deserted"].sum() == 4  # back after 2 steps: beyond a window of 1
+    assert log.largest(1) == 3
 
 
 @settings(max_examples=40)
 @given(
     n=st.integers(2, 25),
     p=st.floats(0.05, 0.6),
-    n_steps=st.integers(1, 6),
+    n_steps=st.integers(1, 8),
     n_groups=st.integers(1, 3),
     exit_p=st.floats(0.0, 0.6),
+    join_p=st.floats(0.0, 0.6),
+    window=st.integers(1, 4),
     seed=st.integers(0, 2**32),
 )
-def test_tracker_matches_space_time_components(n, p, n_steps, n_groups, exit_p, seed):
-    """On random graphs and random exit sequences the tracker's largest cascade equals a brute-force count:
-    exits linked by a tie, the same organization and consecutive steps; distinct participants per
-    component."""
+def test_turnover_matches_a_brute_force_count(n, p, n_steps, n_groups, exit_p, join_p, window, seed):
+    """On random graphs and random exits and rejoins the log's cascades equal a brute-force count:
+    desertions (exits not back within the window), each tied to its first neighbour who deserted
+    the same organization the step before; distinct participants per tree."""
     rng = np.random.default_rng(seed)
     graph = nx.gnp_random_graph(n, p, seed=int(rng.integers(2**31)))
-    steps = [
-        {int(i): int(rng.integers(1, n_groups + 1)) for i in np.flatnonzero(rng.random(n) < exit_p)}
-        for _ in range(n_steps)
-    ]
-    assert track(graph, steps).largest == reference_largest(graph, steps)
+    group = rng.integers(1, n_groups + 1, n)  # everyone starts in an organization
+    steps, joins = [], []
+    for _ in range(n_steps):
+        out = {int(i): int(group[i]) for i in np.flatnonzero((group > 0) & (rng.random(n) < exit_p))}
+        group[list(out)] = 0
+        back = {
+            int(i): int(rng.integers(1, n_groups + 1))
+            for i in np.flatnonzero((group == 0) & (rng.random(n) < join_p))
+        }
+        back = {i: g for i, g in back.items() if i not in out}
+        group[list(back)] = list(back.values())
+        steps.append(out)
+        joins.append(back)
+    sizes = track(graph, steps, joins).cascade_sizes(window)
+    assert list(sizes) == reference_sizes(graph, steps, joins, window)
 
 
 # ------------------------------------------------------------ half-life
@@ -269,3 +333,49 @@ def test_tally_sums_agree_with_the_state(castle_run):
         assert org.n_exits == (state.left == org.group).sum()
         assert org.n_joins == (state.joined & mine).sum()
     np.testing.assert_array_equal(np.sort(model.movers), np.flatnonzero(state.exited | state.joined))
+
+
+# ------------------------------------------------------------ turnover in runs
+
+
+def test_every_exit_is_either_desertion_or_churn(castle_run):
+    """Per organization and step, desertions and churn add up to the exits; the totals are in the summary."""
+    s, frame = castle_run.summary, castle_run.timeseries
+    for org in ("Gazette", "Commons"):
+        exits = frame[f"{org}.exits"].to_numpy()
+        deserted, churned = frame[f"{org}.deserted"].to_numpy(), frame[f"{org}.churned"].to_numpy()
+        np.testing.assert_array_equal(deserted + churned, exits)
+        assert (frame[f"{org}.deserted_to_rival"] <= frame[f"{org}.deserted"]).all()
+        assert s[f"{org}.desertions"] == deserted.sum() and s[f"{org}.churn"] == churned.sum()
+        assert s[f"{org}.desertions_to_rival"] == frame[f"{org}.deserted_to_rival"].sum()
+    assert s["Gazette.desertions"] + s["Commons.desertions"] > 0  # this run has desertions
+
+
+def _without_rival(name: str, **overrides):
+    from sim.config.scenario import scenario_from_dict
+
+    scenario = load_scenario(name, overrides=overrides)
+    raw = dict(scenario.raw)
+    raw["shocks"] = [s for s in raw.get("shocks", []) if s["kind"] != "rival_entry"]
+    return scenario_from_dict(raw, source=scenario.source)
+
+
+def test_a_platform_that_becomes_the_man_without_a_rival_has_no_giant_cascade():
+    """The issue's case: become_the_man with no rival once reported one cascade of 92% of everyone
+    (exits that came back, and a leak's simultaneous exits, chained together). Nobody deserts to a
+    rival, and the largest cascade is a small part of the community."""
+    result = run(_without_rival("facebook_rival", **{"network.n": 1000}), seed=1000)
+    s = result.summary
+    assert s["Facebook.desertions_to_rival"] == 0
+    assert s["largest_desertion_cascade"] <= 0.1 * s["Facebook.peak_members"]
+    sizes = result.model.cascades.cascade_sizes(10)
+    assert sizes.sum() <= s["Facebook.desertions"]  # distinct people per cascade, desertions only
+
+
+@pytest.mark.parametrize("name", ["kickstarter_surge", "uber_fee_hike", "facebook_rival"])
+def test_a_cascade_never_exceeds_the_community_it_left(name):
+    """Cascades count desertions from one organization, so none is larger than that community at its peak."""
+    result = run(load_scenario(name, overrides={"network.n": 800}), seed=1001, steps=120)
+    peaks = [result.summary[f"{o.name}.peak_members"] for o in result.model.organizations]
+    assert 0 < result.summary["largest_desertion_cascade"] <= max(peaks)
+    assert result.summary["desertion_cascade_median"] <= result.summary["desertion_cascade_p90"]

@@ -21,6 +21,7 @@ from sim.config.scenario import (
     KIND_DEFAULTS,
     DesertionSpec,
     DynamicsSpec,
+    MeasuresSpec,
     NetworkSpec,
     OrganizationSpec,
     PopulationSpec,
@@ -47,6 +48,7 @@ SPEC_TABLES = {
     ShockSchedule: "**`[[shocks]]` timing**",
     SweepSpec: "**`[sweep]`**",
     DesertionSpec: "**`[desertion]`**",
+    MeasuresSpec: "**`[measures]`**",
     Scenario: "**Top level**",
 }
 #: Declared fields the tables leave out on purpose (the timing table lists the schedule keys;

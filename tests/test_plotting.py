@@ -65,6 +65,21 @@ def test_figures_are_real_images(two_runs):
         assert (two_runs / "figures" / f"{stem}.svg").read_text()[:200].lstrip().startswith("<?xml")
 
 
+def test_pngs_are_the_bytes_matplotlib_writes(two_runs, tmp_path):
+    """Figures drawn here and compressed in a separate thread are the very files ``savefig`` writes."""
+    results = load_results(two_runs)
+    for stem, build in plotting.figure_builders(results).items():
+        fig = build()
+        FigureCanvasAgg(fig)
+        fig.savefig(
+            tmp_path / f"{stem}.png",
+            dpi=style.DPI,
+            metadata={"Software": None},
+            pil_kwargs={"compress_level": plotting.PNG_COMPRESSION},
+        )
+        assert (tmp_path / f"{stem}.png").read_bytes() == (two_runs / "figures" / f"{stem}.png").read_bytes()
+
+
 def test_line_figures_show_bands_with_replications(two_runs):
     """With two runs, line figures carry a 95% band and say so in a legend."""
     results = load_results(two_runs)

@@ -26,10 +26,10 @@ print(json.dumps(sorted(m for m in {heavy!r} if m in sys.modules)), file=sys.std
 """
 
 
-def loaded(body: str) -> set[str]:
-    """The heavy packages a fresh interpreter has imported after running ``body``."""
+def loaded(body: str, heavy: tuple[str, ...] = HEAVY) -> set[str]:
+    """The ``heavy`` packages a fresh interpreter has imported after running ``body``."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
-    code = REPORT.format(body=body, heavy=HEAVY)
+    code = REPORT.format(body=body, heavy=heavy)
     proc = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=True
     )
@@ -70,3 +70,20 @@ print(len([f for f in vars(kernels).values() if isinstance(f, Dispatcher)]), rea
     )
     count, ready = proc.stderr.strip().splitlines()[-1].split(" ", 1)
     assert int(count) >= 5 and ready == "[]"
+
+
+def test_writing_a_run_loads_no_igraph_nor_pyplot():
+    """What ``newpower run`` imports to write a folder and draw its figures leaves out igraph and
+    matplotlib's pyplot (which importing igraph pulls in, about a second): only a spring or block
+    layout, or a large generated network, needs igraph, and imports it then."""
+    body = "import sim.faces.cli.main, sim.runs.folder, sim.figures.plotting, sim.figures.story"
+    assert loaded(body, ("igraph", "matplotlib.pyplot")) == set()
+
+
+def test_a_run_without_figures_loads_no_matplotlib(tmp_path):
+    """``newpower run --no-figures`` writes the data and the story without importing matplotlib
+    (half a second of a small run), which only drawing needs (and igraph, for a spring layout)."""
+    argv = ["run", "castle_vs_crowd", "--set", "network.n=200", "--steps", "5"]  # a ring layout
+    argv += ["--out", str(tmp_path / "run"), "--no-figures", "--no-progress"]
+    assert loaded(command(*argv), ("matplotlib", "igraph")) == set()
+    assert (tmp_path / "run" / "summary.md").is_file()

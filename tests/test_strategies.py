@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import types
 from pathlib import Path
 
 import numpy as np
@@ -109,6 +110,56 @@ def test_no_dynamic_rule_mentions_a_strategy_name():
     for module in DYNAMICS_MODULES:
         found = _string_constants(ROOT / "sim" / "model" / module) & names
         assert not found, f"sim/model/{module} mentions strategy names {found}"
+
+
+def test_no_compiled_kernel_mentions_a_strategy_name():
+    """The compiled kernels (Numba) neither: after runs with every strategy in both drivers, no
+    strategy name is a constant of a kernel, of any function it calls (the rules it inlines), or
+    of its LLVM IR (compiled afresh, as cached code cannot be inspected)."""
+    from numba import njit
+    from numba.core.registry import CPUDispatcher
+
+    from sim.model import kernels
+
+    names = set(STRATEGIES)
+    for name in sorted(names):
+        scenario = load_scenario(CASTLE, overrides={"network.n": 100, "organizations.Gazette.strategy": name})
+        for driver in ("vectorized", "agents"):  # the per-agent driver compiles ``update_one``
+            model = PowerModel(scenario, rng=1, driver=driver)
+            for _ in range(2):
+                model.step()
+    dispatchers = [v for v in vars(kernels).values() if isinstance(v, CPUDispatcher)]
+    assert len(dispatchers) >= 4 and any(d.signatures for d in dispatchers)
+    for dispatcher in dispatchers:
+        constants = _reachable_constants(dispatcher.py_func, set())
+        assert not constants & names, f"{dispatcher.__name__} names {constants & names}"
+        fresh = njit(cache=False)(dispatcher.py_func)
+        for signature in dispatcher.signatures:
+            fresh.compile(signature)
+        for ir in fresh.inspect_llvm().values():
+            assert not [n for n in names if n in ir], dispatcher.__name__
+
+
+def _reachable_constants(func, seen: set) -> set[str]:
+    """String constants of a function, its nested code and every function it calls (globals, closures)."""
+    codes, out = [func.__code__], set()
+    while codes:
+        code = codes.pop()
+        for const in code.co_consts:
+            if isinstance(const, str):
+                out.add(const)
+            elif hasattr(const, "co_consts"):
+                codes.append(const)
+        callees = [func.__globals__.get(n) for n in code.co_names]
+        callees += [c.cell_contents for c in func.__closure__ or ()]
+        modules = [m for m in callees if isinstance(m, types.ModuleType)]  # ``rules.update``
+        callees += [getattr(m, n, None) for m in modules for n in code.co_names]
+        for callee in callees:
+            callee = getattr(callee, "py_func", callee)
+            if callable(callee) and hasattr(callee, "__code__") and callee not in seen:
+                seen.add(callee)
+                out |= _reachable_constants(callee, seen)
+    return out
 
 
 def test_rules_do_not_import_strategies():

@@ -51,6 +51,7 @@ __all__ = [
     "THRESHOLD_KINDS",
     "DesertionSpec",
     "DynamicsSpec",
+    "MeasuresSpec",
     "NetworkSpec",
     "OrganizationSpec",
     "PopulationSpec",
@@ -334,6 +335,15 @@ class DesertionSpec:
 
 
 @dataclass(frozen=True)
+class MeasuresSpec:
+    """How a run's measures are taken (``[measures]``; they change no dynamics)."""
+
+    desertion_window: int = param(
+        10, 1, 1_000_000, doc="steps within which an exit that returns is churn, not desertion"
+    )
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A whole validated scenario. Build it with :func:`load_scenario` or :func:`scenario_from_dict`."""
 
@@ -359,6 +369,7 @@ class Scenario:
         {}, doc="dotted key -> [low, high]: what the strategist can't control"
     )
     desertion: DesertionSpec = field(default_factory=DesertionSpec)
+    measures: MeasuresSpec = field(default_factory=MeasuresSpec)
     source: str = field(default="<dict>", compare=False, metadata={"internal": True})
     raw: Mapping[str, Any] = field(
         default_factory=dict, compare=False, repr=False, metadata={"internal": True}

@@ -22,7 +22,6 @@ import random
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import igraph
 import numpy as np
 import scipy.sparse as sp
 
@@ -178,6 +177,10 @@ def spring(
     cools) come from a ``random.Random`` seeded from ``rng`` and handed to igraph for this call
     only, so the layout is reproducible and global random state is never touched.
     """
+    # imported here: only spring and block layouts need it, and importing igraph imports
+    # matplotlib's pyplot (about a second), which a ring layout or --no-figures never uses
+    import igraph
+
     n = adjacency.shape[0]
     if n == 0:
         return np.zeros(0), np.zeros(0)
@@ -193,6 +196,8 @@ def spring(
 @contextlib.contextmanager
 def _igraph_random(seed: int) -> Iterator[None]:
     """igraph draws from a generator of its own, seeded with ``seed``, inside the block (then from ``random`` again)."""
+    import igraph
+
     igraph.set_random_number_generator(random.Random(seed))
     try:
         yield

@@ -12,13 +12,16 @@ Colours and the frame are :mod:`sim.figures.style`; the network figure is
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.image import imsave
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
@@ -46,30 +49,48 @@ PNG_COMPRESSION = 1
 
 
 def save_figure(fig: Figure, stem: Path, svg: bool = False) -> list[Path]:
-    """Save a figure as ``<stem>.png``, and with ``svg`` also as ``<stem>.svg``, each atomically.
+    """Save a figure as ``<stem>.png``, and with ``svg`` also as ``<stem>.svg``, each atomically."""
+    return [write_png(render(fig), stem.with_suffix(".png")), *save_svg(fig, stem, svg)]
+
+
+def save_svg(fig: Figure, stem: Path, svg: bool) -> list[Path]:
+    """Write ``<stem>.svg`` after the PNG was rendered (with ``svg``), or remove an older one.
 
     The SVG is a second full render (about a third of a run's figure time), so it is written
     only on request (``--svg``).
     """
+    if not svg:
+        stem.with_suffix(".svg").unlink(missing_ok=True)  # an older SVG would no longer match the PNG
+        return []
+    fig.set_layout_engine("none")  # keep the layout just computed: the SVG matches the PNG, and is faster
+    return [
+        atomic_write(
+            stem.with_suffix(".svg"), lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None})
+        )
+    ]
+
+
+def render(fig: Figure) -> np.ndarray:
+    """The figure's pixels (height x width x RGBA) at ``DPI``, drawn as ``savefig`` draws a PNG."""
     FigureCanvasAgg(fig)
-    png = atomic_write(
-        stem.with_suffix(".png"),
-        lambda tmp: fig.savefig(
+    fig.savefig(io.BytesIO(), format="rgba", dpi=DPI)
+    return np.asarray(fig.canvas.renderer.buffer_rgba()).copy()  # the renderer savefig drew with
+
+
+def write_png(pixels: np.ndarray, path: Path) -> Path:
+    """Write RGBA pixels as a PNG atomically, as matplotlib's ``savefig`` does (same bytes, no date or software)."""
+    return atomic_write(
+        path,
+        lambda tmp: imsave(
             tmp,
-            dpi=DPI,
+            pixels,
             format="png",
+            origin="upper",
+            dpi=DPI,
             metadata={"Software": None},
             pil_kwargs={"compress_level": PNG_COMPRESSION},
         ),
     )
-    if not svg:
-        stem.with_suffix(".svg").unlink(missing_ok=True)  # an older SVG would no longer match the PNG
-        return [png]
-    fig.set_layout_engine("none")  # keep the layout just computed: the SVG matches the PNG, and is faster
-    vector = atomic_write(
-        stem.with_suffix(".svg"), lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None})
-    )
-    return [png, vector]
 
 
 def figure_builders(
@@ -104,10 +125,19 @@ def draw_all(
         svg: also write each figure as SVG.
     """
     paths: list[Path] = []
-    for stem, build in figure_builders(results, network_steps).items():
-        if on_figure is not None:
-            on_figure(stem)
-        paths += save_figure(build(), results.folder / FIGURES / stem, svg)
+    # Pillow's PNG encoder releases the GIL: one thread compresses and writes each figure while
+    # the next is drawn (drawing stays in this thread, one figure at a time, so the files are the
+    # same bytes as when written in turn)
+    with ThreadPoolExecutor(max_workers=1) as encoder:
+        writes = []
+        for stem, build in figure_builders(results, network_steps).items():
+            if on_figure is not None:
+                on_figure(stem)
+            fig, path = build(), results.folder / FIGURES / stem
+            writes.append(encoder.submit(write_png, render(fig), path.with_suffix(".png")))
+            paths += [path.with_suffix(".png"), *save_svg(fig, path, svg)]
+        for write in writes:
+            write.result()  # a failed write raises here, before the folder is complete
     return paths
 
 

@@ -63,10 +63,17 @@ SUMMARY_MEASURES: dict[str, str] = {
     "peak_active_fraction": "largest share of participants at SHARING or above (the surge peak)",
     "peak_step": "step of the surge peak",
     "half_life": "steps from the peak until the surge's excess over its start halved (NaN: never)",
-    "largest_desertion_cascade": "participants in the largest desertion cascade (exits caused by a tie's exit the step before)",
+    "largest_desertion_cascade": "participants in the largest desertion cascade "
+    "(desertions linked to a tie's desertion from the same organization the step before)",
+    "desertion_cascades": "number of desertion cascades (a lone desertion is a cascade of 1)",
+    "desertion_cascade_median": "median desertion cascade size",
+    "desertion_cascade_p90": "90th percentile of desertion cascade sizes",
     "<org>.peak_members": "an organization's largest community",
     "<org>.final_members": "its community at the end",
     "<org>.desertion_share": "share of its peak community it lost by the end",
+    "<org>.desertions": "exits not followed by a return within the desertion window (to a rival or none)",
+    "<org>.desertions_to_rival": "those desertions that went to another organization",
+    "<org>.churn": "exits followed by a return within the desertion window (a revolving door)",
     "<org>.final_openness": "its final model axis (compass)",
     "<org>.final_values": "its final values axis (compass)",
     "<org>.final_quadrant": "its final compass quadrant",
@@ -101,6 +108,9 @@ REPORTER_DOCS: dict[str, str] = {
     "<org>.mean_grievance": "members' mean grievance",
     "<org>.joins": "members who joined this step",
     "<org>.exits": "members who left this step",
+    "<org>.deserted": "of this step's exits, those not back within the desertion window",
+    "<org>.deserted_to_rival": "of those, the ones who went to another organization",
+    "<org>.churned": "of this step's exits, those back within the desertion window",
 }
 
 
@@ -118,6 +128,9 @@ class Recorder:
 
     def collect(self, model) -> None:
         """Append one row: population measures, then ``<organization>.<measure>``."""
+        if model.steps:  # the model has just given the step's exits to its turnover log
+            s = model.state
+            model.cascades.arrivals(s.group, model.movers[s.joined[model.movers]])
         row = {name: reporter(model) for name, reporter in MODEL_REPORTERS.items()}
         for org in model.organizations:
             for measure, reporter in ORGANIZATION_REPORTERS.items():
@@ -132,27 +145,69 @@ class Recorder:
         return frame.set_index("step", drop=False).rename_axis(None)
 
 
+#: Per-step measures of each organization known only once the desertion window has passed
+#: (computed from the run's turnover log when the time series is built, not by a reporter).
+TURNOVER_REPORTERS = ("deserted", "deserted_to_rival", "churned")
+
+
+def desertion_window(model) -> int:
+    """The scenario's window (steps) within which an exit that returns is churn, not desertion."""
+    return int(model.spec.measures.desertion_window)
+
+
 def timeseries(model) -> pd.DataFrame:
-    """One row per step: population columns, then ``<organization>.<measure>`` columns."""
-    return model.recorder.frame()
+    """One row per step: population columns, ``<organization>.<measure>`` columns, then turnover.
+
+    Turnover columns (``<org>.deserted``, ``.deserted_to_rival``, ``.churned``) count the exits
+    of each step by what became of them; an entrant's are empty before it enters.
+    """
+    import pandas as pd
+
+    frame = model.recorder.frame()
+    tables = model.cascades.per_step(len(model.organizations) + 1, desertion_window(model))
+    extra = {}
+    for org in model.organizations:
+        absent = frame[f"{org.name}.members"].isna().to_numpy()
+        for name in TURNOVER_REPORTERS:
+            column = tables[name][: len(frame), org.group].astype(float)
+            column[absent] = np.nan
+            extra[f"{org.name}.{name}"] = column
+    return pd.concat([frame, pd.DataFrame(extra, index=frame.index)], axis=1) if extra else frame
 
 
-class CascadeTracker:
-    """Records exits during a run and finds desertion cascades afterwards.
+class Turnover:
+    """Every exit and join of a run; desertion, churn and desertion cascades follow from it.
 
-    An exit at step t is linked to every neighbour's exit from the same
-    organization at step t-1: with synchronous updates those are exactly the
-    exits it could have perceived (exits in the same step cannot cause each
-    other). A cascade is a connected set of linked exits, the dynamic analogue
-    of Watts' (2002) cascade as a connected set of adopters; its size counts
-    the distinct participants who left in it. Recording costs one ``flatnonzero`` per step; the components
-    are computed once, on demand.
+    An exit is a **desertion** when the participant does not rejoin the organization they left
+    within ``window`` steps (to a rival or to none), and **churn** when they do (a revolving
+    door, not a loss). Exits in the last ``window`` steps of a run that have not come back by
+    its end count as desertions (right-censored: nothing says they will come back).
+
+    A **desertion cascade** is a tree of desertions linked in space and time, as diffusion
+    trees are built from adoptions (Goel, Watts & Goldstein 2012): a desertion by *i* at step t
+    whose neighbours deserted the same organization at step t - 1 (with synchronous updates,
+    exactly the exits *i* could have perceived; exits in the same step cannot cause each other)
+    is attributed to one of them, the first in the graph's order; a desertion with no such
+    neighbour starts a cascade of its own. A common shock that drives many to leave in the same
+    step thus starts many cascades, not one, and churn (people who come and go) is never part
+    of a cascade. A cascade's size is the number of distinct participants in it.
+
+    The model calls :meth:`update` with each step's exits; the recorder calls :meth:`arrivals`
+    with each step's joins and the leavers' destinations. Classification is computed on demand,
+    for the window the scenario sets (``[measures] desertion_window``).
     """
 
     def __init__(self, adjacency: sp.csr_array) -> None:
         self.adjacency = adjacency
-        self._steps: list[tuple[np.ndarray, np.ndarray]] = []  # (who left, the group they left)
-        self._largest: int | None = None
+        self._exits: list[tuple[np.ndarray, np.ndarray]] = []  # per step: (who left, the group they left)
+        self._destinations: list[np.ndarray] = []  # per step: where each leaver went (0: none)
+        self._joins: list[tuple[np.ndarray, np.ndarray]] = []  # per step: (who joined, the group joined)
+        self._cache: dict[str, Any] = {}
+
+    @property
+    def steps(self) -> int:
+        """Steps recorded."""
+        return len(self._exits)
 
     def update(self, left: np.ndarray, who: np.ndarray | None = None) -> None:
         """Record one step's exits.
@@ -162,46 +217,136 @@ class CascadeTracker:
             who: the participants who left, if already known (``flatnonzero(left)``).
         """
         who = np.flatnonzero(left) if who is None else who
-        self._steps.append((who, left[who].astype(np.int64)))
-        self._largest = None
+        self._exits.append((who, left[who].astype(np.int64)))
+        self._cache.clear()
 
-    @property
-    def largest(self) -> int:
-        """Size of the largest desertion cascade so far (distinct participants)."""
-        if self._largest is None:
-            self._largest = self._components()
-        return self._largest
+    def arrivals(self, group: np.ndarray, joined: np.ndarray) -> None:
+        """Record the joins of the step last given to :meth:`update`, and where its leavers went.
 
-    def _components(self) -> int:
+        Args:
+            group: every participant's organization after the step (0: none).
+            joined: the participants who joined an organization this step (deserters to a rival too).
+        """
+        who, _ = self._exits[-1]
+        self._destinations.append(group[who].astype(np.int64))
+        self._joins.append((joined, group[joined].astype(np.int64)))
+        self._cache.clear()
+
+    # ------------------------------------------------------------ classification
+    def _events(self, window: int) -> dict[str, np.ndarray]:
+        """All exits as flat arrays (step from 1, who, group left, destination, deserted)."""
+        if ("events", window) in self._cache:
+            return self._cache["events", window]
+        steps = len(self._destinations)  # steps whose joins are known
+        exits = self._exits[:steps]
+        step = np.concatenate(
+            [np.full(w.size, t + 1, dtype=np.int64) for t, (w, _) in enumerate(exits)]
+            or [np.empty(0, np.int64)]
+        )
+        who = np.concatenate([w for w, _ in exits] or [np.empty(0, np.int64)]).astype(np.int64)
+        group = np.concatenate([g for _, g in exits] or [np.empty(0, np.int64)])
+        dest = np.concatenate(self._destinations or [np.empty(0, np.int64)])
+        events = {"step": step, "who": who, "group": group, "destination": dest}
+        events["deserted"] = ~self._returns(events, steps, window)
+        self._cache["events", window] = events
+        return events
+
+    def _returns(self, events: dict[str, np.ndarray], steps: int, window: int) -> np.ndarray:
+        """Whether each exit's participant rejoins the group they left within the window."""
+        if not events["who"].size:
+            return np.zeros(0, dtype=bool)
+        j_step = np.concatenate(
+            [np.full(w.size, t + 1, dtype=np.int64) for t, (w, _) in enumerate(self._joins)]
+        )
+        j_who = np.concatenate([w for w, _ in self._joins]).astype(np.int64)
+        j_group = np.concatenate([g for _, g in self._joins])
+        n_groups = int(max(events["group"].max(), j_group.max(initial=0))) + 1
+        span = steps + 2
+        join_key = np.sort((j_who * n_groups + j_group) * span + j_step)
+        if not join_key.size:
+            return np.zeros(events["who"].size, dtype=bool)
+        exit_pair = events["who"] * n_groups + events["group"]
+        # the first join of the same (participant, organization) after the exit's step
+        pos = np.searchsorted(join_key, exit_pair * span + events["step"], side="right")
+        found = pos < join_key.size
+        nxt = join_key[np.minimum(pos, join_key.size - 1)]
+        same = found & (nxt // span == exit_pair)
+        return same & (nxt % span - events["step"] <= window)
+
+    def per_step(self, n_groups: int, window: int) -> dict[str, np.ndarray]:
+        """Per step (row 0 = the initial state) and group: desertions, desertions to a rival, churn."""
+        ev = self._events(window)
+        steps = len(self._destinations) + 1
+        out = {}
+        for name, mask in (
+            ("deserted", ev["deserted"]),
+            ("deserted_to_rival", ev["deserted"] & (ev["destination"] > 0)),
+            ("churned", ~ev["deserted"]),
+        ):
+            table = np.zeros((steps, n_groups), dtype=np.int64)
+            np.add.at(table, (ev["step"][mask], ev["group"][mask]), 1)
+            out[name] = table
+        return out
+
+    # ------------------------------------------------------------ cascades
+    def cascade_sizes(self, window: int) -> np.ndarray:
+        """Sizes (distinct participants) of every desertion cascade, largest first."""
+        if ("sizes", window) in self._cache:
+            return self._cache["sizes", window]
+        ev = self._events(window)
         import scipy.sparse as sp
         from scipy.sparse.csgraph import connected_components
 
+        keep = np.flatnonzero(ev["deserted"])
+        sizes = np.zeros(0, dtype=np.int64)
+        if keep.size:
+            step, who, group = ev["step"][keep], ev["who"][keep], ev["group"][keep]
+            src, dst = self._links(step, who, group)
+            m, n = keep.size, self.adjacency.shape[0]
+            graph = sp.coo_array((np.ones(src.size), (src, dst)), shape=(m, m))
+            _, label = connected_components(graph, directed=False)
+            # Count distinct participants: one person may desert, come back later and desert again.
+            pairs = np.unique(label.astype(np.int64) * n + who)
+            sizes = np.sort(np.bincount(pairs // n))[::-1]
+            sizes = sizes[sizes > 0]
+        self._cache["sizes", window] = sizes
+        return sizes
+
+    def _links(self, step: np.ndarray, who: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(event, parent) pairs: a desertion and the neighbour's desertion from the same group one step
+        before that it is attributed to."""
         n = self.adjacency.shape[0]
-        prev_event_id = np.full(n, -1, dtype=np.int64)  # each participant's exit event last step
-        group_prev = np.zeros(n, dtype=np.int64)
-        sources, targets, who_left = [], [], []
-        first = 0
+        prev_event = np.full(n, -1, dtype=np.int64)
+        prev_group = np.zeros(n, dtype=np.int64)
+        sources, targets = [], []
+        bounds = np.searchsorted(step, np.arange(1, int(step.max(initial=0)) + 2))
         prev_who = np.empty(0, dtype=np.int64)
-        for who, groups in self._steps:
-            who_left.append(who)
-            row_of, cols = neighbour_pairs(self.adjacency, who)
-            mine = groups[row_of]
-            linked = (prev_event_id[cols] >= 0) & (group_prev[cols] == mine)
-            sources.append(first + row_of[linked])
-            targets.append(prev_event_id[cols[linked]])
-            prev_event_id[prev_who] = -1
-            prev_event_id[who] = first + np.arange(who.size)
-            group_prev[who] = groups
-            prev_who = who
-            first += who.size
-        if first == 0:
-            return 0
-        src, dst = np.concatenate(sources), np.concatenate(targets)
-        graph = sp.coo_array((np.ones(src.size), (src, dst)), shape=(first, first))
-        _, label = connected_components(graph, directed=False)
-        # Count distinct participants: one person may leave, rejoin and leave again in one cascade.
-        pairs = np.unique(label * n + np.concatenate(who_left))
-        return int(np.bincount(pairs // n).max())
+        for t in range(bounds.size - 1):
+            idx = np.arange(bounds[t], bounds[t + 1])
+            rows = who[idx]
+            row_of, cols = neighbour_pairs(self.adjacency, rows)
+            linked = np.flatnonzero((prev_event[cols] >= 0) & (prev_group[cols] == group[idx][row_of]))
+            # one parent each: the first such neighbour (CSR order), so a cascade is a tree
+            _, first = np.unique(row_of[linked], return_index=True)
+            linked = linked[first]
+            sources.append(idx[row_of[linked]])
+            targets.append(prev_event[cols[linked]])
+            prev_event[prev_who] = -1
+            prev_event[rows] = idx
+            prev_group[rows] = group[idx]
+            prev_who = rows
+        if not sources:
+            return np.empty(0, np.int64), np.empty(0, np.int64)
+        return np.concatenate(sources), np.concatenate(targets)
+
+    def largest(self, window: int) -> int:
+        """Size of the largest desertion cascade so far (distinct participants)."""
+        sizes = self.cascade_sizes(window)
+        return int(sizes[0]) if sizes.size else 0
+
+
+#: The name the model builds it by.
+CascadeTracker = Turnover
 
 
 def neighbour_pairs(adjacency: sp.csr_array, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -222,6 +367,16 @@ def half_life(active: np.ndarray, peak_index: int) -> float:
     return float(after[0]) if after.size else math.nan
 
 
+def cascade_summary(sizes: np.ndarray) -> dict[str, Any]:
+    """The largest desertion cascade and the distribution of cascade sizes (distinct participants)."""
+    return {
+        "largest_desertion_cascade": int(sizes[0]) if sizes.size else 0,
+        "desertion_cascades": int(sizes.size),
+        "desertion_cascade_median": float(np.median(sizes)) if sizes.size else 0.0,
+        "desertion_cascade_p90": float(np.quantile(sizes, 0.9)) if sizes.size else 0.0,
+    }
+
+
 def summarize(model, frame: pd.DataFrame) -> dict[str, Any]:
     """The run's headline measures as a flat dict (see docs/ODD.md, Observation)."""
     active = frame["active_fraction"].to_numpy()
@@ -233,13 +388,19 @@ def summarize(model, frame: pd.DataFrame) -> dict[str, Any]:
         "peak_active_fraction": float(active[peak_index]),
         "peak_step": int(frame["step"].iloc[peak_index]),
         "half_life": half_life(active, peak_index),
-        "largest_desertion_cascade": int(model.cascades.largest),
+        **cascade_summary(model.cascades.cascade_sizes(desertion_window(model))),
     }
+    totals = {name: frame.filter(like=f".{name}").sum() for name in TURNOVER_REPORTERS}
     for org in model.organizations:
         peak, final = org.peak_members, org.n_members  # an entrant has no rows before it entered
         out[f"{org.name}.peak_members"] = peak
         out[f"{org.name}.final_members"] = final
         out[f"{org.name}.desertion_share"] = float(max(0, peak - final) / peak) if peak else 0.0
+        out[f"{org.name}.desertions"] = int(totals["deserted"].get(f"{org.name}.deserted", 0))
+        out[f"{org.name}.desertions_to_rival"] = int(
+            totals["deserted_to_rival"].get(f"{org.name}.deserted_to_rival", 0)
+        )
+        out[f"{org.name}.churn"] = int(totals["churned"].get(f"{org.name}.churned", 0))
         out[f"{org.name}.final_openness"] = float(org.openness)
         out[f"{org.name}.final_values"] = float(org.values)
         out[f"{org.name}.final_quadrant"] = org.quadrant.value

@@ -23,13 +23,23 @@ class Measure:
 
 @dataclass(frozen=True)
 class Claim:
-    """A hypothesis: ``measure(a) - measure(b)`` has the sign ``direction`` (+1: a larger; -1: a smaller)."""
+    """A hypothesis: ``measure(a) - measure(b)`` has the sign ``direction`` (+1: a larger; -1: a smaller).
+
+    Attributes:
+        mechanisms: the named mechanisms (``sim.model.rules.MECHANISMS``) the claim rests on;
+            the playbook re-runs it with each knocked out: **attributed** when the effect
+            disappears, **misattributed** when it survives.
+        by_construction: when the claim follows from a formula alone (a cap, a zero, a
+            proportionality), that formula; such a claim is reported but not counted as a finding.
+    """
 
     text: str
     measure: Measure
     a: str
     b: str
     direction: int
+    mechanisms: tuple[str, ...] = ()
+    by_construction: str = ""
 
 
 @dataclass(frozen=True)
@@ -125,6 +135,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "status_quo",
                 "movement_mindset",
                 -1,
+                mechanisms=("pull",),
+                by_construction="a Castle's closed model enables only CONSUMING (a cap), so its members' mean level is 0",
             ),
             Claim(
                 "... but a long one: it keeps more members than one that mobilizes",
@@ -132,6 +144,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "status_quo",
                 "movement_mindset",
                 +1,
+                mechanisms=("value_gap_grievance", "exit_contagion"),
             ),
         ),
         series="Gazette.mean_level",
@@ -156,6 +169,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "window_dressing",
                 "movement_mindset",
                 -1,
+                mechanisms=("pull",),
             ),
             Claim(
                 "A comments section buys no more active participants than doing nothing",
@@ -163,6 +177,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "window_dressing",
                 "status_quo",
                 -1,
+                mechanisms=("peer_influence",),
             ),
         ),
         series="Gazette.current",
@@ -186,6 +201,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "astroturf",
                 "movement_mindset",
                 -1,
+                mechanisms=("ads",),
+                by_construction="recruits by ads join with zero commitment, and turnout needs commitment (a zero)",
             ),
             Claim(
                 "Ads do grow the community (they look like participation)",
@@ -193,8 +210,16 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "astroturf",
                 "status_quo",
                 +1,
+                mechanisms=("ads",),
             ),
-            Claim("A leak of astroturfing costs legitimacy", BRAND_LEGITIMACY, "astroturf", "status_quo", -1),
+            Claim(
+                "A leak of astroturfing costs legitimacy",
+                BRAND_LEGITIMACY,
+                "astroturf",
+                "status_quo",
+                -1,
+                mechanisms=("ads",),
+            ),
         ),
         series="Brand.members",
         series_label="Brand members",
@@ -218,11 +243,25 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "occupy_yourself",
                 "movement_mindset",
                 -1,
+                mechanisms=("value_gap_grievance",),
             ),
             Claim(
-                "... and fewer than keeping a closed Castle", BANK_LOST, "occupy_yourself", "status_quo", -1
+                "... and fewer than keeping a closed Castle",
+                BANK_LOST,
+                "occupy_yourself",
+                "status_quo",
+                -1,
+                mechanisms=("value_gap_grievance",),
             ),
-            Claim("Introspection is paid for in stock", BANK_STOCK, "occupy_yourself", "status_quo", -1),
+            Claim(
+                "Introspection is paid for in stock",
+                BANK_STOCK,
+                "occupy_yourself",
+                "status_quo",
+                -1,
+                mechanisms=(),
+                by_construction="reform costs stock per unit change of a lever (rules.reform_cost)",
+            ),
         ),
         series="Bank.members",
         series_label="Bank members",
@@ -244,6 +283,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "movement_mindset",
                 "status_quo",
                 +1,
+                mechanisms=("pull",),
             ),
             Claim(
                 "... and wins the campaign against the lobbyists more often",
@@ -251,6 +291,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "movement_mindset",
                 "status_quo",
                 +1,
+                mechanisms=("pull",),
             ),
         ),
         series="Wikipedia.mean_level",
@@ -270,7 +311,12 @@ EXPERIMENTS: tuple[Experiment, ...] = (
         quote="the right strategy for the moment is often to go 'bilingual'",
         claims=(
             Claim(
-                "Bilingual beats pure new power in a contest", POST_FORCE, "go_bilingual", "status_quo", +1
+                "Bilingual beats pure new power in a contest",
+                POST_FORCE,
+                "go_bilingual",
+                "status_quo",
+                +1,
+                mechanisms=("outreach",),
             ),
             Claim(
                 "Bilingual beats converting the current into stock (get structural)",
@@ -278,9 +324,15 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "go_bilingual",
                 "get_structural",
                 +1,
+                mechanisms=("structure",),
             ),
             Claim(
-                "Bilingual beats taking on old-power values", POST_FORCE, "go_bilingual", "become_the_man", +1
+                "Bilingual beats taking on old-power values",
+                POST_FORCE,
+                "go_bilingual",
+                "become_the_man",
+                +1,
+                mechanisms=("value_gap_grievance",),
             ),
             Claim(
                 "Bilingual keeps a larger community than getting structural",
@@ -288,6 +340,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "go_bilingual",
                 "get_structural",
                 +1,
+                mechanisms=("structure",),
             ),
         ),
         series="Post.stock",
@@ -311,6 +364,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "respect_community",
                 "status_quo",
                 -1,
+                mechanisms=("take_grievance", "value_gap_grievance", "desertion_to_rival"),
             ),
             Claim(
                 "Respect is paid for in stock (it takes less)",
@@ -318,6 +372,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "respect_community",
                 "status_quo",
                 -1,
+                mechanisms=(),
+                by_construction="revenue is proportional to the take rate (rules.revenue)",
             ),
         ),
         series="Facebook.members",
@@ -343,6 +399,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "become_the_man",
                 "status_quo",
                 +1,
+                mechanisms=("value_gap_grievance", "take_grievance", "desertion_to_rival"),
             ),
             Claim(
                 "Becoming the Man does not pay: it ends with less stock",
@@ -350,6 +407,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "become_the_man",
                 "status_quo",
                 -1,
+                mechanisms=("take_grievance", "value_gap_grievance"),
             ),
         ),
         series="Facebook.members",
@@ -370,6 +428,8 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "get_structural",
                 "status_quo",
                 +1,
+                mechanisms=("structure",),
+                by_construction="structure converts current into stock at a fixed yield (rules.update_stock)",
             ),
             Claim(
                 "Conversion does not cost the community (no more desertion)",
@@ -377,6 +437,7 @@ EXPERIMENTS: tuple[Experiment, ...] = (
                 "get_structural",
                 "status_quo",
                 -1,
+                mechanisms=("structure",),
             ),
         ),
         series="Kickstarter.stock",

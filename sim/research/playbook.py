@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from sim.errors import SimError
+from sim.research import verdicts
 from sim.research.executors import InlineExecutor, LocalExecutor
 from sim.research.experiments import EXPERIMENTS, Experiment
-from sim.runs.replicate import replication_seeds
+from sim.research.verdicts import mean_ci
 from sim.scenarios import LIBRARY
-from sim.stats import interval
 
 #: The repository root: docs/strategies.md and its figures are written under it.
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,17 +36,23 @@ ROOT = Path(__file__).resolve().parents[2]
 # ------------------------------------------------------------------ running
 
 
-def _run_one(task: tuple[str, str, dict[str, Any], int, str]) -> dict[str, Any]:
-    """One run of one arm."""
+#: One run: (scenario file, organization, arm, seed, series column, extra overrides).
+Task = tuple[str, str, dict[str, Any], int, str, dict[str, Any]]
+
+
+def _run_one(task: Task) -> dict[str, Any]:
+    """One run of one arm (with a knock-out or fixed levers given as extra overrides)."""
     from sim.config.scenario import load_scenario
+    from sim.model.levers import LEVER_NAMES
     from sim.runs.runner import run
 
-    scenario_file, organization, arm, seed, series = task
+    scenario_file, organization, arm, seed, series, extra = task
     scenario = load_scenario(
         LIBRARY / scenario_file,
         overrides={
             f"organizations.{organization}.strategy": arm["strategy"],
             f"organizations.{organization}.strategy_params": arm["params"],
+            **extra,
         },
     )
     result = run(scenario, seed=seed)
@@ -57,71 +63,103 @@ def _run_one(task: tuple[str, str, dict[str, Any], int, str]) -> dict[str, Any]:
         if c.startswith(f"{organization}.") and frame[c].dtype.kind in "fiu"
     }
     columns[series] = frame[series].to_numpy(dtype=float)
-    return {"summary": result.summary, "series": columns, "campaigns": result.campaigns.to_dict("records")}
+    org = result.model.organization(organization)
+    levers = {name: getattr(org, name) for name in LEVER_NAMES}
+    levers["max_level"] = org.max_level.name
+    return {
+        "summary": result.summary,
+        "series": columns,
+        "campaigns": result.campaigns.to_dict("records"),
+        "levers": levers,
+    }
 
 
-def _run_numbered(item: tuple[int, tuple[str, str, dict[str, Any], int, str]]) -> tuple[int, dict[str, Any]]:
+def _run_numbered(item: tuple[int, Task]) -> tuple[int, dict[str, Any]]:
     """Worker: one run, with its position (results come back in completion order); top level, so it pickles."""
     number, task = item
     return number, _run_one(task)
 
 
-def mean_ci(values: np.ndarray) -> tuple[float, float, float]:
-    """Mean and 95% t-interval, ignoring NaN (``replicate.interval`` as a tuple)."""
-    stats = interval(values)
-    return stats["mean"], stats["ci_low"], stats["ci_high"]
+#: Seeds of the reported numbers: the held-out set (tuning uses 1000-1019 only).
+FIRST_SEED = 5000
 
 
-def difference_ci(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
-    """Difference of means a - b with a 95% Welch interval, ignoring NaN."""
-    from scipy import stats
-
-    a, b = (np.asarray(x, dtype=float) for x in (a, b))
-    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
-    diff = float(a.mean() - b.mean())
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se = np.sqrt(va + vb)
-    if se == 0:
-        return diff, diff, diff
-    dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    half = float(stats.t.ppf(0.975, dof) * se)
-    return diff, diff - half, diff + half
-
-
-def verdict(diff: tuple[float, float, float], direction: int) -> str:
-    """ "holds", "does not hold" (significant the other way) or "not shown" (interval spans 0)."""
-    _, lo, hi = diff
-    if direction * lo > 0 and direction * hi > 0:
-        return "holds"
-    if direction * lo < 0 and direction * hi < 0:
-        return "does not hold (the opposite is significant)"
-    return "not shown (the 95% interval of the difference includes 0)"
-
-
-def run_experiments(
-    n_seeds: int, workers: int, root_seed: int = 2014, only: tuple[str, ...] = ()
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Run every arm of every experiment on the same seeds; return runs by experiment and arm."""
-    if workers < 1:
-        raise SimError(f"--workers {workers}: allowed: 1 (this process) or more")
-    seeds = replication_seeds(root_seed, n_seeds)
-    tasks, keys = [], []
-    for exp in EXPERIMENTS:
-        if only and exp.strategy not in only:
-            continue
-        for label, arm in exp.arms.items():
-            for seed in seeds:
-                tasks.append((exp.scenario, exp.organization, arm, seed, exp.series))
-                keys.append((exp.strategy, label))
+def _execute(tasks: list[Task], workers: int) -> list[dict[str, Any]]:
+    """Run the tasks, in parallel when asked, and return their outputs in task order."""
     # workers preload the warm model (executors.PRELOAD), not this module: run with -m, it is the main script
     executor = LocalExecutor(workers) if workers > 1 else InlineExecutor()
     with executor:
         numbered = dict(executor.map_unordered(_run_numbered, enumerate(tasks)))
-    outputs = [numbered[i] for i in range(len(tasks))]
-    results: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    return [numbered[i] for i in range(len(tasks))]
+
+
+Results = dict[str, dict[str, list[dict[str, Any]]]]
+
+
+def _collect(results: Results, keys: list[tuple[str, str]], outputs: list[dict[str, Any]]) -> None:
     for (strategy, label), output in zip(keys, outputs, strict=True):
         results.setdefault(strategy, {}).setdefault(label, []).append(output)
+
+
+def run_experiments(
+    n_seeds: int,
+    workers: int,
+    first_seed: int = FIRST_SEED,
+    only: tuple[str, ...] = (),
+    overrides: dict[str, Any] | None = None,
+) -> Results:
+    """Run every arm of every experiment on the same seeds, then the knock-outs and matched controls.
+
+    Args:
+        overrides: dotted keys set in every run (a smaller network for a fast check, say).
+
+    Returns:
+        Runs by experiment and arm label: the experiment's own arms, then
+        ``"<arm> without <mechanism>"`` and ``"<arm> (levers fixed)"`` for the claims that hold.
+    """
+    base = dict(overrides or {})
+    if workers < 1:
+        raise SimError(f"--workers {workers}: allowed: 1 (this process) or more")
+    seeds = list(range(first_seed, first_seed + n_seeds))
+    chosen = [exp for exp in EXPERIMENTS if not only or exp.strategy in only]
+    tasks, keys = [], []
+    for exp in chosen:
+        for label, arm in exp.arms.items():
+            tasks += [(exp.scenario, exp.organization, arm, seed, exp.series, base) for seed in seeds]
+            keys += [(exp.strategy, label)] * n_seeds
+    results: Results = {}
+    _collect(results, keys, _execute(tasks, workers))
+    tasks, keys = [], []
+    for exp in chosen:
+        for label, extra in _follow_ups(exp, results[exp.strategy]).items():
+            arm = exp.arms[label.split(" ")[0]]
+            tasks += [
+                (exp.scenario, exp.organization, arm, seed, exp.series, {**base, **more(seed)})
+                for seed, more in zip(seeds, extra, strict=True)
+            ]
+            keys += [(exp.strategy, label)] * n_seeds
+    _collect(results, keys, _execute(tasks, workers))
     return results
+
+
+def _follow_ups(exp: Experiment, runs: dict[str, list[dict[str, Any]]]) -> dict[str, list]:
+    """The knock-out and matched-control arms the experiment's claims need: label -> per seed, a
+    function of the seed giving the extra overrides."""
+    arms: dict[str, list] = {}
+    for claim in exp.claims:
+        diff = verdicts.compare(claim, runs, claim.a, claim.b)
+        if verdicts.needs_knockouts(claim, diff):
+            for mechanisms in verdicts.knockout_sets(claim):
+                off = {"dynamics.knockout": list(mechanisms)}
+                for label in (claim.a, claim.b):
+                    name = verdicts.knockout_arm(label, verdicts.joined(mechanisms))
+                    arms[name] = [lambda _s, o=off: o] * len(runs[label])
+        if verdicts.needs_control(exp, claim, diff):
+            arms[verdicts.control_arm(claim.a)] = [
+                lambda _s, levers=run["levers"]: verdicts.fixed_levers(exp.organization, levers)
+                for run in runs[claim.a]
+            ]
+    return arms
 
 
 # ------------------------------------------------------------------ report
@@ -158,80 +196,118 @@ def _fmt(stats: tuple[float, float, float]) -> str:
     return f"{mean:.3g} [{lo:.3g}, {hi:.3g}]" if not np.isnan(lo) else f"{mean:.3g}"
 
 
-def write_report(
-    results: dict[str, dict[str, list[dict[str, Any]]]], out: Path, n_seeds: int, elapsed: float
-) -> Path:
-    """Write docs/strategies.md and its figures from the experiments' runs."""
+def write_report(results: Results, out: Path, n_seeds: int, first_seed: int = FIRST_SEED) -> Path:
+    """Write docs/strategies.md and its figures from the experiments' runs (no date or run time:
+    the same runs write the same bytes)."""
     figures = out / "figures"
     figures.mkdir(parents=True, exist_ok=True)
+    judged = {
+        exp.strategy: [verdicts.judge(exp, claim, results[exp.strategy]) for claim in exp.claims]
+        for exp in EXPERIMENTS
+        if exp.strategy in results
+    }
     lines = [
         "# Strategies: what the model shows about the article's playbook",
         "",
         "<!-- Generated by `.venv/bin/python -m sim.research.playbook`; do not edit by hand. -->",
         "",
-        (
-            f"Each strategy's claimed effect is a hypothesis. Every experiment runs the same scenario with "
-            f"a different strategy for one organization (the *arms*), on the same {n_seeds} seeds "
-            f"(common random numbers), and compares a measure between two arms: a claim **holds** "
-            f"when the 95% interval of the difference of means (Welch) lies on the claimed side of 0, "
-            f"**does not hold** when it lies on the other side, and is **not shown** when it includes 0. "
-            f"The first claim of each strategy is the article's; the others are what else the model "
-            f"should show, including trade-offs the article does not mention. Values are mean "
-            f"[95% interval]. No rule of the model reads a strategy's name: strategies only set an "
-            f"organization's levers (docs/ODD.md). Generated in {elapsed:.0f} s. To write your own "
-            f"strategy, see [custom_strategies.md](custom_strategies.md)."
+        _INTRO.format(
+            n=n_seeds,
+            seeds=f"{first_seed}-{first_seed + n_seeds - 1}"
+            + (", held out from tuning" if first_seed >= FIRST_SEED else ""),
         ),
         "",
-        "| strategy | claim | verdict |",
-        "|---|---|---|",
+        "| strategy | claim | verdict | mechanism | knock-out verdict | matched-control verdict | by construction |",
+        "|---|---|---|---|---|---|---|",
     ]
-    failing: list[str] = []
-    sections: list[str] = []
+    for strategy, claims in judged.items():
+        lines += [_row(strategy, v) for v in claims]
+    lines += ["", *_article(judged), ""]
     for exp in EXPERIMENTS:
-        if exp.strategy not in results:
-            continue
-        runs = results[exp.strategy]
-        figure = figures / f"strategy_{exp.strategy}.png"
-        _figure(exp, runs, figure)
-        summary_rows, claim_lines, failed = _claims(exp, runs)
-        lines += summary_rows
-        failing += failed
-        sections += _section(exp, runs, claim_lines, figure.name)
-    lines += [
-        "",
-        "## Where the article's claims do not hold in the model",
-        "",
-        *(failing or ["Every claim tested holds in these scenarios."]),
-        "",
-        *sections,
-    ]
+        if exp.strategy in judged:
+            figure = figures / f"strategy_{exp.strategy}.png"
+            runs = {label: results[exp.strategy][label] for label in exp.arms}
+            _figure(exp, runs, figure)
+            lines += _section(exp, results[exp.strategy], judged[exp.strategy], figure.name)
     path = out / "strategies.md"
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(lines).rstrip("\n") + "\n")
     return path
 
 
-def _claims(exp: Experiment, runs: dict[str, list[dict[str, Any]]]) -> tuple[list[str], list[str], list[str]]:
-    """Each claim's verdict: its row of the summary table, its line in the section, and failures."""
-    rows, claim_lines, failing = [], [], []
-    for claim in exp.claims:
-        diff = difference_ci(
-            np.array([claim.measure.pick(r) for r in runs[claim.a]]),
-            np.array([claim.measure.pick(r) for r in runs[claim.b]]),
+_INTRO = (
+    "Each strategy's claimed effect is a hypothesis. Every experiment runs the same scenario with a "
+    "different strategy for one organization (the *arms*), on the same {n} seeds ({seeds}; "
+    "common random numbers), and compares a measure between two arms: a claim "
+    "**holds** when the 95% interval of the difference of means (Welch) lies on the claimed side of "
+    "0, **does not hold** when it lies on the other side, and is **not shown** when it includes 0. "
+    "Each claim names the mechanisms it rests on (docs/ODD.md, 7.20); a claim that holds is re-run "
+    "with each of them knocked out: **attributed** when its effect disappears (the interval includes "
+    "0 or flips), **misattributed** when it survives. Its strategy arm is also run against a "
+    "**matched control**: the same organization under `status_quo` with that run's final lever values "
+    "fixed from the start; the strategy wins only if it beats that control too, otherwise the **lever "
+    "levels do the work**. Claims that follow from a formula alone are marked **by construction** and "
+    "are not findings. The first claim of each strategy is the article's. Values are mean [95% "
+    "interval]. No rule of the model reads a strategy's name: strategies only set an organization's "
+    "levers (docs/ODD.md). To write your own strategy, see [custom_strategies.md](custom_strategies.md)."
+)
+
+
+def _row(strategy: str, v: verdicts.ClaimVerdict) -> str:
+    """One claim's row of the summary table (the heading "## status_quo" is anchored as #status_quo)."""
+    mechanisms = ", ".join(f"`{m}`" for m in v.claim.mechanisms) or "-"
+    construction = v.claim.by_construction or "no"
+    return (
+        f"| [`{strategy}`](#{strategy}) | {v.claim.text} | {v.short} | {mechanisms} | {v.attribution} "
+        f"| {v.matched} | {construction} |"
+    )
+
+
+def _article(judged: dict[str, list[verdicts.ClaimVerdict]]) -> list[str]:
+    """Which of the article's claims (each strategy's first) the model supports, contradicts, cannot test."""
+    groups: dict[str, list[str]] = {"supports": [], "contradicts": [], "cannot test": []}
+    for strategy, claims in judged.items():
+        v = claims[0]
+        kind, _, why = v.finding.partition(": ")
+        key = "cannot test" if kind.startswith("cannot test") else kind
+        note = f" — {why}" if why else ""
+        if key == "supports" and v.attribution.startswith(verdicts.MISATTRIBUTED):
+            note = f" — but {v.attribution}: it does not rest on the mechanism named"
+        groups[key].append(f"- `{strategy}`: {v.claim.text}: {_fmt(v.diff)}{note}.")
+    out = ["## The article's claims in the model", ""]
+    for title, items in (
+        ("The model supports", groups["supports"]),
+        ("The model contradicts", groups["contradicts"]),
+        ("The model cannot test", groups["cannot test"]),
+    ):
+        out += [f"**{title}:**", "", *(items or ["- none"]), ""]
+    return out
+
+
+def _claim_lines(v: verdicts.ClaimVerdict) -> list[str]:
+    claim = v.claim
+    lines = [
+        f"- **{v.short}**: {claim.text}. *{claim.measure.label}*, `{claim.a}` - `{claim.b}`: {_fmt(v.diff)}.",
+    ]
+    if claim.by_construction:
+        lines.append(f"  By construction: {claim.by_construction}.")
+    for mechanism, (diff, result) in v.knockouts.items():
+        lines.append(f"  Without {_code(mechanism)}: {_fmt(diff)}, **{result}**.")
+    if v.control is not None:
+        lines.append(
+            f"  Against its matched control (levers fixed): {_fmt(v.control[0])}, **{v.control[1]}**."
         )
-        result = verdict(diff, claim.direction)
-        short = result.split(" (")[0]
-        # the heading "## status_quo" is anchored as #status_quo (GitHub keeps underscores)
-        rows.append(f"| [`{exp.strategy}`](#{exp.strategy}) | {claim.text} | {short} |")
-        claim_lines.append(
-            f"- **{short}**: {claim.text}. *{claim.measure.label}*, `{claim.a}` - `{claim.b}`: {_fmt(diff)}."
-        )
-        if not result.startswith("holds"):
-            failing.append(f"- `{exp.strategy}`: {claim.text} ({result}; {_fmt(diff)}).")
-    return rows, claim_lines, failing
+    return lines
+
+
+def _code(mechanisms: str) -> str:
+    return " + ".join(f"`{m}`" for m in mechanisms.split(" + "))
 
 
 def _section(
-    exp: Experiment, runs: dict[str, list[dict[str, Any]]], claim_lines: list[str], figure: str
+    exp: Experiment,
+    runs: dict[str, list[dict[str, Any]]],
+    claims: list[verdicts.ClaimVerdict],
+    figure: str,
 ) -> list[str]:
     """One strategy's section: mechanism, quote, setup, claims, the arms' measures and the figure."""
     from sim.model.strategies import STRATEGIES
@@ -247,18 +323,18 @@ def _section(
     return [
         f"## {exp.strategy}",
         "",
-        f"**Mechanism.** {doc}",
+        f"**Strategy.** {doc}",
         "",
         f'**Article.** "{exp.quote}"',
         "",
         (
             f"**Setup.** Scenario `scenarios/{exp.scenario}`; the arms differ only in the strategy of "
-            f"{exp.organization}."
+            f"{exp.organization} (knock-outs and matched controls as in the introduction)."
         ),
         "",
         "**Claims.**",
         "",
-        *claim_lines,
+        *(line for v in claims for line in _claim_lines(v)),
         "",
         *table,
         "",
@@ -273,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m sim.research.playbook", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--seeds", type=int, default=20, help="seeds per arm (default 20)")
+    parser.add_argument(
+        "--first-seed", type=int, default=FIRST_SEED, help=f"first seed (default {FIRST_SEED}, held out)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="parallel processes (default 2)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="folder for strategies.md")
     parser.add_argument("--only", default="", help="comma-separated strategies to run")
@@ -281,10 +360,10 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     try:
         check_arguments(args.seeds, only)
-        results = run_experiments(args.seeds, args.workers, only=only)
+        results = run_experiments(args.seeds, args.workers, first_seed=args.first_seed, only=only)
     except SimError as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
-    path = write_report(results, args.out, args.seeds, time.perf_counter() - start)
+    path = write_report(results, args.out, args.seeds, args.first_seed)
     print(f"wrote {path} ({time.perf_counter() - start:.0f} s)")
     return 0
 

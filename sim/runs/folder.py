@@ -138,7 +138,6 @@ def write_outputs(
     svg: bool = False,
 ) -> None:
     """Write what is drawn from the saved data: the audit table, ``summary.md``, CSV copies, the figures."""
-    from sim.figures.plotting import draw_all
     from sim.figures.story import write_summary
 
     if saved.manifest.get("kind") == "audit":
@@ -149,6 +148,8 @@ def write_outputs(
         stage("writing CSV files")
         export_csv(saved)
     if figures:
+        from sim.figures.plotting import draw_all  # matplotlib (half a second): only to draw
+
         draw_all(saved, network_steps, on_figure=lambda stem: stage(f"drawing {stem}"), svg=svg)
 
 

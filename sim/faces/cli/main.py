@@ -147,10 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     from sim.faces.cli import calibrate as cli_calibrate
     from sim.faces.cli import research as cli_research
     from sim.faces.cli import ui as cli_ui
+    from sim.faces.cli import validate as cli_validate
 
     cli_research.register(sub)
     cli_calibrate.register(sub)
     cli_ui.register(sub)
+    cli_validate.register(sub)
     return parser
 
 

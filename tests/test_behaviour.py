@@ -1,0 +1,255 @@
+"""Behaviour the rules, strategies and shocks must show, as comparisons on common random numbers.
+
+Each test changes one lever or one shock and checks the direction of what follows, so that a
+rule that stops doing what docs/ODD.md says (a sign flipped, a term dropped, a strategy that no
+longer moves its levers) fails here. Fast: small networks, few steps. This file is part of the
+mutation-testing oracle (scripts/mutation.sh).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim import run
+from sim.config.scenario import scenario_from_dict
+from sim.model.levers import Levers, Observation
+from sim.model.strategies import make_strategy
+from sim.vocabulary import Level
+
+SEEDS = (1000, 1001, 1002)
+
+
+def world(steps: int = 30, **org: object) -> dict:
+    """One platform with most people as members, on a small clustered network."""
+    return {
+        "name": "behaviour",
+        "steps": steps,
+        "network": {"kind": "watts_strogatz", "n": 300, "mean_degree": 8},
+        "population": {"values_mean": 0.6, "initial_commitment": 0.6},
+        "organizations": [
+            {"name": "P", "kind": "platform", "initial_share": 0.8, "initial_level": "SHARING", **org}
+        ],
+    }
+
+
+def mean_over_seeds(raw: dict, pick, overrides: dict | None = None) -> float:
+    scenario = scenario_from_dict(raw, overrides=overrides or {})
+    return float(np.mean([pick(run(scenario, seed=s)) for s in SEEDS]))
+
+
+def grievance(result) -> float:
+    return float(result.timeseries["P.mean_grievance"].iloc[1:].mean())
+
+
+def members(result) -> float:
+    return float(result.summary["P.final_members"])
+
+
+def test_taking_more_value_breeds_grievance_and_loses_members():
+    low = world(steps=60, take_rate=0.0, values=0.6, transparency=0.0)
+    high = world(steps=60, take_rate=1.0, values=0.6, transparency=0.0)
+    assert mean_over_seeds(high, grievance) > mean_over_seeds(low, grievance) + 0.01
+    assert mean_over_seeds(high, members) < mean_over_seeds(low, members) - 20
+
+
+def test_a_visible_values_gap_breeds_grievance():
+    hidden = world(values=0.0, transparency=0.0, take_rate=0.0)
+    seen = world(values=0.0, transparency=1.0, take_rate=0.0)
+    assert mean_over_seeds(seen, grievance) > mean_over_seeds(hidden, grievance) + 0.01
+
+
+def test_structure_is_felt_as_a_take():
+    plain = world(structure=0.0, take_rate=0.0)
+    structured = world(structure=1.0, take_rate=0.0)
+    assert mean_over_seeds(structured, grievance) > mean_over_seeds(plain, grievance)
+    stock = lambda r: float(r.summary["P.final_stock"])
+    assert mean_over_seeds(structured, stock) > mean_over_seeds(plain, stock)
+
+
+def test_peers_exits_speed_up_exits():
+    """With a mild grievance, peers' exits make the community leave sooner."""
+    raw = world(steps=12, take_rate=0.4, values=0.2, transparency=1.0)
+    kept = lambda r: float(r.timeseries["P.members"].iloc[-1])
+    contagious = mean_over_seeds(raw, kept, {"dynamics.exit_contagion": 5.0})
+    assert contagious < mean_over_seeds(raw, kept, {"dynamics.exit_contagion": 0.0}) - 50
+
+
+def test_fickleness_fades_participation():
+    raw = world(steps=40)
+    active = lambda r: float(r.summary["final_active_fraction"])
+    assert mean_over_seeds(raw, active, {"dynamics.fickleness": 0.5}) < mean_over_seeds(
+        raw, active, {"dynamics.fickleness": 0.0}
+    )
+
+
+LEVERS = Levers(openness=0.8, values=0.7, max_level=Level.SHARING, transparency=0.6, take_rate=0.1)
+
+
+def seen(step: int = 50, **changes) -> Observation:
+    base = {"step": step, "n_participants": 1000, "n_members": 100, "n_active": 50, "peak_members": 100}
+    base |= {"mean_level": 1.0, "mean_grievance": 0.1, "community_values": 0.9, "joins": 0, "exits": 0}
+    base |= {"stock": 1.0, "current": 0.1, "legitimacy": 0.7}
+    return Observation(**(base | changes))
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "moves"),
+    [
+        ("become_the_man", {"start": 0}, {"values": -1, "take_rate": +1, "transparency": -1}),
+        ("respect_community", {}, {"values": +1, "take_rate": -1, "transparency": +1}),
+        ("get_structural", {}, {"structure": +1}),
+        ("astroturf", {"ads": 0.3}, {"ads": +1}),
+        ("movement_mindset", {}, {"mobilization": +1, "max_level": +1}),
+        ("go_bilingual", {"openness": 0.95}, {"openness": +1, "outreach": +1}),
+        ("window_dressing", {"openness": 0.95}, {"openness": +1}),
+        (
+            "occupy_yourself",
+            {"introspection_steps": 0},
+            {"transparency": +1, "values": +1, "mobilization": +1},
+        ),
+    ],
+)
+def test_each_strategy_moves_its_levers_the_way_it_says(name, params, moves):
+    strategy = make_strategy(name, params)
+    after = strategy.decide(LEVERS, seen())
+    for lever, sign in moves.items():
+        change = float(getattr(after, lever)) - float(getattr(LEVERS, lever))
+        assert np.sign(change) == sign, (lever, change)
+
+
+def test_status_quo_moves_nothing_and_strategies_wait_for_their_start():
+    assert make_strategy("status_quo", {}).decide(LEVERS, seen()) == LEVERS
+    for name in ("become_the_man", "window_dressing", "movement_mindset", "astroturf"):
+        assert make_strategy(name, {"start": 100}).decide(LEVERS, seen(step=10)) == LEVERS, name
+
+
+def test_every_page_button_fires_a_valid_shock_that_does_something():
+    """The teaching page's buttons build each shock from ``page_params``: every one passes the
+    shock's own checks (a rival with negative stock would not), and fires in a running model."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import SHOCKS, Aim, make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 200}), rng=1000)
+    model.step()
+    aim = Aim(model, focus="Commons", other="Gazette")
+    for kind, cls in SHOCKS.items():
+        shock = make_shock(kind, cls.page_params(aim))
+        record = model.fire(shock)
+        assert isinstance(record, dict), kind
+    rival = model.organizations[-1]
+    assert rival.name.startswith("Rival") and rival.stock > 0 and rival.values > 0.5
+
+
+def test_ads_recruit_without_commitment_and_outreach_with_it():
+    """Recruits reached by ads alone start with no commitment; by outreach alone, with a new
+    member's; by both, in between."""
+    from sim.model.power_model import PowerModel
+
+    def recruits_commitment(outreach: float, ads: float) -> float:
+        raw = world(steps=3, initial_share=0.0, outreach=outreach, ads=ads, stock=100.0)
+        model = PowerModel(scenario_from_dict(raw), rng=1000)
+        for _ in range(3):
+            model.step()
+        mine = model.state.group == 1
+        assert mine.sum() > 5
+        return float(model.state.commitment[model.state.joined & mine].mean())
+
+    assert recruits_commitment(0.0, 1.0) < 0.05
+    mixed, warm = recruits_commitment(0.5, 0.5), recruits_commitment(1.0, 0.0)
+    assert 0.05 < mixed < warm
+
+
+@pytest.mark.parametrize("crowd_first", [True, False])
+def test_the_stronger_side_wins_a_campaign_whichever_side_it_is(crowd_first):
+    """A mobilized crowd against a Castle with little stock wins, named first or second."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 300}), rng=1000)
+    for org in model.organizations:
+        org.stock = 0.0  # no lobbyists: the turnout decides
+    crowd, castle = "Commons", "Gazette"
+    members = model.state.group == model.organization(crowd).group
+    model.state.level[members], model.state.commitment[members] = 5, 1.0
+    sides = (crowd, castle) if crowd_first else (castle, crowd)
+    record = model.fire(make_shock("campaign", {"side_a": sides[0], "side_b": sides[1]}))
+    assert record["winner"] == crowd
+
+
+def test_a_strategy_named_by_import_path_is_not_imported_unless_allowed():
+    """Importing a module runs its code: without the opt-in, even the lower-level lookup refuses."""
+    from sim import ScenarioError
+    from sim.model.strategies import resolve_strategy_class
+
+    with pytest.raises(ScenarioError, match="allow"):
+        resolve_strategy_class("examples.listen_when_angry:ListenWhenAngry")
+
+
+def test_a_rival_entry_with_negative_reach_is_refused():
+    from sim import ScenarioError
+    from sim.model.shocks import make_shock
+
+    with pytest.raises(ScenarioError, match="outreach"):
+        make_shock("rival_entry", {"name": "R", "outreach": -0.5})
+
+
+def test_a_leak_on_an_empty_organization_costs_nothing_and_gives_nothing():
+    """No members, nobody sees the gap: legitimacy does not move."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 200}), rng=1000)
+    org = model.organization("Commons")
+    model.state.group[model.state.group == org.group] = 0
+    model.tally()
+    before = org.legitimacy
+    record = model.fire(make_shock("leak", {"target": "Commons", "severity": 1.0}))
+    assert record["members"] == 0 and record["mean_grievance_jump"] == 0.0
+    assert org.legitimacy == before
+
+
+def test_every_strategy_parameter_accepts_its_own_default_and_range():
+    """A strategy's declared range admits its default and values inside it (respect_community may
+    keep 10% as its fair share)."""
+    from sim.config.spec import describe
+    from sim.model.strategies import STRATEGIES
+
+    for name, cls in STRATEGIES.items():
+        for pname, default, *_ in describe(cls):
+            make_strategy(name, {pname: default})
+    make_strategy("respect_community", {"take_rate": 0.1})
+
+
+def test_importing_a_strategy_from_the_scenario_folder_leaves_the_python_path_as_it_was(tmp_path):
+    """The scenario's folder is on the path only while its strategy module is imported."""
+    import sys
+
+    (tmp_path / "my_policy_h10.py").write_text(
+        "from dataclasses import dataclass\n"
+        "from typing import ClassVar\n"
+        "from sim.model.strategies import Strategy\n"
+        "@dataclass\n"
+        "class Keep(Strategy):\n"
+        "    name: ClassVar[str] = 'keep'\n"
+        "    def decide(self, levers, seen):\n"
+        "        return levers\n"
+    )
+    before = list(sys.path)
+    try:
+        strategy = make_strategy("my_policy_h10:Keep", {}, source=str(tmp_path / "s.toml"), allow_code=True)
+    finally:
+        sys.modules.pop("my_policy_h10", None)
+    assert type(strategy).__name__ == "Keep"
+    assert sys.path == before
+
+
+def test_an_organization_that_takes_nothing_and_converts_nothing_earns_nothing():
+    """Stock comes from the take and from structure only: without either it can only decay."""
+    raw = world(steps=20, take_rate=0.0, structure=0.0, stock=1.0)
+    stock = lambda r: float(r.summary["P.final_stock"])
+    assert mean_over_seeds(raw, stock) <= 1.0
+    assert mean_over_seeds(world(steps=20, take_rate=0.5, stock=1.0), stock) > mean_over_seeds(raw, stock)
