@@ -24,8 +24,8 @@ intervals of both parameters at once.
 
 Run from the repository root: ``.venv/bin/python benchmarks/bench_calibrate.py``
 (``--workers``, ``--dask``, ``--n``, ``--seeds``, ``--json PATH``; ``--help`` for all
-options). With the defaults it runs 5 to 7 minutes per seed on 2 busy cores (measured:
-1,767 s for the five seeds, load average 12; docs/calibration.md has the numbers).
+options). With the defaults it runs about a minute per seed on 2 shared cores (measured after
+the model's retune: 264 s for the five seeds, load average 5-12; docs/calibration.md has the numbers).
 """
 
 from __future__ import annotations
