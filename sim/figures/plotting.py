@@ -54,20 +54,17 @@ def save_figure(fig: Figure, stem: Path, svg: bool = False) -> list[Path]:
 
 
 def save_svg(fig: Figure, stem: Path, svg: bool) -> list[Path]:
-    """Write ``<stem>.svg`` after the PNG was rendered (with ``svg``), or remove an older one.
+    """Write ``<stem>.svg`` after the PNG was rendered: with ``svg``, or when an older one is there.
 
-    The SVG is a second full render (about a third of a run's figure time), so it is written
-    only on request (``--svg``).
+    The SVG is a second full render (about a third of a run's figure time), so a new one is
+    written only on request (``--svg``). An SVG already in the folder is redrawn, never deleted:
+    it keeps matching the PNG, and a redraw never removes a file the user kept.
     """
-    if not svg:
-        stem.with_suffix(".svg").unlink(missing_ok=True)  # an older SVG would no longer match the PNG
+    target = stem.with_suffix(".svg")
+    if not (svg or target.exists()):
         return []
     fig.set_layout_engine("none")  # keep the layout just computed: the SVG matches the PNG, and is faster
-    return [
-        atomic_write(
-            stem.with_suffix(".svg"), lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None})
-        )
-    ]
+    return [atomic_write(target, lambda tmp: fig.savefig(tmp, format="svg", metadata={"Date": None}))]
 
 
 def render(fig: Figure) -> np.ndarray:
