@@ -360,7 +360,9 @@ def test_plot_redraws_from_files_alone(capsys, single, tmp_path, monkeypatch):
     code, out, err = cli(capsys, "plot", folder)  # without --svg, the SVGs there are redrawn, never deleted
     assert code == 0, err
     for stem in FIGURES:
-        assert (folder / "figures" / f"{stem}.svg").stat().st_mtime_ns > drawn[stem]  # redrawn to match the PNG
+        assert (folder / "figures" / f"{stem}.svg").stat().st_mtime_ns > drawn[
+            stem
+        ]  # redrawn to match the PNG
     assert ".png and .svg" in out
 
 
