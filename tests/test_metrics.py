@@ -379,3 +379,13 @@ def test_a_cascade_never_exceeds_the_community_it_left(name):
     peaks = [result.summary[f"{o.name}.peak_members"] for o in result.model.organizations]
     assert 0 < result.summary["largest_desertion_cascade"] <= max(peaks)
     assert result.summary["desertion_cascade_median"] <= result.summary["desertion_cascade_p90"]
+
+
+def test_cascade_sizes_of_one_organization_only():
+    """Asked for one organization, the cascades are that organization's alone, as in the full list."""
+    graph = nx.path_graph(8)
+    log = track(graph, [{0: 1, 5: 2}, {1: 1, 6: 2}, {2: 1}])
+    assert log.cascade_sizes(WINDOW).tolist() == [3, 2]
+    assert log.cascade_sizes(WINDOW, group=1).tolist() == [3]
+    assert log.cascade_sizes(WINDOW, group=2).tolist() == [2]
+    assert log.cascade_sizes(WINDOW, group=3).size == 0

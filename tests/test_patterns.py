@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.sparse as sp
 
 from sim.research import patterns
 from sim.research.patterns import (
     DesertionCase,
-    churn_and_desertion,
     contest,
     desertion,
-    desertion_cascades,
-    exit_events,
     fickleness_trend,
     pyramid,
     small_cascades,
@@ -119,48 +113,6 @@ def test_small_cascades_need_a_heavy_tail_and_mostly_nothing():
 
 
 # ---------------------------------------------------------------- section 3: desertion and churn
-
-
-def groups_of(*rows: list[int]) -> np.ndarray:
-    """Affiliations: one row per step, one column per participant."""
-    return np.array(rows, dtype=np.intp)
-
-
-def test_an_exit_that_comes_back_is_churn_and_one_that_does_not_is_desertion():
-    """Participant 0 leaves group 1 and returns within the window; participant 1 leaves for good."""
-    g = groups_of(
-        [1, 1, 1],
-        [0, 2, 1],  # step 1: 0 leaves to none, 1 deserts to group 2
-        [1, 2, 1],  # step 2: 0 is back
-        *[[1, 2, 1]] * 12,
-    )
-    events = exit_events(g, window=10)
-    assert events[["who", "returned", "censored"]].values.tolist() == [[0, True, False], [1, False, False]]
-    table = churn_and_desertion(g, window=10)
-    one = table[table["group"] == 1].set_index("step")
-    assert (one.loc[1, "exits"], one.loc[1, "churn"], one.loc[1, "desertions"]) == (2, 1, 1)
-    assert one.loc[2, "joins"] == 1  # the return is a join
-
-
-def test_an_exit_too_close_to_the_end_is_undecided():
-    """Censored exits are neither churn nor desertion."""
-    g = groups_of([1, 1], [1, 1], [0, 1])
-    events = exit_events(g, window=10)
-    assert events["censored"].tolist() == [True]
-    table = churn_and_desertion(g, window=10)
-    assert table["desertions"].sum() == 0 and table["censored"].sum() == 1
-
-
-def test_desertion_cascades_link_neighbours_only_and_never_churn():
-    """A chain of neighbours deserting in successive steps is one cascade; churners are left out."""
-    # a path 0-1-2-3; 0, 1, 2 desert at steps 1, 2, 3; 3 leaves at step 4 and comes back
-    adjacency = sp.csr_array(
-        sp.diags([1.0, 1.0, 1.0], 1, shape=(4, 4)) + sp.diags([1.0, 1.0, 1.0], -1, shape=(4, 4))
-    )
-    rows = [[1, 1, 1, 1], [0, 1, 1, 1], [0, 0, 1, 1], [0, 0, 0, 1], [0, 0, 0, 0], [0, 0, 0, 1]]
-    g = groups_of(*rows, *[[0, 0, 0, 1]] * 12)
-    cascades = desertion_cascades(exit_events(g, window=10), adjacency)
-    assert cascades == {1: [3]}
 
 
 def test_desertion_verdict_needs_a_net_loss_and_a_rival():
@@ -270,14 +222,6 @@ def test_sf5_a_contest_goes_either_way_depending_on_the_strategy():
     scenario, org, arms = next(c for c in patterns.contests() if c[0] == "sopa_blackout")
     check = patterns.check_sf5(scenario, org, arms, [1000, 1001, 1002], SMALL)
     assert check.passed, check.detail
-
-
-def test_affiliations_need_a_snapshot_every_step():
-    """Desertion needs every step's affiliations; a sparser record is refused, not misread."""
-
-    sparse = SimpleNamespace(snapshots={0: {"group": np.zeros(2)}, 5: {"group": np.zeros(2)}})
-    with pytest.raises(ValueError, match="snapshot_every=1"):
-        patterns.affiliations(sparse)  # type: ignore[arg-type]
 
 
 def test_level_columns_match_the_timeseries():

@@ -233,8 +233,9 @@ class Turnover:
         self._cache.clear()
 
     # ------------------------------------------------------------ classification
-    def _events(self, window: int) -> dict[str, np.ndarray]:
-        """All exits as flat arrays (step from 1, who, group left, destination, deserted)."""
+    def events(self, window: int) -> dict[str, np.ndarray]:
+        """All exits as flat arrays: ``step`` (from 1), ``who``, ``group`` (left), ``destination``
+        (0: none), ``deserted`` (not back in ``group`` within ``window`` steps; else churn)."""
         if ("events", window) in self._cache:
             return self._cache["events", window]
         steps = len(self._destinations)  # steps whose joins are known
@@ -275,7 +276,7 @@ class Turnover:
 
     def per_step(self, n_groups: int, window: int) -> dict[str, np.ndarray]:
         """Per step (row 0 = the initial state) and group: desertions, desertions to a rival, churn."""
-        ev = self._events(window)
+        ev = self.events(window)
         steps = len(self._destinations) + 1
         out = {}
         for name, mask in (
@@ -289,19 +290,21 @@ class Turnover:
         return out
 
     # ------------------------------------------------------------ cascades
-    def cascade_sizes(self, window: int) -> np.ndarray:
-        """Sizes (distinct participants) of every desertion cascade, largest first."""
-        if ("sizes", window) in self._cache:
-            return self._cache["sizes", window]
-        ev = self._events(window)
+    def cascade_sizes(self, window: int, group: int | None = None) -> np.ndarray:
+        """Sizes (distinct participants) of every desertion cascade, largest first; with ``group``,
+        of the cascades out of that organization only (a cascade never spans two)."""
+        key = ("sizes", window, group)
+        if key in self._cache:
+            return self._cache[key]
+        ev = self.events(window)
         import scipy.sparse as sp
         from scipy.sparse.csgraph import connected_components
 
-        keep = np.flatnonzero(ev["deserted"])
+        keep = np.flatnonzero(ev["deserted"] & ((ev["group"] == group) if group is not None else True))
         sizes = np.zeros(0, dtype=np.int64)
         if keep.size:
-            step, who, group = ev["step"][keep], ev["who"][keep], ev["group"][keep]
-            src, dst = self._links(step, who, group)
+            step, who = ev["step"][keep], ev["who"][keep]
+            src, dst = self._links(step, who, ev["group"][keep])
             m, n = keep.size, self.adjacency.shape[0]
             graph = sp.coo_array((np.ones(src.size), (src, dst)), shape=(m, m))
             _, label = connected_components(graph, directed=False)
@@ -309,7 +312,7 @@ class Turnover:
             pairs = np.unique(label.astype(np.int64) * n + who)
             sizes = np.sort(np.bincount(pairs // n))[::-1]
             sizes = sizes[sizes > 0]
-        self._cache["sizes", window] = sizes
+        self._cache[key] = sizes
         return sizes
 
     def _links(self, step: np.ndarray, who: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

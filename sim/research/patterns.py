@@ -17,13 +17,13 @@ function here that returns a :class:`PatternCheck` (its verdict, with the number
   the strategy (some arm wins fewer than 90% of runs, some more than 10%).
 
 The measures of issue 11, section 3 (desertion: an exit not followed by a return within
-a window; churn: an exit that returns; desertion cascades: linked desertions only) are
-computed from a run's per-step affiliations (``run(..., snapshot_every=1)``): no new
-state of the model is needed.
+a window; churn: an exit that returns; desertion cascades: linked desertions only) are the
+run's own (:class:`sim.model.metrics.Turnover`, ``model.cascades``), so SF4 judges exactly
+what ``newpower run`` reports.
 
 Only the public API is used: :func:`sim.load_scenario`, :func:`sim.run` and a
 ``RunResult``'s ``timeseries``, ``summary``, ``snapshots``, ``campaigns`` and ``model``
-(for the graph). ``python -m sim.research.patterns`` prints every check for a seed range.
+(for the graph and its turnover record). ``python -m sim.research.patterns`` prints every check for a seed range.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 
 from sim.config.scenario import Scenario, load_scenario
+from sim.model.metrics import desertion_window
 from sim.runs.runner import RunResult, run
 from sim.scenarios import LIBRARY, names
 from sim.stats import interval
@@ -55,8 +56,6 @@ NOT_ARTICLE = (
     "sweep_fickleness",
     "stress_uber",
 )
-#: Steps a leaver has to come back before the exit counts as a desertion (issue 11, section 3).
-RETURN_WINDOW = 10
 #: Largest active share of a run without a seed that still counts as quiet (SF3).
 QUIET = 0.02
 #: Steps at the end of a run over which the persistent core is averaged (SF2).
@@ -349,101 +348,6 @@ def small_cascades(sizes: Sequence[int], within_neighbours: Sequence[bool]) -> P
 # ------------------------------------------------------------------ section 3: desertion and churn
 
 
-def affiliations(result: RunResult) -> np.ndarray:
-    """Every participant's group at every step, shape (steps + 1, N); needs ``snapshot_every=1``."""
-    snaps = sorted(result.snapshots.items())
-    steps = [s for s, _ in snaps]
-    if steps != list(range(len(steps))):
-        raise ValueError("desertion and churn need a snapshot at every step: run(..., snapshot_every=1)")
-    return np.stack([snap["group"] for _, snap in snaps])
-
-
-def exit_events(groups: np.ndarray, window: int = RETURN_WINDOW) -> pd.DataFrame:
-    """One row per exit: ``step``, ``who``, ``left`` (group), ``to`` (group, 0 none), ``returned``, ``censored``.
-
-    An exit at step t is a change of group away from ``left``. It *returned* when the
-    participant is back in ``left`` within ``window`` steps; it is *censored* when the
-    run ended before the window did and it had not returned (undecided).
-    """
-    before, after = groups[:-1], groups[1:]
-    t, who = np.nonzero((before > 0) & (after != before))
-    left, to = before[t, who], after[t, who]
-    step = t + 1
-    last = groups.shape[0] - 1
-    returned = np.zeros(step.size, dtype=bool)
-    for k in range(1, window + 1):
-        at = np.minimum(step + k, last)
-        returned |= (step + k <= last) & (groups[at, who] == left)
-    censored = ~returned & (step + window > last)
-    return pd.DataFrame(
-        {"step": step, "who": who, "left": left, "to": to, "returned": returned, "censored": censored}
-    )
-
-
-def churn_and_desertion(groups: np.ndarray, window: int = RETURN_WINDOW) -> pd.DataFrame:
-    """Per organization (group) and step: ``exits``, ``desertions``, ``churn``, ``censored``, ``joins``, ``members``.
-
-    A desertion is an exit with no return within ``window`` steps (to a rival or to none);
-    churn is an exit that returns. Censored exits (too close to the end to tell) are
-    neither. Joins count arrivals in the group, returns included.
-    """
-    events = exit_events(groups, window)
-    n_groups = int(groups.max()) + 1
-    steps = groups.shape[0]
-    rows = []
-    for g in range(1, n_groups):
-        mine = events[events["left"] == g]
-        joins = ((groups[1:] == g) & (groups[:-1] != g)).sum(axis=1)
-        frame = pd.DataFrame({"group": g, "step": np.arange(steps)})
-        frame["members"] = (groups == g).sum(axis=1)
-        frame["joins"] = np.concatenate([[0], joins])
-        for name, mask in (
-            ("exits", np.ones(len(mine), dtype=bool)),
-            ("desertions", ~mine["returned"].to_numpy() & ~mine["censored"].to_numpy()),
-            ("churn", mine["returned"].to_numpy()),
-            ("censored", mine["censored"].to_numpy()),
-        ):
-            frame[name] = np.bincount(mine["step"].to_numpy()[mask], minlength=steps)
-        rows.append(frame)
-    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
-
-
-def desertion_cascades(events: pd.DataFrame, adjacency: sp.csr_array) -> dict[int, list[int]]:
-    """Desertion cascades per organization: linked desertions only, largest first.
-
-    A desertion (an exit that did not return) at step t is linked to a neighbour's
-    desertion from the same organization at step t - 1 (what it could have perceived).
-    A cascade is a connected set of linked desertions; its size counts distinct
-    participants. Churn (exits that return) never links, so a cascade is at most
-    the set of people who left the organization for good.
-    """
-    d = events[~events["returned"] & ~events["censored"]].reset_index(drop=True)
-    out: dict[int, list[int]] = {}
-    for g, mine in d.groupby("left"):
-        out[int(g)] = _components(mine, adjacency)
-    return out
-
-
-def _components(mine: pd.DataFrame, adjacency: sp.csr_array) -> list[int]:
-    n = adjacency.shape[0]
-    step, who = mine["step"].to_numpy(), mine["who"].to_numpy()
-    event_at = {}
-    for e, (t, i) in enumerate(zip(step, who, strict=True)):
-        event_at[(int(t), int(i))] = e
-    src, dst = [], []
-    for e, (t, i) in enumerate(zip(step, who, strict=True)):
-        for j in adjacency.indices[adjacency.indptr[i] : adjacency.indptr[i + 1]]:
-            f = event_at.get((int(t) - 1, int(j)))
-            if f is not None:
-                src.append(e)
-                dst.append(f)
-    m = len(step)
-    graph = sp.coo_array((np.ones(len(src)), (src, dst)), shape=(m, m))
-    _, label = connected_components(graph, directed=False)
-    distinct = np.unique(label.astype(np.int64) * n + who)
-    return sorted(np.bincount(distinct // n).tolist(), reverse=True)
-
-
 # ------------------------------------------------------------------ SF4 desertion is not churn
 
 
@@ -512,37 +416,45 @@ def _group_of(result: RunResult, name: str) -> int:
 
 
 def desertion_numbers(treated: RunResult, control: RunResult, case: DesertionCase) -> dict[str, float]:
-    """One seed's SF4 measures, treated against control (same seed)."""
+    """One seed's SF4 measures, treated against control (same seed).
+
+    Desertion, churn and cascades are the run's own measures (:class:`sim.model.metrics.Turnover`,
+    with the scenario's ``[measures] desertion_window``), counted from ``case.event_step`` on.
+    """
     g = _group_of(treated, case.organization)
-    events = exit_events(affiliations(treated), RETURN_WINDOW)
-    ctrl_events = exit_events(affiliations(control), RETURN_WINDOW)
+    window = desertion_window(treated.model)
     ts, tc = treated.timeseries, control.timeseries
     col = f"{case.organization}.members"
     before = float(ts[col].iloc[case.event_step - 1])
 
-    def deserted(ev: pd.DataFrame) -> pd.DataFrame:
-        return ev[(ev["left"] == g) & (ev["step"] >= case.event_step) & ~ev["returned"] & ~ev["censored"]]
+    def exits_after_event(result: RunResult) -> dict[str, np.ndarray]:
+        ev = result.model.cascades.events(window)
+        mine = (ev["group"] == g) & (ev["step"] >= case.event_step)
+        return {name: values[mine] for name, values in ev.items()}
 
-    mine, theirs = deserted(events), deserted(ctrl_events)
-    after = events[(events["left"] == g) & (events["step"] >= case.event_step)]
+    after, theirs = exits_after_event(treated), exits_after_event(control)
+    deserted = after["deserted"]
     rival_share = math.nan
-    if case.rival and len(mine):
-        to = mine["to"].to_numpy()
+    if case.rival and deserted.any():
+        to = after["destination"][deserted]
         rival_share = float(
             (to > 0).mean() if case.rival == "*" else (to == _group_of(treated, case.rival)).mean()
         )
-    cascades = desertion_cascades(events, treated.model.adjacency).get(g, [0])
+    sizes = treated.model.cascades.cascade_sizes(window, group=g)
+    largest = float(sizes[0]) if sizes.size else 0.0
+    every_exit = treated.model.cascades.events(window)
     return {
         "net_loss": (float(tc[col].iloc[-1]) - float(ts[col].iloc[-1])) / before if before else math.nan,
         "loss": (before - float(ts[col].iloc[-1])) / before if before else math.nan,
-        "net_desertions": (len(mine) - len(theirs)) / before if before else math.nan,
-        "returning_share": float(after["returned"].mean()) if len(after) else math.nan,
+        "net_desertions": (int(deserted.sum()) - int(theirs["deserted"].sum())) / before
+        if before
+        else math.nan,
+        "returning_share": float((~deserted).mean()) if deserted.size else math.nan,
         "to_rival_share": rival_share,
-        "churn_per_step": float(events[events["left"] == g]["returned"].sum()) / max(len(ts) - 1, 1),
-        "largest_cascade": float(cascades[0] if cascades else 0),
-        "cascade_over_peak": float(
-            (cascades[0] if cascades else 0) / max(treated.summary[f"{case.organization}.peak_members"], 1)
-        ),
+        "churn_per_step": float((~every_exit["deserted"] & (every_exit["group"] == g)).sum())
+        / max(len(ts) - 1, 1),
+        "largest_cascade": largest,
+        "cascade_over_peak": largest / max(treated.summary[f"{case.organization}.peak_members"], 1),
         "old_largest_cascade": float(treated.summary["largest_desertion_cascade"]),
     }
 
@@ -686,12 +598,7 @@ def check_sf4(
     """SF4 for one desertion story: treated and control on the same seeds."""
     treated = _scenario(case.scenario, {**(overrides or {}), **case.treated})
     control = _scenario(case.scenario, {**(overrides or {}), **case.treated, **case.control})
-    rows = [
-        desertion_numbers(
-            run(treated, seed=s, snapshot_every=1), run(control, seed=s, snapshot_every=1), case
-        )
-        for s in seeds
-    ]
+    rows = [desertion_numbers(run(treated, seed=s), run(control, seed=s), case) for s in seeds]
     return desertion(rows, case)
 
 
