@@ -77,3 +77,24 @@ def test_a_fact_passes_only_when_every_scenario_shows_it(monkeypatch):
     assert "b FAIL: too few consume" in outcome.detail
     rows[1]["passed"] = True
     assert validation._fact("SF1")(validation.QUICK).passed
+
+
+def test_quick_gives_a_fact_judged_on_an_interval_all_its_replications(monkeypatch):
+    """--quick runs most facts on two seeds, but SF4's t interval on two runs (t = 12.7) could
+    not tell a steady loss from none: it gets every quick replication."""
+    import sys
+    import types
+
+    seen: dict[str, list[int]] = {}
+    fake = types.ModuleType("sim.research.patterns")
+
+    def check_all(seeds, log, only):
+        seen[only] = list(seeds)
+        return [{"scenario": "a", "fact": only, "passed": True, "numbers": {}, "detail": "ok"}]
+
+    fake.check_all = check_all
+    monkeypatch.setitem(sys.modules, "sim.research.patterns", fake)
+    for code in ("SF1", "SF4"):
+        validation._fact(code)(validation.QUICK)
+    assert seen["SF1"] == validation.QUICK.seeds[:2]
+    assert seen["SF4"] == validation.QUICK.seeds
