@@ -181,7 +181,7 @@ EXPECTED = {
     ("occupy_yourself", 1): ("holds", "misattributed", "lever levels do the work"),
     ("occupy_yourself", 2): ("holds", "by construction", "n/a"),
     ("movement_mindset", 0): ("holds", "attributed", "lever levels do the work"),
-    ("movement_mindset", 1): ("not shown", "n/a", "n/a"),
+    ("movement_mindset", 1): ("holds", "attributed", "lever levels do the work"),
     ("go_bilingual", 0): ("not shown", "n/a", "n/a"),
     ("go_bilingual", 1): ("not shown", "n/a", "n/a"),
     ("go_bilingual", 2): ("not shown", "n/a", "n/a"),
