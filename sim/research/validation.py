@@ -439,7 +439,7 @@ def write_report(data: Path, out: Path, plan: Plan, elapsed: float) -> Path:
             f"A {mode} run of `newpower validate` with {plan.replications} replications per check on the "
             f"held-out seeds {plan.seeds[0]}-{plan.seeds[-1]} (nothing was tuned on them). "
             f"{passed} checks pass, {failed} fail, {len(rows) - passed - failed} were not run. "
-            f"Run time: {elapsed:.0f} CPU seconds (one process). The numbers are in [validation.json](validation.json); each "
+            f"Run time: {elapsed:.0f} CPU seconds. The numbers are in [validation.json](validation.json); each "
             "figure is drawn from it alone. The article's strategy claims are judged in "
             "[strategies.md](strategies.md)."
         ),
