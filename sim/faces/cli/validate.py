@@ -1,8 +1,8 @@
 """``newpower validate``: the stylized facts, the classic limits and the knock-outs, as a report.
 
 ``sim/faces/cli/main.py`` adds this sub-command with :func:`register`; the checks are in
-:mod:`sim.research.validation`. ``--quick`` runs fewer replications on smaller networks (under
-two minutes on two cores); the full report states its run time.
+:mod:`sim.research.validation`. ``--quick`` runs fewer replications on smaller networks (about
+150 CPU seconds); the full report states its run time in CPU seconds.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Run every validation check with replications on held-out seeds and write "
         "validation.md (PASS/FAIL with numbers and intervals, one figure per check) and validation.json.",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer replications, smaller networks (< 2 min)")
+    parser.add_argument(
+        "--quick", action="store_true", help="fewer replications, smaller networks (about 150 CPU seconds)"
+    )
     parser.add_argument(
         "--out",
         type=Path,
