@@ -78,12 +78,25 @@ def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]
     env[ENV_ORGANIZATION] = args.organization or ""
     env[ENV_ALLOW_CODE] = "1" if getattr(args, "allow_code", False) else "0"
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"  # no call home
-    solara = Path(sys.executable).with_name("solara")
-    program = [str(solara)] if solara.exists() else [shutil.which("solara") or "solara"]
-    command = program + ["run", str(APP), "--host", args.host, "--port", str(args.port), "--production"]
+    command = [
+        *solara_program(),
+        "run",
+        str(APP),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+    ]
     if args.no_open:
         command.append("--no-open")
     return command, env
+
+
+def solara_program() -> list[str]:
+    """The ``solara`` command of this environment (beside its Python), else the one on the PATH."""
+    solara = Path(sys.executable).with_name("solara")
+    return [str(solara)] if solara.exists() else [shutil.which("solara") or "solara"]
 
 
 def scenario_file(scenario: str | None) -> Path:
