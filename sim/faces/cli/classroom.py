@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from sim.errors import SimError
-from sim.faces.cli.ui import DEFAULT_HOST, missing_assets, solara_program
+from sim.faces.cli.ui import missing_assets, server_arguments, solara_run
 
 DEFAULT_PORT = 8766
 APP = Path(__file__).resolve().parents[1] / "classroom" / "app.py"
@@ -33,19 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Serve class mode: a teacher view (rounds, shocks, the network) and a phone page for "
         "each student, whose choices replace the model's rules for their own participant.",
     )
-    cls.add_argument(
-        "scenario",
-        nargs="?",
-        default=None,
-        help="scenario TOML file or library name (default: teaching_surge)",
-    )
-    cls.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; "
-        "0.0.0.0 exposes the class to the local network)",
-    )
-    cls.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    server_arguments(cls, DEFAULT_PORT, "the class")
     cls.add_argument(
         "--placement",
         choices=("spread", "clustered"),
@@ -61,12 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     cls.add_argument(
         "--out", default="", metavar="DIR", help="the class's results folder (default: a new one in results/)"
-    )
-    cls.add_argument("--no-open", action="store_true", help="do not open a browser window")
-    cls.add_argument(
-        "--allow-code",
-        action="store_true",
-        help="let the scenario's strategies named 'module:Class' import their module (it runs its code)",
     )
     cls.set_defaults(handler=cmd_class)
     return cls
@@ -146,22 +128,7 @@ def announce(args: argparse.Namespace, settings, room, out=None, err=None) -> No
 
 def server_command(args: argparse.Namespace, settings) -> tuple[list[str], dict[str, str]]:
     """The Solara command line and environment that serve class mode."""
-    env = dict(os.environ)
-    env.update(settings.environment())
-    env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"  # no call home
-    command = [
-        *solara_program(),
-        "run",
-        str(APP),
-        "--host",
-        args.host,
-        "--port",
-        str(args.port),
-        "--production",
-    ]
-    if args.no_open:
-        command.append("--no-open")
-    return command, env
+    return solara_run(APP, args, settings.environment())
 
 
 def cmd_class(args: argparse.Namespace) -> int:
