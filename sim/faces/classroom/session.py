@@ -189,7 +189,7 @@ class Classroom:
     def join(self, code: str, nickname: str) -> Ticket:
         """Join the class with the join code: a participant of the network, a ticket to keep."""
         with self._lock:
-            if not isinstance(code, str) or not hmac.compare_digest(code.strip().upper(), self.join_code):
+            if not isinstance(code, str) or not _same(code.strip().upper(), self.join_code):
                 raise self._refuse("wrong join code", "a join was refused")
             name = check_nickname(nickname)
             if any(s.nickname == name and not s.left for s in self._students.values()):
@@ -320,7 +320,7 @@ class Classroom:
     # ------------------------------------------------------------ the teacher
     def check_token(self, token: str) -> None:
         """Refuse (and log) a call without the teacher's token."""
-        if not isinstance(token, str) or not hmac.compare_digest(token, self.teacher_token):
+        if not isinstance(token, str) or not _same(token, self.teacher_token):
             raise self._refuse("bad teacher token", "a teacher's request was refused")
 
     def open_round(self, token: str) -> int:
@@ -523,6 +523,11 @@ def check_secret(value: str, what: str, length: int) -> str:
     if not isinstance(value, str) or len(value) < length or not all(c.isalnum() or c in "-_" for c in value):
         raise ClassError(f"the {what} must be at least {length} letters, digits, '-' or '_'")
     return value
+
+
+def _same(given: str, secret: str) -> bool:
+    """Constant-time comparison of a given code with a secret (any text: compared as UTF-8 bytes)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8"))
 
 
 def _one_line(text: str) -> str:
