@@ -166,6 +166,7 @@ def test_command_prepares_the_class_and_prints_where_to_go(capsys):
     served = serve.Settings.from_environment(env).build()
     assert (served.teacher_token, served.join_code) == (settings.teacher_token, settings.join_code)
     assert served.placement is Placement.CLUSTERED and served.seed == 1008
+    assert serve.Settings.from_environment(env).join_url == "http://127.0.0.1:9001/"
     serve.install(served)
     try:
         assert serve.current() is served

@@ -181,9 +181,11 @@ def test_subscribers_are_told_every_change_and_a_broken_one_stops_nothing(room):
     assert heard == [1, 2, 3, 4] and room.version == 4
     assert room.screen(t.rejoin_code).version == 4
     assert [e.event for e in room.log] == ["subscriber failed"] * 4
+    assert not room.submit(t.rejoin_code, r, Choice.STAY)  # refused: the teacher's count of refusals changes
+    assert heard == [1, 2, 3, 4, 5]
     stop()
     room.run_crowd(room.teacher_token, 1)
-    assert heard == [1, 2, 3, 4]
+    assert heard == [1, 2, 3, 4, 5]
 
 
 def test_shocks_reach_every_screen(room):
