@@ -97,6 +97,7 @@ class Classroom:
         crowd_steps: steps :meth:`run_crowd` runs by default.
         allow_code: let the scenario import strategies named ``"module:Class"``.
         overrides: scenario values to change, as ``newpower run --set`` takes them (``{"network.n": 500}``).
+        teacher_token, join_code: given by ``newpower class``, which printed them (default: new ones).
     """
 
     def __init__(
@@ -109,6 +110,8 @@ class Classroom:
         crowd_steps: int = 1,
         allow_code: bool = False,
         overrides: dict | None = None,
+        teacher_token: str | None = None,
+        join_code: str | None = None,
     ) -> None:
         if not isinstance(max_students, int) or max_students < 1:
             raise ClassError(f"max_students must be an integer >= 1, got {max_students!r}")
@@ -127,8 +130,12 @@ class Classroom:
         # Places come from a generator spawned from the model's: the model's own stream is untouched.
         (spawned,) = self.model.rng.spawn(1)
         self._places = place(self.model.adjacency, 2 * max_students, self.placement, spawned)
-        self.teacher_token = secrets.token_urlsafe(24)
-        self.join_code = _new_join_code()
+        self.teacher_token = (
+            check_secret(teacher_token, "teacher token", 24) if teacher_token else new_token()
+        )
+        self.join_code = (
+            check_secret(join_code.upper(), "join code", JOIN_CODE_LENGTH) if join_code else new_join_code()
+        )
         self.version = 0
         self.round = 0
         self.round_open = False
@@ -432,7 +439,7 @@ class Classroom:
         """A new join code (the old one stops working; students already in keep their places)."""
         with self._lock:
             self.check_token(token)
-            self.join_code = _new_join_code()
+            self.join_code = new_join_code()
             self._changed()
         self._notify()
         return self.join_code
@@ -501,8 +508,21 @@ def check_nickname(nickname: str) -> str:
     return html.escape(name)
 
 
-def _new_join_code() -> str:
+def new_join_code() -> str:
+    """A fresh join code: six letters and digits that cannot be misread."""
     return "".join(secrets.choice(JOIN_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+
+
+def new_token() -> str:
+    """A fresh teacher token (192 random bits, URL-safe)."""
+    return secrets.token_urlsafe(24)
+
+
+def check_secret(value: str, what: str, length: int) -> str:
+    """A given token or join code, if it is at least ``length`` URL-safe characters."""
+    if not isinstance(value, str) or len(value) < length or not all(c.isalnum() or c in "-_" for c in value):
+        raise ClassError(f"the {what} must be at least {length} letters, digits, '-' or '_'")
+    return value
 
 
 def _one_line(text: str) -> str:
