@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Hashable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -27,19 +28,61 @@ import solara
 
 logger = logging.getLogger(__name__)
 
-#: Threads that refresh pages. Rendering is Python work (it holds the GIL), so more threads
-#: would not make 60 refreshes faster on two cores; a few keep one slow page from holding
-#: up the rest.
+#: Threads that refresh the phones' pages. Rendering is Python work (it holds the GIL), so more
+#: threads would not make 60 refreshes faster on two cores; a few keep one slow page from
+#: holding up the rest.
 WORKERS = 3
-_pool = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="classroom-push")
+#: The projector's page (figures to redraw) waits until the phones' refreshes are done, at most this long.
+PROJECTOR_DEFERS_SECONDS = 1.0
+
+
+class Lanes:
+    """Where refreshes run: phones first, in a pool; the projector after them, in its own thread.
+
+    The teacher's page redraws matplotlib figures (a tenth of a second or more on a busy
+    machine), holding the GIL; run alongside the phones' refreshes it would slow every one of
+    them. It starts only once no phone refresh is waiting (or after PROJECTOR_DEFERS_SECONDS).
+    """
+
+    def __init__(self) -> None:
+        self._phones = ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="classroom-push")
+        self._projector = ThreadPoolExecutor(max_workers=1, thread_name_prefix="classroom-projector")
+        self._lock = threading.Lock()
+        self._pending = 0
+
+    def submit(self, job: Callable[[], None], *, projector: bool) -> None:
+        if projector:
+            self._projector.submit(self._after_phones, job)
+            return
+        with self._lock:
+            self._pending += 1
+        self._phones.submit(self._phone, job)
+
+    def _phone(self, job: Callable[[], None]) -> None:
+        try:
+            job()
+        finally:
+            with self._lock:
+                self._pending -= 1
+
+    def _after_phones(self, job: Callable[[], None]) -> None:
+        deadline = time.monotonic() + PROJECTOR_DEFERS_SECONDS
+        time.sleep(0.02)  # the phones' refreshes of the same change are being queued now
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        job()
+
+
+LANES = Lanes()
 
 
 class PageFeed:
     """One page's subscription: queues at most one refresh at a time (later changes coalesce)."""
 
-    def __init__(self, context: Any, refresh: Callable[[], None]) -> None:
+    def __init__(self, context: Any, refresh: Callable[[], None], projector: bool = False) -> None:
         self.context = context
         self.refresh = refresh
+        self.projector = projector
         self._lock = threading.Lock()
         self._queued = False
         self._again = False
@@ -54,7 +97,7 @@ class PageFeed:
                 self._again = True  # the queued refresh may already have read the old state
                 return
             self._queued = True
-        _pool.submit(self._run)
+        LANES.submit(self._run, projector=self.projector)
 
     def _run(self) -> None:
         while True:
@@ -80,12 +123,13 @@ def use_live[T](
     fetch: Callable[[], T],
     key: Callable[[T], Hashable] | None = None,
     dependencies: list | None = None,
+    projector: bool = False,
 ) -> T:
     """What ``fetch()`` returns now, refreshed whenever the classroom changes.
 
     ``subscribe`` is ``Classroom.subscribe``; ``key`` says when two fetched values show the
     same thing (default: equality), so a change elsewhere in the class does not re-render a
-    page that shows nothing new.
+    page that shows nothing new. ``projector``: the page is the teacher's (refreshed after the phones).
     """
     same = key or (lambda value: value)
     first = solara.use_memo(fetch, dependencies or [])
@@ -97,7 +141,7 @@ def use_live[T](
         from solara.server import kernel_context
 
         context = kernel_context.get_current_context()
-        feed = PageFeed(context, lambda: set_value(fetch_ref.current()))
+        feed = PageFeed(context, lambda: set_value(fetch_ref.current()), projector)
         unsubscribe = subscribe(feed.notify)
         feed.notify()  # a change between the first render and now
 

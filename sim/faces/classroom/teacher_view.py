@@ -258,6 +258,7 @@ def ClassPanel(classroom: Classroom, token: str, address: str):
         classroom.subscribe,
         lambda: classroom.teacher_screen(token),
         key=lambda s: (s.version,),
+        projector=True,
     )
     with solara.Column(classes=["np-teacher"]) as panel:
         with solara.Columns([1, 1]):
