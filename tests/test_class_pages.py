@@ -17,17 +17,17 @@ import pytest
 
 pytest.importorskip("solara")
 
-from sim.faces.classroom import live  # noqa: E402
-from sim.faces.classroom.debrief_view import students_table  # noqa: E402
-from sim.faces.classroom.session import Classroom  # noqa: E402
-from sim.faces.classroom.student_view import (  # noqa: E402
+from sim.faces.classroom import live
+from sim.faces.classroom.debrief_view import students_table
+from sim.faces.classroom.session import Classroom
+from sim.faces.classroom.student_view import (
     choice_label,
     neighbour_lines,
     parse_click,
     round_state,
 )
-from sim.faces.classroom.teacher_view import token_of  # noqa: E402
-from sim.model.choices import Choice  # noqa: E402
+from sim.faces.classroom.teacher_view import token_of
+from sim.model.choices import Choice
 
 SMALL = {"network.n": 300}
 
