@@ -26,7 +26,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from helpers import ROOT
-from test_app import CHROMIUM, CHROMIUM_ARGS, _free_port, _requirements
+from test_app import (
+    _free_port,
+    _requirements,
+    browser,  # noqa: F401  (the browser tests' Chromium, a fixture)
+)
 
 TEACHER_VIEWPORT = {"width": 1600, "height": 1000}
 PHONE = {"width": 380, "height": 800}
@@ -86,8 +90,8 @@ def stop(proc: subprocess.Popen) -> None:
 class Phone:
     """One student's phone: a browser context of its own (its own localStorage)."""
 
-    def __init__(self, browser, url: str) -> None:
-        self.context = browser.new_context(viewport=PHONE)
+    def __init__(self, chromium, url: str) -> None:
+        self.context = chromium.new_context(viewport=PHONE)
         self.page = self.context.new_page()
         self.page.goto(url)
 
@@ -127,21 +131,7 @@ def shot(page, folder: Path, name: str) -> None:
         (DOCS_IMG / name).write_bytes(path.read_bytes())
 
 
-@pytest.fixture
-def browser():
-    """Headless Chromium from the Debian package."""
-    _requirements()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
-        )
-        yield chromium
-        chromium.close()
-
-
-def test_a_class_session_in_the_browser(browser, tmp_path):
+def test_a_class_session_in_the_browser(browser, tmp_path):  # noqa: F811  (the fixture imported above)
     """A teacher and five students through a short class, as docs/teaching.md's class lesson runs it."""
     _requirements()
     out = tmp_path / "class-results"
