@@ -32,16 +32,21 @@ logger = logging.getLogger(__name__)
 #: threads would not make 60 refreshes faster on two cores; a few keep one slow page from
 #: holding up the rest.
 WORKERS = 3
-#: The projector's page (figures to redraw) waits until the phones' refreshes are done, at most this long.
-PROJECTOR_DEFERS_SECONDS = 1.0
+#: The projector's page (figures to redraw) waits until the phones' refreshes are sent, then this
+#: long more (the phones' browsers render what they got), at most PROJECTOR_DEFERS_SECONDS in all.
+PROJECTOR_GRACE_SECONDS = 0.4
+PROJECTOR_DEFERS_SECONDS = 2.0
 
 
 class Lanes:
     """Where refreshes run: phones first, in a pool; the projector after them, in its own thread.
 
-    The teacher's page redraws matplotlib figures (a tenth of a second or more on a busy
-    machine), holding the GIL; run alongside the phones' refreshes it would slow every one of
-    them. It starts only once no phone refresh is waiting (or after PROJECTOR_DEFERS_SECONDS).
+    The teacher's page redraws matplotlib figures (a quarter of a second on a busy machine),
+    holding the GIL and a core; run alongside the phones' refreshes it would slow every one of
+    them (measured with 5 students on the 2 shared cores: a round's close reached the phones in
+    1.7 s median with the redraw alongside, 0.24 s without it). It starts once no phone refresh
+    has been waiting for PROJECTOR_GRACE_SECONDS (or after PROJECTOR_DEFERS_SECONDS): the
+    projector shows the round a moment after the phones do.
     """
 
     def __init__(self) -> None:
@@ -67,8 +72,12 @@ class Lanes:
 
     def _after_phones(self, job: Callable[[], None]) -> None:
         deadline = time.monotonic() + PROJECTOR_DEFERS_SECONDS
-        time.sleep(0.02)  # the phones' refreshes of the same change are being queued now
-        while self._pending and time.monotonic() < deadline:
+        quiet_since = time.monotonic()
+        while time.monotonic() < deadline:
+            if self._pending:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= PROJECTOR_GRACE_SECONDS:
+                break
             time.sleep(0.01)
         job()
 
@@ -124,12 +133,16 @@ def use_live[T](
     key: Callable[[T], Hashable] | None = None,
     dependencies: list | None = None,
     projector: bool = False,
+    gate: Callable[[], Hashable] | None = None,
 ) -> T:
     """What ``fetch()`` returns now, refreshed whenever the classroom changes.
 
     ``subscribe`` is ``Classroom.subscribe``; ``key`` says when two fetched values show the
     same thing (default: equality), so a change elsewhere in the class does not re-render a
     page that shows nothing new. ``projector``: the page is the teacher's (refreshed after the phones).
+    ``gate``: a cheap reading of what the page depends on; while it stays the same, a change
+    elsewhere costs the page nothing (no fetch): 60 students answering one by one would
+    otherwise make every phone fetch its screen 60 times a round.
     """
     same = key or (lambda value: value)
     first = solara.use_memo(fetch, dependencies or [])
@@ -141,7 +154,17 @@ def use_live[T](
         from solara.server import kernel_context
 
         context = kernel_context.get_current_context()
-        feed = PageFeed(context, lambda: set_value(fetch_ref.current()), projector)
+        seen = [object()]  # the gate's last reading (none yet)
+
+        def refresh() -> None:
+            if gate is not None:
+                now = gate()
+                if now == seen[0]:
+                    return
+                seen[0] = now
+            set_value(fetch_ref.current())
+
+        feed = PageFeed(context, refresh, projector)
         unsubscribe = subscribe(feed.notify)
         feed.notify()  # a change between the first render and now
 

@@ -122,11 +122,12 @@ def neighbour_lines(counts: dict[str, int]) -> list[tuple[str, int]]:
     ]
 
 
-def round_state(screen: StudentScreen) -> tuple[str, str]:
-    """The round's state in words, and its CSS class."""
+def round_state(screen: StudentScreen, answered: bool | None = None) -> tuple[str, str]:
+    """The round's state in words, and its CSS class (``answered``: as this page knows it)."""
+    answered = screen.answered if answered is None else answered
     if screen.round == 0:
         return "Waiting for the teacher to open the first round.", "np-closed"
-    if screen.round_open and screen.answered:
+    if screen.round_open and answered:
         return f"Round {screen.round}: your answer is in. Wait for the teacher.", "np-open"
     if screen.round_open:
         return f"Round {screen.round} is open: choose!", "np-open"
@@ -156,7 +157,13 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
         except ClassError:
             return None  # the student left (or the code is no longer known)
 
-    screen = use_live(classroom.subscribe, fetch, key=_without_version, dependencies=[ticket.rejoin_code])
+    screen = use_live(
+        classroom.subscribe,
+        fetch,
+        key=_without_version,
+        dependencies=[ticket.rejoin_code],
+        gate=lambda: class_moment(classroom),
+    )
     answer, set_answer = solara.use_state("")  # what this page sent this round ("" = nothing)
     refused, set_refused = solara.use_state("")
 
@@ -174,6 +181,7 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
 
     round_now = screen.round if screen.round_open else -1
     shown_answer = answer if answer.startswith(f"{round_now}:") else ""
+    answered = screen.answered or bool(shown_answer)  # this page's own answer shows at once
 
     def on_choose(data: dict) -> None:
         parsed = parse_click(data)
@@ -195,7 +203,7 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
             pass  # already gone
         on_leave()
 
-    text, state_class = round_state(screen)
+    text, state_class = round_state(screen, answered)
     with solara.Column(classes=["np-student"], gap="0px") as page:
         solara.Text(f"Hello, {html.unescape(screen.nickname)}", classes=["np-nickname"])
         solara.Text(text, classes=["np-round-state", state_class])
@@ -223,7 +231,7 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
             solara.Text(refused, classes=["np-refused"])
         ChoiceButtons(
             round=screen.round,
-            round_open=screen.round_open and not screen.answered,
+            round_open=screen.round_open and not answered,
             participant=ticket.participant,
             choices=[{"value": c.value, "label": choice_label(c, screen)} for c in screen.allowed],
             event_choose=on_choose,
@@ -233,6 +241,13 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
         solara.Text(f"Rejoin code: {ticket.rejoin_code}", classes=["np-small", "np-rejoin-code"])
         solara.Button("Leave the class", text=True, small=True, on_click=leave, classes=["np-leave"])
     return page
+
+
+def class_moment(classroom: Classroom) -> tuple:
+    """What every student's screen depends on besides the student's own acts: the round, the
+    model's step, the shocks fired. Read without the lock: a stale reading only costs a fetch."""
+    model = classroom.model
+    return classroom.round, classroom.round_open, int(model.steps), len(model.events)
 
 
 def _without_version(screen: StudentScreen | None):
