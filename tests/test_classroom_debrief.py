@@ -166,6 +166,7 @@ def test_command_prepares_the_class_and_prints_where_to_go(capsys):
     served = serve.Settings.from_environment(env).build()
     assert (served.teacher_token, served.join_code) == (settings.teacher_token, settings.join_code)
     assert served.placement is Placement.CLUSTERED and served.seed == 1008
+    assert serve.Settings.from_environment(env).join_url == "http://127.0.0.1:9001/"
     serve.install(served)
     try:
         assert serve.current() is served
@@ -187,3 +188,14 @@ def test_command_warns_when_exposed_and_refuses_bad_input(capsys, tmp_path):
     (tmp_path / "used" / "x.txt").write_text("keep")
     with pytest.raises(SimError, match="never overwritten"):
         cli.prepare(_args("--out", str(tmp_path / "used")))
+
+
+def test_command_errors_are_one_line_exit_2(capsys):
+    """A bad scenario or setting stops ``newpower class`` before serving: one line, exit status 2."""
+    from sim.faces.cli.main import main
+
+    assert main(["class", "no_such_scenario"]) == 2
+    assert main(["class", "--max-students", "-3"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and all(line.startswith("newpower: error:") for line in err)
+    assert "max_students" in err[1]

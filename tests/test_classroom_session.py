@@ -65,7 +65,11 @@ def test_teacher_token_required(room):
     ):
         with pytest.raises(ClassError, match="bad teacher token"):
             call("guess")
-    assert room.round == 0 and room.model.steps == 0 and len(room.log) == 5
+    with pytest.raises(ClassError, match="bad teacher token"):
+        room.open_round("é" * 40)  # any text is compared safely, never a crash
+    with pytest.raises(ClassError, match="wrong join code"):
+        room.join("ÉÉÉÉÉÉ", "Eve")
+    assert room.round == 0 and room.model.steps == 0 and len(room.log) == 7
     assert room.teacher_screen(room.teacher_token).round == 0
 
 
@@ -177,9 +181,11 @@ def test_subscribers_are_told_every_change_and_a_broken_one_stops_nothing(room):
     assert heard == [1, 2, 3, 4] and room.version == 4
     assert room.screen(t.rejoin_code).version == 4
     assert [e.event for e in room.log] == ["subscriber failed"] * 4
+    assert not room.submit(t.rejoin_code, r, Choice.STAY)  # refused: the teacher's count of refusals changes
+    assert heard == [1, 2, 3, 4, 5]
     stop()
     room.run_crowd(room.teacher_token, 1)
-    assert heard == [1, 2, 3, 4]
+    assert heard == [1, 2, 3, 4, 5]
 
 
 def test_shocks_reach_every_screen(room):
@@ -226,3 +232,20 @@ def _run_threads(target, n: int) -> None:
         t.start()
     for t in threads:
         t.join()
+
+
+def test_a_student_who_leaves_mid_round_is_handed_back_to_the_rules():
+    """A student answers, then leaves before the round closes: their choice is dropped and their
+    participant does what the rules say, as in the run without students."""
+    room = Classroom(seed=1009, max_students=2, overrides=SMALL)
+    plain = PowerModel(room.scenario, rng=1009)
+    t = room.join(room.join_code, "Ada")
+    r = room.open_round(room.teacher_token)
+    allowed = room.screen(t.rejoin_code).allowed
+    assert room.submit(t.rejoin_code, r, Choice.CLIMB if Choice.CLIMB in allowed else allowed[-1])
+    room.leave(t.rejoin_code)
+    room.close_round(room.teacher_token)
+    plain.step()
+    for name, a in state_arrays(room.model.state).items():
+        np.testing.assert_array_equal(a, state_arrays(plain.state)[name], err_msg=name)
+    assert room.rounds == []  # nobody was in the class when the round closed

@@ -47,7 +47,9 @@ class Debrief:
     """A class session read back.
 
     Attributes:
-        trajectory: per step: ``class_mean_level``, ``crowd_mean_level``, ``class_active``, ``crowd_active``.
+        trajectory: per step: ``class_mean_level``, ``crowd_mean_level``, ``class_active``, ``crowd_active``
+            (the class: every participant ever given to a student, at every step, so the class's
+            line and the crowd's are the same people throughout).
         choices: every student's every round (the Classroom's rows), with ``above_share``,
             ``climbed``, ``with_peers`` (climbed when neighbours above had reached the threshold),
             ``alone`` and ``held_back``.

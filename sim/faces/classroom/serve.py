@@ -27,6 +27,8 @@ ENV_OUT = "NEWPOWER_CLASS_OUT"
 ENV_ALLOW_CODE = "NEWPOWER_CLASS_ALLOW_CODE"
 ENV_TOKEN = "NEWPOWER_CLASS_TOKEN"
 ENV_CODE = "NEWPOWER_CLASS_CODE"
+#: The join address ``newpower class`` printed (the teacher page shows it and its QR code).
+ENV_JOIN_URL = "NEWPOWER_CLASS_JOIN_URL"
 #: The pages' paths: students join at the root; the teacher's view needs ``?token=``.
 STUDENT_PATH = "/"
 TEACHER_PATH = "/teacher"
@@ -48,6 +50,7 @@ class Settings:
     allow_code: bool
     teacher_token: str
     join_code: str
+    join_url: str = ""
 
     def build(self) -> Classroom:
         """The Classroom these settings describe."""
@@ -74,6 +77,7 @@ class Settings:
             ENV_ALLOW_CODE: "1" if self.allow_code else "0",
             ENV_TOKEN: self.teacher_token,
             ENV_CODE: self.join_code,
+            ENV_JOIN_URL: self.join_url,
         }
 
     @classmethod
@@ -92,6 +96,7 @@ class Settings:
                 allow_code=env.get(ENV_ALLOW_CODE, "") == "1",
                 teacher_token=env.get(ENV_TOKEN, ""),
                 join_code=env.get(ENV_CODE, ""),
+                join_url=env.get(ENV_JOIN_URL, ""),
             )
         except ValueError as exc:
             raise ClassError(f"bad class settings in the environment: {exc}") from None
@@ -117,3 +122,8 @@ def results_folder() -> Path | None:
     """Where the teacher's "save results" writes (``newpower class --out``); None: a new folder in results/."""
     out = os.environ.get(ENV_OUT, "")
     return Path(out) if out else None
+
+
+def join_url() -> str:
+    """The join address ``newpower class`` printed ("" when the server was started otherwise)."""
+    return os.environ.get(ENV_JOIN_URL, "")

@@ -17,6 +17,7 @@ are told the new :attr:`Classroom.version` after each change, outside the lock.
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import html
 import secrets
@@ -137,6 +138,7 @@ class Classroom:
             check_secret(join_code.upper(), "join code", JOIN_CODE_LENGTH) if join_code else new_join_code()
         )
         self.version = 0
+        self._told = 0  # the last version subscribers were told
         self.round = 0
         self.round_open = False
         self.log: list[SecurityEvent] = []
@@ -163,22 +165,40 @@ class Classroom:
 
         return unsubscribe
 
+    @contextlib.contextmanager
+    def _session(self):
+        """Hold the lock for one request; afterwards (lock released) tell subscribers if anything changed."""
+        try:
+            with self._lock:
+                yield
+        finally:
+            self._notify()
+
     def _changed(self) -> None:
-        """Count a change (under the lock); :meth:`_notify` tells the subscribers after it is released."""
+        """Count a change (under the lock); :meth:`_session` tells the subscribers once it is released."""
         self.version += 1
 
     def _notify(self) -> None:
         with self._lock:
-            version, callbacks = self.version, list(self._subscribers)
+            if self.version == self._told:
+                return
+            self._told = version = self.version
+            callbacks = list(self._subscribers)
         for callback in callbacks:
             try:
                 callback(version)
             except Exception as exc:  # noqa: BLE001 - one broken page never stops the class
-                self._record("subscriber failed", f"{type(exc).__name__}: {exc}")
+                with self._lock:  # logged without a new version: telling it would call the broken page again
+                    self.log.append(self._event("subscriber failed", f"{type(exc).__name__}: {exc}"))
+
+    def _event(self, event: str, detail: str) -> SecurityEvent:
+        return SecurityEvent(time.time(), self.round, event, _one_line(detail))
 
     def _record(self, event: str, detail: str) -> None:
+        """Log a refused request; the teacher's count of them changes, so this is a change too."""
         with self._lock:
-            self.log.append(SecurityEvent(time.time(), self.round, event, _one_line(detail)))
+            self.log.append(self._event(event, detail))
+            self._changed()
 
     def _refuse(self, event: str, detail: str) -> ClassError:
         """Log a refused request and return the one-line error to raise."""
@@ -188,8 +208,8 @@ class Classroom:
     # ------------------------------------------------------------ students
     def join(self, code: str, nickname: str) -> Ticket:
         """Join the class with the join code: a participant of the network, a ticket to keep."""
-        with self._lock:
-            if not isinstance(code, str) or not hmac.compare_digest(code.strip().upper(), self.join_code):
+        with self._session():
+            if not isinstance(code, str) or not _same(code.strip().upper(), self.join_code):
                 raise self._refuse("wrong join code", "a join was refused")
             name = check_nickname(nickname)
             if any(s.nickname == name and not s.left for s in self._students.values()):
@@ -201,7 +221,6 @@ class Classroom:
             self._students[student.rejoin_code] = student
             self._by_participant[participant] = student
             self._changed()
-        self._notify()
         return student.ticket()
 
     def _free_place(self) -> int:
@@ -221,39 +240,36 @@ class Classroom:
 
     def rejoin(self, rejoin_code: str) -> Ticket:
         """Get one's participant back (a reload, a lost connection)."""
-        with self._lock:
+        with self._session():
             student = self._student(rejoin_code, "rejoin")
             student.connected = True
             self._changed()
-        self._notify()
         return student.ticket()
 
     def set_connected(self, rejoin_code: str, connected: bool) -> None:
         """The page says whether a student's screen is open (the teacher view shows it)."""
-        with self._lock:
+        with self._session():
             student = self._students.get(rejoin_code)
             if student is None or student.left or student.connected == connected:
                 return
             student.connected = connected
             self._changed()
-        self._notify()
 
     def leave(self, rejoin_code: str) -> None:
         """Leave the class: the participant follows the model's rules again."""
-        with self._lock:
+        with self._session():
             student = self._student(rejoin_code, "leave")
             student.left, student.connected = True, False
             if self.round_open:
                 student.answers.pop(self.round, None)  # back to the rules from this round on
             self._changed()
-        self._notify()
 
     def submit(
         self, rejoin_code: str, round: int, choice: Choice | str, participant: int | None = None
     ) -> bool:
         """A student's choice for the open round. False (and logged) if refused: an unknown code,
         another student's participant, a round not open, a second answer, a choice not allowed."""
-        with self._lock:
+        with self._session():
             try:
                 student = self._student(rejoin_code, "choice")
             except ClassError:
@@ -264,7 +280,6 @@ class Classroom:
                 return False
             student.answers[self.round] = Choice.parse(choice)
             self._changed()
-        self._notify()
         return True
 
     def _check_choice(self, student: Student, round, choice, participant) -> tuple[str, str] | None:
@@ -288,7 +303,7 @@ class Classroom:
 
     def screen(self, rejoin_code: str) -> StudentScreen:
         """What this student's page shows now."""
-        with self._lock:
+        with self._session():
             student = self._student(rejoin_code, "screen")
             m, i = self.model, student.participant
             offer, take = screens.offer_and_take(m, i)
@@ -320,25 +335,24 @@ class Classroom:
     # ------------------------------------------------------------ the teacher
     def check_token(self, token: str) -> None:
         """Refuse (and log) a call without the teacher's token."""
-        if not isinstance(token, str) or not hmac.compare_digest(token, self.teacher_token):
+        if not isinstance(token, str) or not _same(token, self.teacher_token):
             raise self._refuse("bad teacher token", "a teacher's request was refused")
 
     def open_round(self, token: str) -> int:
         """Open the next round for answers; returns its number."""
-        with self._lock:
+        with self._session():
             self.check_token(token)
             if self.round_open:
                 raise ClassError(f"round {self.round} is already open; close it first")
             self.round += 1
             self.round_open = True
             self._changed()
-        self._notify()
         return self.round
 
     def close_round(self, token: str) -> None:
         """Close the open round: one model step, answered students' choices replacing the rules for
         their participants (a choice no longer allowed, after a shock, is dropped and logged)."""
-        with self._lock:
+        with self._session():
             self.check_token(token)
             if not self.round_open:
                 raise ClassError("no round is open; open one first")
@@ -357,7 +371,6 @@ class Classroom:
             self.rounds.extend(self._round_rows(present, before))
             self.round_open = False
             self._changed()
-        self._notify()
 
     def _seen(self, student: Student) -> dict:
         """What a student's participant had around it when the round closed (before the step)."""
@@ -405,7 +418,7 @@ class Classroom:
 
     def run_crowd(self, token: str, steps: int | None = None) -> None:
         """Run the simulated crowd (students' participants following the rules) between rounds."""
-        with self._lock:
+        with self._session():
             self.check_token(token)
             steps = self.crowd_steps if steps is None else steps
             if self.round_open:
@@ -415,11 +428,10 @@ class Classroom:
             for _ in range(steps):
                 self._step()
             self._changed()
-        self._notify()
 
     def fire(self, token: str, kind: str) -> str:
         """Fire one of the teaching page's shocks now; returns the line every screen shows."""
-        with self._lock:
+        with self._session():
             self.check_token(token)
             buttons = {b.kind: b for b in lesson.SHOCK_BUTTONS}
             if kind not in buttons:
@@ -432,21 +444,19 @@ class Classroom:
                 raise ClassError(f"shock {kind!r} refused: {exc}") from None
             text = lesson.describe_event({"step": self.model.steps, "kind": kind, **record})
             self._changed()
-        self._notify()
         return text
 
     def rotate_join_code(self, token: str) -> str:
         """A new join code (the old one stops working; students already in keep their places)."""
-        with self._lock:
+        with self._session():
             self.check_token(token)
             self.join_code = new_join_code()
             self._changed()
-        self._notify()
         return self.join_code
 
     def teacher_screen(self, token: str) -> TeacherScreen:
         """What the teacher's projected view shows."""
-        with self._lock:
+        with self._session():
             self.check_token(token)
             rows = tuple(self._row(s) for s in self._students.values())
             return TeacherScreen(
@@ -523,6 +533,11 @@ def check_secret(value: str, what: str, length: int) -> str:
     if not isinstance(value, str) or len(value) < length or not all(c.isalnum() or c in "-_" for c in value):
         raise ClassError(f"the {what} must be at least {length} letters, digits, '-' or '_'")
     return value
+
+
+def _same(given: str, secret: str) -> bool:
+    """Constant-time comparison of a given code with a secret (any text: compared as UTF-8 bytes)."""
+    return hmac.compare_digest(given.encode("utf-8", "replace"), secret.encode("utf-8"))
 
 
 def _one_line(text: str) -> str:

@@ -68,6 +68,7 @@ def prepare(args: argparse.Namespace):
     from sim.config.source import find_scenario
 
     scenario = str(find_scenario(args.scenario).resolve()) if args.scenario else ""
+    token = new_token()
     settings = Settings(
         scenario=scenario,
         placement=args.placement,
@@ -76,8 +77,9 @@ def prepare(args: argparse.Namespace):
         crowd_steps=args.crowd_steps,
         out=str(Path(args.out).resolve()) if args.out else "",
         allow_code=args.allow_code,
-        teacher_token=new_token(),
+        teacher_token=token,
         join_code=new_join_code(),
+        join_url=addresses(args.host, args.port, token)[0],
     )
     return settings, settings.build()  # a bad scenario or setting stops here, not in the browser
 
@@ -108,7 +110,8 @@ def _this_machine() -> str:
 def announce(args: argparse.Namespace, settings, room, out=None, err=None) -> None:
     """Print what the teacher needs: where students join, the join code, the teacher's address."""
     out, err = out or sys.stdout, err or sys.stderr
-    join, teacher = addresses(args.host, args.port, settings.teacher_token)
+    teacher = addresses(args.host, args.port, settings.teacher_token)[1]
+    join = settings.join_url
     if args.host not in LOOPBACK:
         print(
             f"newpower class: warning: listening on {args.host}: anyone on this network can open the join page; "
