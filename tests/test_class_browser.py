@@ -150,6 +150,7 @@ def test_a_class_session_in_the_browser(browser, tmp_path):  # noqa: F811  (the 
         teacher.goto(teacher_url)
         teacher.wait_for_selector(".np-join-code", timeout=WAIT_MS * 2)
         assert teacher.inner_text(".np-join-code") == code
+        assert teacher.inner_text(".np-join-address") == join_url  # as newpower class printed it
         assert teacher.locator(".np-qr svg").count() == 1  # the QR code, drawn on the server
 
         # Join: five phones; a wrong code is refused on the page.
@@ -197,6 +198,10 @@ def test_a_class_session_in_the_browser(browser, tmp_path):  # noqa: F811  (the 
             phone.wait_for("round-state", "Round 1 is closed")
         phones[4].send(round=1, choice="stay", participant=phones[4].participant)  # the round is closed
         phones[4].wait_for("refused", "not accepted")
+        teacher.wait_for_function(  # the teacher sees the refusals (and the wrong join code) at once
+            "() => { const e = document.querySelector('.np-security'); return e && parseInt(e.innerText) >= 4; }",
+            timeout=WAIT_MS,
+        )
         teacher.click(".np-run-crowd")
         teacher.click(".np-open-round")
         for phone in phones:
@@ -231,7 +236,7 @@ def test_a_class_session_in_the_browser(browser, tmp_path):  # noqa: F811  (the 
         assert all(name in table for name in NICKNAMES)
         shot(teacher, tmp_path, "class-debrief.png")
         teacher.click(".np-save")
-        teacher.wait_for_selector(".np-saved", timeout=WAIT_MS)
+        teacher.wait_for_selector(".np-saved", timeout=WAIT_MS * 6)  # tables and figures: seconds
         assert teacher.inner_text(".np-saved").startswith("Saved: ")
         saved = sorted(p.name for p in out.iterdir())
         assert saved, "save results wrote nothing"

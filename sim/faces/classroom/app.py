@@ -16,29 +16,29 @@ Solara's local copy, ``scripts/install_ui_assets.sh``, and the QR code is drawn 
 
 from __future__ import annotations
 
-import os
-
 import solara
+import solara.server.settings
 
+from sim.faces.classroom import serve
 from sim.faces.classroom.debrief_view import DebriefView
 from sim.faces.classroom.session import Classroom
 from sim.faces.classroom.student_view import StudentPage
 from sim.faces.classroom.teacher_view import TeacherPage
 
-#: The join address ``newpower class`` printed (students type it or scan its QR code).
-ENV_JOIN_URL = "NEWPOWER_CLASS_JOIN_URL"
+#: Write each page's websocket messages from the thread that renders it instead of handing every
+#: message to the event loop (Solara's setting, checked per connection; it falls back by itself
+#: where it cannot): a round's close sends to 60 phones at once.
+solara.server.settings.server.sync_ws_write = True
 
 
 def classroom() -> Classroom:
     """The server's one Classroom."""
-    from sim.faces.classroom.serve import current
-
-    return current()
+    return serve.current()
 
 
 def join_address() -> str:
     """Where students join: the address ``newpower class`` printed, else this page's own host."""
-    printed = os.environ.get(ENV_JOIN_URL, "")
+    printed = serve.join_url()
     if printed:
         return printed
     headers = solara.lab.headers.value or {}

@@ -9,6 +9,7 @@ the class's results folder (``Classroom.write_results``, where ``newpower class 
 from __future__ import annotations
 
 import html
+import threading
 
 import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -16,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import PercentFormatter
 
 from sim.errors import SimError
+from sim.faces.classroom import serve
 from sim.faces.classroom.session import Classroom
 from sim.faces.teaching.views import encode_png
 
@@ -78,14 +80,18 @@ def DebriefView(classroom: Classroom, token: str):
     png = solara.use_memo(lambda: trajectory_png(debrief.trajectory), [version])
     saved, set_saved = solara.use_state("")
 
-    def save() -> None:
-        from sim.faces.classroom.serve import results_folder
-
+    def write() -> None:
         try:
             classroom.check_token(token)
-            set_saved(f"Saved: {classroom.write_results(results_folder())}")
+            set_saved(f"Saved: {classroom.write_results(serve.results_folder())}")
         except SimError as exc:
             set_saved(f"Not saved: {exc}")
+
+    def save() -> None:
+        # Writing the folder (tables, figures, summary) takes seconds: off the page's thread,
+        # so the projector keeps answering. Solara gives the thread this page's kernel context.
+        set_saved("Saving\u2026")
+        threading.Thread(target=write, name="classroom-save", daemon=True).start()
 
     with solara.Column(classes=["np-teacher", "np-debrief"]) as view:
         solara.HTML(tag="h2", unsafe_innerHTML="Debrief")
@@ -97,5 +103,7 @@ def DebriefView(classroom: Classroom, token: str):
         )
         solara.Button("Save results", color="primary", on_click=save, classes=["np-save"])
         if saved:
-            solara.Text(saved, classes=["np-saved"])
+            solara.Text(
+                saved, classes=["np-saved"] if saved.startswith(("Saved", "Not saved")) else ["np-saving"]
+            )
     return view

@@ -203,32 +203,11 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
             pass  # already gone
         on_leave()
 
-    text, state_class = round_state(screen, answered)
+    chose = shown_answer.split(":", 1)[1].replace("_", " ") if shown_answer else ""
     with solara.Column(classes=["np-student"], gap="0px") as page:
-        solara.Text(f"Hello, {html.unescape(screen.nickname)}", classes=["np-nickname"])
-        solara.Text(text, classes=["np-round-state", state_class])
-        solara.Text(str(screen.round), classes=["np-round"], style={"display": "none"})
-        with solara.Div(classes=["np-box"]):
-            solara.Text("You are ", classes=["np-label"])
-            solara.Text(screen.level, classes=["np-big", "np-level"])
-            solara.Text(
-                f" in {screen.organization}" if screen.organization else " in no organization",
-                classes=["np-organization"],
-            )
-        with solara.Div(classes=["np-box", "np-nbrs"]):
-            for label, value in neighbour_lines(screen.neighbours_last_round):
-                solara.Text(label)
-                solara.Text(str(value), classes=[f"np-nbr-{label.split()[0]}"])
-        with solara.Div(classes=["np-box"]):
-            solara.Text(screen.offer, classes=["np-offer"])
-            solara.HTML(tag="br")
-            solara.Text(screen.take, classes=["np-take"])
-        if shown_answer:
-            solara.Text(
-                f"You chose: {shown_answer.split(':', 1)[1].replace('_', ' ')}", classes=["np-answer"]
-            )
-        if refused:
-            solara.Text(refused, classes=["np-refused"])
+        # One HTML block, not a widget per line: a round's close then costs each phone one
+        # message instead of twenty (60 phones on two cores; see benchmarks/bench_class.py).
+        solara.HTML(tag="div", unsafe_innerHTML=screen_html(screen, answered, chose, refused))
         ChoiceButtons(
             round=screen.round,
             round_open=screen.round_open and not answered,
@@ -236,11 +215,46 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
             choices=[{"value": c.value, "label": choice_label(c, screen)} for c in screen.allowed],
             event_choose=on_choose,
         )
-        for message in screen.messages:
-            solara.Text(message, classes=["np-message"])
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML="".join(
+                f"<div class='np-message'>{html.escape(m)}</div>" for m in screen.messages
+            ),
+        )
         solara.Text(f"Rejoin code: {ticket.rejoin_code}", classes=["np-small", "np-rejoin-code"])
         solara.Button("Leave the class", text=True, small=True, on_click=leave, classes=["np-leave"])
     return page
+
+
+def screen_html(screen: StudentScreen, answered: bool, chose: str, refused: str) -> str:
+    """The student's screen above the buttons, as HTML; every text escaped (the nickname arrives
+    escaped from the Classroom)."""
+    e = html.escape
+    text, state_class = round_state(screen, answered)
+    where = f" in {e(screen.organization)}" if screen.organization else " in no organization"
+    neighbours = "".join(
+        f"<span>{e(label)}</span><span class='np-nbr-{label.split()[0]}'>{value}</span>"
+        for label, value in neighbour_lines(screen.neighbours_last_round)
+    )
+    parts = [
+        f"<div class='np-nickname'>Hello, {screen.nickname}</div>",
+        f"<div class='np-round-state {state_class}'>{e(text)}</div>",
+        f"<div class='np-round' style='display: none'>{screen.round}</div>",
+        (
+            f"<div class='np-box'>You are <span class='np-big np-level'>{e(screen.level)}</span>"
+            f"<span class='np-organization'>{where}</span></div>"
+        ),
+        f"<div class='np-box np-nbrs'>{neighbours}</div>",
+        (
+            f"<div class='np-box'><span class='np-offer'>{e(screen.offer)}</span><br>"
+            f"<span class='np-take'>{e(screen.take)}</span></div>"
+        ),
+    ]
+    if chose:
+        parts.append(f"<div class='np-answer'>You chose: {e(chose)}</div>")
+    if refused:
+        parts.append(f"<div class='np-refused'>{e(refused)}</div>")
+    return "".join(parts)
 
 
 def class_moment(classroom: Classroom) -> tuple:
