@@ -14,7 +14,7 @@ import threading
 import solara
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import MaxNLocator, PercentFormatter
 
 from sim.errors import SimError
 from sim.faces.classroom import serve
@@ -52,6 +52,7 @@ def trajectory_png(trajectory) -> bytes:
         )
         ax.legend(loc="upper right", frameon=False, fontsize=11)
     ax.set_ylim(0, 1)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.yaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.set_xlabel("step", fontsize=12)
     ax.set_ylabel("active (sharing or more)", fontsize=11)
@@ -101,7 +102,8 @@ def DebriefView(classroom: Classroom, token: str):
         solara.HTML(
             tag="div", unsafe_innerHTML=students_table(debrief.students), classes=["np-debrief-table"]
         )
-        solara.Button("Save results", color="primary", on_click=save, classes=["np-save"])
+        with solara.Row():
+            solara.Button("Save results", color="primary", on_click=save, classes=["np-save"])
         if saved:
             solara.Text(
                 saved, classes=["np-saved"] if saved.startswith(("Saved", "Not saved")) else ["np-saving"]
