@@ -8,6 +8,8 @@ mutation-testing oracle (scripts/mutation.sh).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -253,3 +255,103 @@ def test_an_organization_that_takes_nothing_and_converts_nothing_earns_nothing()
     stock = lambda r: float(r.summary["P.final_stock"])
     assert mean_over_seeds(raw, stock) <= 1.0
     assert mean_over_seeds(world(steps=20, take_rate=0.5, stock=1.0), stock) > mean_over_seeds(raw, stock)
+
+
+# ---------------------------------------------------------- added for surviving mutants
+# Each test below kills a mutant that survived scripts/mutation.sh (see docs/mutation.md).
+
+
+def test_a_strategy_moves_a_lever_gradually_all_the_way_to_its_target():
+    """Organizations change gradually: opening from closed takes several steps, each one up."""
+    strategy = make_strategy("go_bilingual", {"rate": 0.1, "openness": 0.7})
+    levers, path = LEVERS.replace(openness=0.0), []
+    for step in range(1, 12):
+        levers = strategy.decide(levers, seen(step=step))
+        path.append(levers.openness)
+    assert 0.0 < path[0] < 0.7 and path[-1] == pytest.approx(0.7)
+    assert all(b >= a for a, b in itertools.pairwise(path))
+
+
+def test_a_strategy_parameter_that_sets_a_share_lever_refuses_values_outside_0_1():
+    """Openness, values, take rate, reach, mobilization and structure are shares (sim.model.levers)."""
+    import dataclasses
+
+    from sim import ScenarioError
+    from sim.config.spec import describe
+    from sim.model.strategies import STRATEGIES
+
+    shares = {f.name for f in dataclasses.fields(Levers)} - {"max_level"}
+    checked = 0
+    for name, cls in STRATEGIES.items():
+        for pname, *_ in describe(cls):
+            if pname in shares:
+                for bad in (-0.1, 1.1):
+                    with pytest.raises(ScenarioError):
+                        make_strategy(name, {pname: bad})
+                checked += 1
+    assert checked >= 10
+
+
+def test_members_who_only_consume_still_create_value_an_organization_can_take():
+    """ "A magazine asks readers to renew their subscriptions": readers at CONSUMING yield revenue."""
+    stock = lambda r: float(r.summary["P.final_stock"])
+    readers = world(
+        steps=10, initial_level="CONSUMING", max_level="CONSUMING", take_rate=0.3, structure=0.0, stock=0.0
+    )
+    assert mean_over_seeds(readers, stock) > 0.0
+
+
+def test_the_page_s_viral_moment_sweeps_up_more_people_in_a_larger_network():
+    """The teaching page's button raises a share of the network (at least a handful), not a fixed number."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import Aim, ViralMoment, make_shock
+
+    def swept(n: int) -> int:
+        model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": n}), rng=1000)
+        shock = make_shock("viral_moment", ViralMoment.page_params(Aim(model, "Commons", "Gazette")))
+        return model.fire(shock)["participants"]
+
+    small, large = swept(200), swept(1600)
+    assert small >= 10 and large >= 3 * small
+
+
+def _contest(legitimacy: float = 0.3):
+    """A Castle without stock against its mobilized rival crowd, both at the given legitimacy."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 300}), rng=1000)
+    for org in model.organizations:
+        org.stock, org.legitimacy = 0.0, legitimacy
+    return model
+
+
+def test_legitimacy_grows_with_each_campaign_won():
+    """The winner gains legitimacy, a little each time: two wins give more than one."""
+    from sim.model.shocks import make_shock
+
+    model = _contest()
+    crowd = model.organization("Commons")
+    members = model.state.group == crowd.group
+    model.state.level[members], model.state.commitment[members] = 5, 1.0
+    after = []
+    for _ in range(2):
+        assert (
+            model.fire(make_shock("campaign", {"side_a": "Gazette", "side_b": "Commons"}))["winner"]
+            == "Commons"
+        )
+        after.append(crowd.legitimacy)
+    assert 0.3 < after[0] < after[1] <= 1.0
+    assert model.organization("Gazette").legitimacy == 0.3
+
+
+def test_a_campaign_that_neither_side_fights_goes_to_the_side_named_first():
+    """No stock spent and nobody showing up on either side is a draw: side_a keeps the issue."""
+    from sim.model.shocks import make_shock
+
+    model = _contest()
+    model.state.commitment[:] = 0.0  # nobody turns out
+    for first, second in (("Gazette", "Commons"), ("Commons", "Gazette")):
+        record = model.fire(make_shock("campaign", {"side_a": first, "side_b": second}))
+        assert record["a_force"] == record["b_force"] == 0.0 and record["winner"] == first
