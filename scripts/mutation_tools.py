@@ -152,19 +152,21 @@ def _diff_lines(diff: str) -> str:
 
 
 def _seconds(dirs: list[Path]) -> str:
-    """Wall and CPU seconds of the runs, summed (times.txt: first run, then the re-run)."""
-    wall = cpu = 0.0
-    for d in dirs:
-        for line in (d / "times.txt").read_text().split("\n") if (d / "times.txt").exists() else []:
-            if line.strip():
-                w, u, s = (float(x) for x in line.split()[-3:])
-                wall, cpu = wall + w, cpu + u + s
-    return f"Run time of the runs in this table (first runs and re-runs): {wall:.0f} s wall, {cpu:.0f} s CPU."
+    """Wall and CPU seconds of the runs, summed (each line of times.txt: NAME WALL USER SYS)."""
+    rows = [
+        [float(x) for x in line.split()[1:4]]
+        for d in dirs
+        if (d / "times.txt").exists()
+        for line in (d / "times.txt").read_text().splitlines()
+        if line.strip()
+    ]
+    wall, cpu = sum(r[0] for r in rows), sum(r[1] + r[2] for r in rows)
+    return f"Run time, summed over the runs (first runs and re-runs; two ran side by side): {wall:.0f} s wall, {cpu:.0f} s CPU."
 
 
 def report(out: str, equivalent: str, *dirs_: str) -> None:
     """docs/mutation.md: kill rates per module before and after the new tests, every survivor's fate."""
-    dirs = [Path(d) for d in dirs_]
+    dirs = [Path(d) for d in dirs_ if (Path(d) / "session.sqlite").exists()]  # finished first runs
     run = [m for d in dirs for m in mutants(d / "session.sqlite")]
     again = {m.key: m for d in dirs for m in mutants(d / "rerun.sqlite")}
     eq = _equivalents(equivalent)
@@ -172,11 +174,13 @@ def report(out: str, equivalent: str, *dirs_: str) -> None:
     stale = sorted(set(eq) - {m.key for m in survivors})
     if stale:
         raise SystemExit(f"{equivalent}: listed as equivalent but not a survivor: {stale}")
-    population: dict[str, int] = defaultdict(int)
+    population: dict[str, int] = defaultdict(int)  # the mutants the filters left, sampled or not
     for d in dirs:
         with use_db(d / "session.sqlite", WorkDB.Mode.open) as db:
+            filtered = {job for job, r in db.results if r.worker_outcome == WorkerOutcome.SKIPPED}
+            filtered -= {job for job, r in db.results if r.output == "not sampled"}
             for item in db.work_items:
-                population[_key(item)[0]] += 1
+                population[_key(item)[0]] += item.job_id not in filtered
     lines = [
         "# Mutation testing: kill rates and the fate of every surviving mutant",
         "",

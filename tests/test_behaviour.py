@@ -355,3 +355,21 @@ def test_a_campaign_that_neither_side_fights_goes_to_the_side_named_first():
     for first, second in (("Gazette", "Commons"), ("Commons", "Gazette")):
         record = model.fire(make_shock("campaign", {"side_a": first, "side_b": second}))
         assert record["a_force"] == record["b_force"] == 0.0 and record["winner"] == first
+
+
+def test_a_campaign_counts_the_same_active_members_as_the_organization():
+    """The campaign record's active members are the organization's own (SHARING and up), as tallied."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 300}), rng=1000)
+    for _ in range(3):
+        model.step()
+    crowd = model.organization("Commons")
+    at_sharing = (model.state.group == crowd.group) & (model.state.level == Level.SHARING)
+    assert at_sharing.any()
+    record = model.fire(make_shock("campaign", {"side_a": "Gazette", "side_b": "Commons"}))
+    assert (
+        record["b_active"] == crowd.n_active and record["a_active"] == model.organization("Gazette").n_active
+    )
