@@ -261,15 +261,23 @@ def test_an_organization_that_takes_nothing_and_converts_nothing_earns_nothing()
 # Each test below kills a mutant that survived scripts/mutation.sh (see docs/mutation.md).
 
 
-def test_a_strategy_moves_a_lever_gradually_all_the_way_to_its_target():
-    """Organizations change gradually: opening from closed takes several steps, each one up."""
-    strategy = make_strategy("go_bilingual", {"rate": 0.1, "openness": 0.7})
-    levers, path = LEVERS.replace(openness=0.0), []
+@pytest.mark.parametrize(
+    ("name", "params", "lever", "start", "target"),
+    [
+        ("go_bilingual", {"rate": 0.1, "openness": 0.7}, "openness", 0.0, 0.7),
+        ("become_the_man", {"drift": 0.1, "floor_values": 0.1}, "values", 0.9, 0.1),
+    ],
+)
+def test_a_strategy_moves_a_lever_gradually_all_the_way_to_its_target(name, params, lever, start, target):
+    """Organizations change gradually: opening up or drifting down takes several steps, each one
+    in the same direction, and ends at the strategy's target."""
+    strategy = make_strategy(name, params)
+    levers, path = LEVERS.replace(**{lever: start}), [start]
     for step in range(1, 12):
         levers = strategy.decide(levers, seen(step=step))
-        path.append(levers.openness)
-    assert 0.0 < path[0] < 0.7 and path[-1] == pytest.approx(0.7)
-    assert all(b >= a for a, b in itertools.pairwise(path))
+        path.append(getattr(levers, lever))
+    assert path[1] != pytest.approx(target) and path[-1] == pytest.approx(target)
+    assert len({np.sign(b - a) for a, b in itertools.pairwise(path)} - {0.0}) == 1
 
 
 def test_a_strategy_parameter_that_sets_a_share_lever_refuses_values_outside_0_1():
@@ -373,3 +381,22 @@ def test_a_campaign_counts_the_same_active_members_as_the_organization():
     assert (
         record["b_active"] == crowd.n_active and record["a_active"] == model.organization("Gazette").n_active
     )
+
+
+def test_the_page_s_rivals_are_numbered_from_two():
+    """ "A Crowd called Rival (then Rival 2, Rival 3, ...)": each press of the button adds the next."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import Aim, RivalEntry, make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 100}), rng=1000)
+    for _ in range(3):
+        model.fire(make_shock("rival_entry", RivalEntry.page_params(Aim(model, "Commons", "Gazette"))))
+    assert [o.name for o in model.organizations][-3:] == ["Rival", "Rival 2", "Rival 3"]
+
+
+def test_commitment_holds_members_through_a_grievance_that_drives_the_uncommitted_out():
+    """Loyalty: the same heavy take and visible values gap lose fewer members from a committed community."""
+    raw = world(steps=10, take_rate=0.8, values=0.0, transparency=1.0)
+    committed = mean_over_seeds(raw, members, {"population.initial_commitment": 0.9})
+    assert committed > mean_over_seeds(raw, members, {"population.initial_commitment": 0.1})
