@@ -280,24 +280,28 @@ def test_a_strategy_moves_a_lever_gradually_all_the_way_to_its_target(name, para
     assert len({np.sign(b - a) for a, b in itertools.pairwise(path)} - {0.0}) == 1
 
 
-def test_a_strategy_parameter_that_sets_a_share_lever_refuses_values_outside_0_1():
-    """Openness, values, take rate, reach, mobilization and structure are shares (sim.model.levers)."""
+def test_no_strategy_or_shock_parameter_takes_a_negative_value_and_shares_stay_in_0_1():
+    """Steps, rates, shares, reach and stock are never negative; openness, values, take rate,
+    reach, mobilization and structure are shares (sim.model.levers), also as targets."""
     import dataclasses
 
     from sim import ScenarioError
-    from sim.config.spec import describe
+    from sim.model.shocks import SHOCKS, make_shock
     from sim.model.strategies import STRATEGIES
 
     shares = {f.name for f in dataclasses.fields(Levers)} - {"max_level"}
-    checked = 0
-    for name, cls in STRATEGIES.items():
-        for pname, *_ in describe(cls):
-            if pname in shares:
-                for bad in (-0.1, 1.1):
-                    with pytest.raises(ScenarioError):
-                        make_strategy(name, {pname: bad})
-                checked += 1
-    assert checked >= 10
+    shares |= {"floor_values", "ceiling_take"}  # become_the_man's targets
+    checked = set()
+    for registry, make in ((STRATEGIES, make_strategy), (SHOCKS, make_shock)):
+        for name, cls in registry.items():
+            for field in dataclasses.fields(cls):
+                if isinstance(field.default, bool) or not isinstance(field.default, (int, float)):
+                    continue
+                for bad in (-0.5, 1.5) if field.name in shares else (-0.5,):
+                    with pytest.raises(ScenarioError, match=field.name):
+                        make(name, {field.name: bad})
+                checked.add((name, field.name))
+    assert len(checked) >= 30 and ("rival_entry", "stock") in checked
 
 
 def test_members_who_only_consume_still_create_value_an_organization_can_take():
@@ -400,3 +404,29 @@ def test_commitment_holds_members_through_a_grievance_that_drives_the_uncommitte
     raw = world(steps=10, take_rate=0.8, values=0.0, transparency=1.0)
     committed = mean_over_seeds(raw, members, {"population.initial_commitment": 0.9})
     assert committed > mean_over_seeds(raw, members, {"population.initial_commitment": 0.1})
+
+
+def test_the_current_is_a_share_of_the_community_whatever_its_size():
+    """The same community on 200 or 800 participants has about the same current."""
+    current = lambda r: float(r.timeseries["P.current"].mean())
+    small = mean_over_seeds(world(steps=10), current)
+    large = mean_over_seeds(world(steps=10), current, {"network.n": 800})
+    assert 0.0 < small < 1.0 and 0.8 < large / small < 1.25
+
+
+def test_every_page_button_s_shock_is_told_to_the_class():
+    """After each button the page tells what happened and what to notice (a campaign: who won)."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import SHOCKS, Aftermath, Aim, Phase, make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 200}), rng=1000)
+    model.step()
+    for kind, cls in SHOCKS.items():
+        model.fire(make_shock(kind, cls.page_params(Aim(model, "Commons", "Gazette"))))
+        event = model.events[-1]
+        after = Aftermath(event, "Commons", now=0.2, peak=0.3, peak_step=event["step"], phase=Phase.PEAK)
+        told = cls.page_event(event) + cls.page_notice(after)
+        assert len(told) > 40, kind
+        if kind == "campaign":
+            assert event["winner"] in told
