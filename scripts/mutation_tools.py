@@ -171,7 +171,7 @@ def report(out: str, equivalent: str, *dirs_: str) -> None:
     again = {m.key: m for d in dirs for m in mutants(d / "rerun.sqlite")}
     eq = _equivalents(equivalent)
     survivors = [m for m in run if m.outcome == "survived"]
-    stale = sorted(set(eq) - {m.key for m in survivors})
+    stale = sorted(k for k in set(eq) - {m.key for m in survivors} if k[0] in {m.module for m in run})
     if stale:
         raise SystemExit(f"{equivalent}: listed as equivalent but not a survivor: {stale}")
     population: dict[str, int] = defaultdict(int)  # the mutants the filters left, sampled or not

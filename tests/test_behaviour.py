@@ -434,3 +434,21 @@ def test_every_page_button_s_shock_is_told_to_the_class():
         assert len(told) > 40, kind
         if kind == "campaign":
             assert event["winner"] in told
+
+
+def test_how_strong_ads_are_does_not_matter_to_an_organization_that_buys_none():
+    """Recruits reached by outreach alone are the same whatever ads would do: nobody saw an ad."""
+    raw = world(steps=5, initial_share=0.2, outreach=0.5, ads=0.0, stock=10.0)
+    runs = [run(scenario_from_dict(raw, overrides={"dynamics.ads_reach": r}), seed=1000) for r in (0.05, 0.5)]
+    assert runs[0].timeseries.equals(runs[1].timeseries)
+
+
+def test_a_rival_cannot_take_the_name_of_an_organization_already_there():
+    """Names are compared as text: a name built at run time clashes with the scenario's."""
+    from sim import SimError, load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 100}), rng=1000)
+    with pytest.raises(SimError, match="already exists"):
+        model.fire(make_shock("rival_entry", {"name": "commons".capitalize()}))
