@@ -452,3 +452,18 @@ def test_a_rival_cannot_take_the_name_of_an_organization_already_there():
     model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 100}), rng=1000)
     with pytest.raises(SimError, match="already exists"):
         model.fire(make_shock("rival_entry", {"name": "commons".capitalize()}))
+
+
+def test_members_high_on_the_scale_turn_out_more_and_turnout_is_a_chance():
+    """Who shows up for a campaign: co-owners more than sharers, and a lukewarm crowd only in part."""
+    from sim.model.shocks import make_shock
+
+    def turnout(level: int) -> float:
+        model = _contest()
+        members = model.state.group == model.organization("Commons").group
+        model.state.level[members], model.state.commitment[members] = level, 0.5
+        record = model.fire(make_shock("campaign", {"side_a": "Gazette", "side_b": "Commons"}))
+        return record["b_turnout"] / record["b_members"]
+
+    sharing, co_owning = turnout(int(Level.SHARING)), turnout(int(Level.CO_OWNING))
+    assert 0.0 < sharing < co_owning < 0.75
