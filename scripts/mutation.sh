@@ -7,8 +7,12 @@
 # VENV defaults to .venv. MODULE=N samples N mutants of MODULE (seeded: SEED, default 2014; N = 0
 # or no =N: all of them); the default is the sample of docs/mutation.md:
 #   sim/model/rules.py=60 sim/model/strategies.py=30 sim/model/shocks.py=30
-# The modules of one call share a results folder, results/mutation/NAME (NAME: their file stems
-# joined by "+"), so two calls with different modules can run at once. RERUN=1 re-runs only the
+# Each module's sample depends only on the seed and the module, not on which modules share a
+# call. The modules of one call share a results folder, results/mutation/NAME (NAME: their file
+# stems joined by "+"), so two calls with different modules can run at once; docs/mutation.md
+# was made with two (then the same two with RERUN=1):
+#   bash scripts/mutation.sh .venv sim/model/rules.py=60 &
+#   bash scripts/mutation.sh .venv sim/model/strategies.py=30 sim/model/shocks.py=30 RERUN=1 re-runs only the
 # survivors of that folder's first run (same source, same mutants), against the suite as it is
 # now: it shows which new test kills each one. Every call ends by regenerating docs/mutation.md
 # from all folders under results/mutation and scripts/mutation_equivalent.toml (the survivors
@@ -22,18 +26,21 @@
 # not the golden hashes (they would kill any change of numbers, which says nothing about
 # behaviour), the playbook verdicts or the stylized facts (minutes each), nor three slow
 # structural tests (recompilation, the command line, the kernels' strategy names) that no
-# mutant of these modules can fail. About 15 s CPU with all tests passing.
+# mutant of these modules can fail. With every test passing it takes about 20 s CPU (warm
+# Numba cache); a killed mutant stops at its first failing test.
 #
 # Stale compiled code cannot hide a mutant: kernels.py keys its Numba cache on a digest of
-# rules.py's source (RULES_DIGEST), so each mutant of rules.py is compiled afresh (checked:
-# a mutant that makes fickleness add commitment instead of fading it, rules.py, is killed by
-# tests/test_behaviour.py::test_fickleness_fades_participation, and the original passes
-# again after it with the cache warm). The cache lives in the throw-away copy.
+# rules.py's source (RULES_DIGEST), so each mutant of rules.py is compiled afresh into the
+# throw-away copy's cache. Checked by hand with a known-killing mutant (fickleness adds
+# commitment instead of fading it, in rules.renew): the cache gained new entries for it, it
+# fails tests/test_behaviour.py (test_fickleness_fades_participation alone, or first
+# test_taking_more_value_breeds_grievance_and_loses_members), and the original passes again.
 #
-# Run time (2-core machine shared with five other processes, load 2-4): the default sample of
-# 120 mutants takes about 45 min wall; docs/mutation.md states the measured wall and CPU
-# seconds of the run it reports. The three modules hold about 1,700 mutants (after the filter
-# below): all of them would take about 10 hours.
+# Run time, measured for docs/mutation.md on the 2-core machine shared with five other
+# processes (load 8 to 50): the default sample of 120 mutants took 3,939 s wall summed over two
+# calls side by side (rules: 2,127 s; strategies and shocks: 1,811 s) and 1,115 s CPU, about
+# 9 s CPU a mutant; the re-runs of the survivors took RERUN_TIMES. The three modules hold 1,737
+# mutants (after the filter below): all of them would take about 4.5 hours CPU.
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${1:-$ROOT/.venv}"
