@@ -227,7 +227,7 @@ def report(out: str, equivalent: str, *dirs_: str) -> None:
 
 def _fate(m: Mutant, eq: dict, again: dict) -> str:
     if m.key in eq:
-        return f"equivalent: {eq[m.key]}"
+        return "equivalent: " + eq[m.key].replace("|", "\\|")
     later = again.get(m.key)
     if later and later.outcome in ("killed", "timeout"):
         return f"killed by `{later.killer}`" if later.killer else "killed (timeout)"
