@@ -105,6 +105,13 @@ def step_participants(model: PowerModel) -> ParticipantState:
         model.climb_draws,
         model.params,
     )
+    chosen = np.array(sorted(model.choices), dtype=np.int64)
+    for i in chosen:  # human-chosen participants (class mode): the same call as Participant.update
+        one = model.chosen_update(
+            int(i), rules.Perceived(*(f[i] for f in seen)), rules.MemberView(*(f[i] for f in view))
+        )
+        for name, value in one._asdict().items():
+            getattr(new, name)[i] = value
     model.state = ParticipantState(
         level=new.level,
         group=prev.group.copy(),
@@ -120,7 +127,8 @@ def step_participants(model: PowerModel) -> ParticipantState:
     leavers = np.flatnonzero(new.leave)
     if leavers.size:
         model.leave(leavers, view.align[leavers])
-    model.join()
+    model.follow_choices(chosen)
+    model.join(model.rule_join_slots())
     return model.state
 
 
