@@ -58,3 +58,7 @@ def _printable(text: str) -> str:
 
 class InputError(SimError):
     """A data file the user supplied (an edge list, a GraphML file) is unusable."""
+
+
+class ClassError(SimError):
+    """Class mode (``newpower class``) refused a request: a wrong code or token, a full class, a bad nickname."""

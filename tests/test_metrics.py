@@ -389,3 +389,13 @@ def test_cascade_sizes_of_one_organization_only():
     assert log.cascade_sizes(WINDOW, group=1).tolist() == [3]
     assert log.cascade_sizes(WINDOW, group=2).tolist() == [2]
     assert log.cascade_sizes(WINDOW, group=3).size == 0
+
+
+def test_cascades_name_their_participants_and_organization():
+    """Each cascade as its participants and the organization deserted, largest first, matching the sizes
+    (class mode's debrief finds the largest one that holds a student)."""
+    log = track(nx.path_graph(8), [{0: 1, 5: 2}, {1: 1, 6: 2}, {2: 1}])
+    found = log.cascades(WINDOW)
+    assert [(who.tolist(), group) for who, group in found] == [([0, 1, 2], 1), ([5, 6], 2)]
+    assert [who.size for who, _ in found] == log.cascade_sizes(WINDOW).tolist()
+    assert track(nx.path_graph(5), [{}, {}]).cascades(WINDOW) == []

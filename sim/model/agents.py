@@ -81,7 +81,9 @@ class Participant(CellAgent):
         seen = self.perceive()
         view = self.view()
         new = self.update(seen, view)
-        if new.leave:
+        if self.index in self.model.choices:  # human-chosen: its choice moves it, not the rules
+            self.model.follow_choices(np.array([self.index]))
+        elif new.leave:
             self.model.leave(np.array([self.index]), view.align)
         elif self.model.prev.group[self.index] == 0:  # only the unaffiliated at the start may join
             self.model.join(self.model.join_slot(self.index))
@@ -126,6 +128,8 @@ class Participant(CellAgent):
             model.climb_draws[i],
             model.params,
         )
+        if i in model.choices:  # human-chosen: the rules above still ran, as for everyone
+            new = model.chosen_update(i, seen, view)
         s.level[i], s.highest[i] = new.level, new.highest
         s.commitment[i], s.grievance[i] = new.commitment, new.grievance
         return new

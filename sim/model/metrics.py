@@ -296,24 +296,43 @@ class Turnover:
         key = ("sizes", window, group)
         if key in self._cache:
             return self._cache[key]
-        ev = self.events(window)
-        import scipy.sparse as sp
-        from scipy.sparse.csgraph import connected_components
-
-        keep = np.flatnonzero(ev["deserted"] & ((ev["group"] == group) if group is not None else True))
+        label, who, _ = self._labels(window, group)
         sizes = np.zeros(0, dtype=np.int64)
-        if keep.size:
-            step, who = ev["step"][keep], ev["who"][keep]
-            src, dst = self._links(step, who, ev["group"][keep])
-            m, n = keep.size, self.adjacency.shape[0]
-            graph = sp.coo_array((np.ones(src.size), (src, dst)), shape=(m, m))
-            _, label = connected_components(graph, directed=False)
+        if who.size:
+            n = self.adjacency.shape[0]
             # Count distinct participants: one person may desert, come back later and desert again.
             pairs = np.unique(label.astype(np.int64) * n + who)
             sizes = np.sort(np.bincount(pairs // n))[::-1]
             sizes = sizes[sizes > 0]
         self._cache[key] = sizes
         return sizes
+
+    def cascades(self, window: int) -> list[tuple[np.ndarray, int]]:
+        """Every desertion cascade as (its distinct participants, the organization deserted), largest first."""
+        label, who, left = self._labels(window, None)
+        order = np.argsort(label, kind="stable")
+        parts = np.split(order, np.flatnonzero(np.diff(label[order])) + 1) if who.size else []
+        found = [(np.unique(who[part]), int(left[part[0]])) for part in parts]
+        return sorted(found, key=lambda c: -c[0].size)
+
+    def _labels(self, window: int, group: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The desertions (of ``group``, or all): each one's cascade label, participant and organization left."""
+        key = ("labels", window, group)
+        if key in self._cache:
+            return self._cache[key]
+        ev = self.events(window)
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
+        keep = np.flatnonzero(ev["deserted"] & ((ev["group"] == group) if group is not None else True))
+        step, who, left = ev["step"][keep], ev["who"][keep], ev["group"][keep]
+        label = np.zeros(0, dtype=np.int64)
+        if keep.size:
+            src, dst = self._links(step, who, left)
+            graph = sp.coo_array((np.ones(src.size), (src, dst)), shape=(keep.size, keep.size))
+            _, label = connected_components(graph, directed=False)
+        self._cache[key] = label, who, left
+        return label, who, left
 
     def _links(self, step: np.ndarray, who: np.ndarray, group: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(event, parent) pairs: a desertion and the neighbour's desertion from the same group one step

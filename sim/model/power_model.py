@@ -28,8 +28,9 @@ from mesa.discrete_space import Network
 
 from sim.config.scenario import OrganizationSpec, Scenario
 from sim.errors import SimError
-from sim.model import kernels, metrics, rules, vectorized
+from sim.model import choices, kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
+from sim.model.choices import Choice
 from sim.model.network import (
     NeighbourCounter,
     build_network,
@@ -107,6 +108,8 @@ class PowerModel(mesa.Model):
             self.participants  # noqa: B018 - the per-agent driver steps them, from the burn-in on: build them now
         self.views = vectorized.MemberViews()
         self.buffers = vectorized.StepBuffers(self.n_participants)
+        # Human-chosen participants' choices for the next step (class mode); none in a plain run.
+        self.choices: dict[int, Choice] = {}
         self.burn_in(scenario.burn_in)
         trigger_group = self._group_named(scenario.trigger.organization)
         caps = np.array([self.unaffiliated_cap] + [int(o.max_level) for o in self.organizations])
@@ -196,6 +199,7 @@ class PowerModel(mesa.Model):
                 participant.step()
         else:
             self.state = vectorized.step_participants(self)
+        self.choices = {}  # a choice holds for one step
 
     def fire(self, shock: Shock) -> dict[str, Any]:
         """Apply a shock now (scheduled, or live from code or the teaching page)."""
@@ -282,6 +286,72 @@ class PowerModel(mesa.Model):
         return rules.OrgTable(
             max_level=caps, **{name: np.concatenate(([0.0], column)) for name, column in columns.items()}
         )
+
+    # ------------------------------------------------------------ human-chosen participants (class mode)
+    def allowed_choices(self, index: int) -> tuple[Choice, ...]:
+        """The choices the model allows participant ``index`` for the next step (``choices.allowed``)."""
+        if not 0 <= index < self.n_participants:
+            raise SimError(f"no participant {index}; allowed: 0-{self.n_participants - 1}")
+        group = int(self.state.group[index])
+        cap = int(self.table.max_level[group])
+        return choices.allowed(int(self.state.level[index]), group, cap, len(self.organizations))
+
+    def choose(self, chosen: dict[int, Choice | str]) -> None:
+        """Set, for the next step only, the choice of each participant named (docs/ODD.md 7.21).
+
+        Their choices replace the rules of climbing, slipping, leaving and joining for them; everyone
+        else follows the rules, and the step draws the same random numbers. A choice the model does
+        not allow now raises ``SimError`` and sets nothing.
+        """
+        parsed = {}
+        for index, value in chosen.items():
+            index = int(index)
+            try:
+                choice = Choice.parse(value)
+            except ValueError as exc:
+                raise SimError(str(exc)) from None
+            allowed = self.allowed_choices(index)
+            if choice not in allowed:
+                raise SimError(
+                    f"participant {index} cannot {choice.value} now; allowed: "
+                    + ", ".join(c.value for c in allowed)
+                )
+            parsed[index] = choice
+        self.choices.update(parsed)
+
+    def chosen_update(self, index: int, seen: rules.Perceived, view: rules.MemberView) -> rules.Updated:
+        """The "update" phase of a human-chosen participant (``rules.chosen``), for both drivers."""
+        prev = self.prev
+        level = choices.chosen_level(self.choices[index], prev.level[index], view.cap)
+        return rules.chosen(
+            level,
+            prev.highest[index],
+            prev.commitment[index],
+            prev.grievance[index],
+            self.fade[index],
+            seen,
+            view,
+            self.params,
+        )
+
+    def follow_choices(self, who: np.ndarray) -> None:
+        """Move the human-chosen participants ``who`` who chose to leave or to join another organization."""
+        for index in who:
+            choice, group = self.choices[int(index)], int(self.prev.group[index])
+            if choice is Choice.LEAVE and group > 0:
+                self.move(np.array([index]), np.array([0]), leaving=True)
+            elif choice is Choice.JOIN_RIVAL:
+                goal = choices.target(self.prev.values[index], group, self.table)
+                if goal > 0:
+                    self.move(np.array([index]), np.array([goal]), leaving=group > 0)
+
+    def rule_join_slots(self) -> np.ndarray | None:
+        """Columns of ``join_draws`` whose participants join by the rules (all, as None, without choices)."""
+        mine = np.fromiter(self.choices, dtype=np.int64, count=len(self.choices))
+        mine = mine[self.prev.group[mine] == 0] if mine.size else mine
+        if not mine.size:
+            return None
+        return np.setdiff1d(np.arange(self.free.size), np.searchsorted(self.free, mine))
 
     # ------------------------------------------------------------ changing affiliation (both drivers)
     def leave(self, who: np.ndarray, align_now) -> None:

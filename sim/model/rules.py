@@ -390,6 +390,22 @@ def update(
     return Updated(level, highest, commitment, grievance, leave)
 
 
+def chosen(level, highest, commitment, grievance, fade, seen, view, p: KernelParams):
+    """The "update" phase of a human-chosen participant: its chosen ``level`` replaces
+    :func:`climb` and :func:`slip`; the rest follows from it as in :func:`update`.
+
+    A student who climbs is excited by a new rung (:func:`excite`), renews or loses commitment
+    (:func:`renew`) and grows grievance with what they now give (:func:`aggrieve`), exactly as a
+    simulated participant at that level would. Whether it leaves is the student's choice too, so
+    :func:`leaves` is not applied (``leave`` is False; the model moves it, ``PowerModel.follow_choices``).
+    """
+    commitment = excite(commitment, level, highest, p)
+    highest = max(highest, level)
+    commitment = renew(commitment, level, seen.peers, view.pull, view.align, fade, p)
+    grievance = aggrieve(grievance, view.gap_seen, view.take, level, p)
+    return Updated(level, highest, commitment, grievance, False)
+
+
 def fade_rate(values, p: DynamicsSpec):
     """Per-step commitment fade: new-power minds are "quick to join ... reluctant to swear allegiance"."""
     return p.fickleness * (p.fade_floor + (1.0 - p.fade_floor) * values)

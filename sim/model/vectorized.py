@@ -96,6 +96,7 @@ def step_participants(model: PowerModel) -> ParticipantState:
     seen = perceive(model, prev)
     view = model.views.get(prev, model.table, moved=model.movers)
     new, leave = model.buffers.next_state(prev)
+    updated = rules.Updated(new.level, new.highest, new.commitment, new.grievance, leave)
     kernels.update_participants(
         prev.level,
         prev.highest,
@@ -109,13 +110,21 @@ def step_participants(model: PowerModel) -> ParticipantState:
         view,
         model.climb_draws,
         model.params,
-        rules.Updated(new.level, new.highest, new.commitment, new.grievance, leave),
+        updated,
     )
+    chosen = np.array(sorted(model.choices), dtype=np.int64)
+    for i in chosen:  # human-chosen participants (class mode): the same call as Participant.update
+        one = model.chosen_update(
+            int(i), rules.Perceived(*(f[i] for f in seen)), rules.MemberView(*(f[i] for f in view))
+        )
+        for name, value in one._asdict().items():
+            getattr(updated, name)[i] = value
     model.state = new
     leavers = np.flatnonzero(leave)
     if leavers.size:
         model.leave(leavers, view.align[leavers])
-    model.join()
+    model.follow_choices(chosen)
+    model.join(model.rule_join_slots())
     return model.state
 
 

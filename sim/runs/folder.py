@@ -65,6 +65,7 @@ def write_results(
     formats: Sequence[str] = ("parquet",),
     stage: Callable[[str], None] | None = None,
     svg: bool = False,
+    extra: Callable[[results.Results], Mapping[str, Any]] | None = None,
 ) -> Path:
     """Run a scenario (or take finished runs) and write a complete results folder.
 
@@ -91,6 +92,9 @@ def write_results(
         stage: called with a few words before each slow part after the runs (saving, the network
             layout, the story, each figure), for a progress display.
         svg: also write each figure as SVG (a second render: only on request).
+        extra: writes more files into the folder (given the saved results, in their staging
+            folder) after the figures and before the manifest; what it returns is added to the
+            manifest (class mode's tables).
 
     Returns:
         The results folder.
@@ -113,6 +117,8 @@ def write_results(
         manifest.update(network_steps=list(network_steps) if network_steps else None, started=started)
         saved = results.load_results(staged.path, manifest=manifest)
         write_outputs(saved, formats, figures, network_steps, say, svg)
+        if extra is not None:
+            manifest.update(extra(saved))
         manifest.update(finished=results.now(), wall_time_s=round(time.perf_counter() - clock, 3))
         results.write_manifest(staged.path, manifest)
     return staged.final

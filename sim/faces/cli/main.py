@@ -145,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     listing.set_defaults(handler=cmd_list)
     from sim.faces.cli import calibrate as cli_calibrate
+    from sim.faces.cli import classroom as cli_classroom
     from sim.faces.cli import research as cli_research
     from sim.faces.cli import ui as cli_ui
     from sim.faces.cli import validate as cli_validate
@@ -152,6 +153,7 @@ def build_parser() -> argparse.ArgumentParser:
     cli_research.register(sub)
     cli_calibrate.register(sub)
     cli_ui.register(sub)
+    cli_classroom.register(sub)
     cli_validate.register(sub)
     return parser
 

@@ -40,50 +40,77 @@ def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Serve the teaching page: sliders, Play/Step/Reset, shock buttons, the network, "
         "the New Power Compass. Each browser tab gets its own model.",
     )
-    ui.add_argument(
-        "scenario",
-        nargs="?",
-        default=None,
-        help="scenario TOML file or library name (default: teaching_surge)",
-    )
-    ui.add_argument(
-        "--host",
-        default=DEFAULT_HOST,
-        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; "
-        "0.0.0.0 exposes the page to the local network)",
-    )
-    ui.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT})")
+    server_arguments(ui, DEFAULT_PORT, "the page")
     ui.add_argument(
         "--organization",
         default="",
         metavar="NAME",
         help="the organization the sliders and shock buttons act on (default: the first)",
     )
-    ui.add_argument("--no-open", action="store_true", help="do not open a browser window")
-    ui.add_argument(
+    ui.set_defaults(handler=cmd_ui)
+    return ui
+
+
+def server_arguments(parser: argparse.ArgumentParser, port: int, what: str) -> None:
+    """The arguments every served page takes: the scenario, where to listen, --no-open, --allow-code."""
+    parser.add_argument(
+        "scenario",
+        nargs="?",
+        default=None,
+        help="scenario TOML file or library name (default: teaching_surge)",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}: this machine only; "
+        f"0.0.0.0 exposes {what} to the local network)",
+    )
+    parser.add_argument("--port", type=int, default=port, help=f"port (default {port})")
+    parser.add_argument("--no-open", action="store_true", help="do not open a browser window")
+    parser.add_argument(
         "--allow-code",
         action="store_true",
         help="let the scenario's strategies named 'module:Class' import their module (it runs its code)",
     )
-    ui.set_defaults(handler=cmd_ui)
-    return ui
 
 
 def server_command(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The Solara command line and environment that serve the page for these arguments."""
     from sim.faces.teaching.lesson import ENV_ALLOW_CODE, ENV_ORGANIZATION, ENV_SCENARIO
 
-    env = dict(os.environ)
-    env[ENV_SCENARIO] = str(scenario_file(args.scenario).resolve())
-    env[ENV_ORGANIZATION] = args.organization or ""
-    env[ENV_ALLOW_CODE] = "1" if getattr(args, "allow_code", False) else "0"
+    settings = {
+        ENV_SCENARIO: str(scenario_file(args.scenario).resolve()),
+        ENV_ORGANIZATION: args.organization or "",
+        ENV_ALLOW_CODE: "1" if getattr(args, "allow_code", False) else "0",
+    }
+    return solara_run(APP, args, settings)
+
+
+def solara_run(
+    app: Path, args: argparse.Namespace, settings: dict[str, str]
+) -> tuple[list[str], dict[str, str]]:
+    """``solara run APP`` on ``args.host`` and ``args.port``, with ``settings`` added to the environment."""
+    env = {**os.environ, **settings}
     env["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"  # no call home
-    solara = Path(sys.executable).with_name("solara")
-    program = [str(solara)] if solara.exists() else [shutil.which("solara") or "solara"]
-    command = program + ["run", str(APP), "--host", args.host, "--port", str(args.port), "--production"]
+    command = [
+        *solara_program(),
+        "run",
+        str(app),
+        "--host",
+        args.host,
+        "--port",
+        str(args.port),
+        "--production",
+    ]
     if args.no_open:
         command.append("--no-open")
     return command, env
+
+
+def solara_program() -> list[str]:
+    """The ``solara`` command of this environment (beside its Python), else the one on the PATH."""
+    solara = Path(sys.executable).with_name("solara")
+    return [str(solara)] if solara.exists() else [shutil.which("solara") or "solara"]
 
 
 def scenario_file(scenario: str | None) -> Path:
