@@ -1,51 +1,249 @@
-"""Helpers of scripts/mutation.sh: sample the mutants of a cosmic-ray session, summarize its results.
+"""Helpers of scripts/mutation.sh: sample the mutants of a cosmic-ray session, summarize, report.
 
-python scripts/mutation_tools.py sample SESSION N     # keep a seeded sample of N pending mutants
-python scripts/mutation_tools.py summary SESSION SECONDS
+python scripts/mutation_tools.py sample SESSION SEED MODULE=N ...  # seeded sample of N per module
+python scripts/mutation_tools.py only-survivors SESSION OLD_SESSION  # keep only OLD's survivors
+python scripts/mutation_tools.py summary SESSION                     # kill rate, survivors, diffs
+python scripts/mutation_tools.py report OUT.md EQUIVALENT DIR ...  # docs/mutation.md from runs' folders
+
+Each run's folder (results/mutation/NAME/) holds session.sqlite (the first run), rerun.sqlite
+(its survivors against the suite with the new tests, if run) and times.txt (wall and CPU seconds).
+
+A mutant is named by (module, operator, occurrence): the same source gives the same names, so a
+second session (after tests were added) can re-run exactly the first one's survivors. Timeouts
+count as killed (the oracle noticed: a mutant that hangs the model is caught); an equivalent
+mutant (listed, with the reason, in the EQUIVALENT file) is left out of the kill rate.
 """
 
 from __future__ import annotations
 
+import math
 import random
+import re
 import sys
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
 
 from cosmic_ray.work_db import WorkDB, use_db
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome, WorkResult
 
+_FAILED = re.compile(r"^(?:FAILED|ERROR) (\S+)", re.MULTILINE)
 
-def sample(session: str, n: int) -> None:
-    """Mark all but a seeded random sample of ``n`` pending mutants as skipped (0: keep all)."""
-    if n <= 0:
-        return
+
+@dataclass(frozen=True)
+class Mutant:
+    module: str
+    operator: str
+    occurrence: int
+    line: int
+    outcome: str  # "killed", "timeout", "survived" or "error"
+    killer: str  # the first failing test (the oracle runs with -x), or ""
+    diff: str
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.module, self.operator, self.occurrence)
+
+
+def _skip(db: WorkDB, job_id: str, why: str) -> None:
+    db.set_result(job_id, WorkResult(output=why, worker_outcome=WorkerOutcome.SKIPPED))
+
+
+def _key(item) -> tuple[str, str, int]:
+    m = item.mutations[0]
+    return (str(m.module_path), m.operator_name, m.occurrence)
+
+
+def sample(session: str, seed: int, sizes: dict[str, int]) -> None:
+    """Keep a seeded random sample of ``sizes[module]`` pending mutants of each module (0: all)."""
     with use_db(session, WorkDB.Mode.open) as db:
-        pending = sorted(item.job_id for item in db.pending_work_items)
-        keep = set(random.Random(2014).sample(pending, min(n, len(pending))))
-        for job_id in pending:
-            if job_id not in keep:
-                db.set_result(job_id, WorkResult(output="not sampled", worker_outcome=WorkerOutcome.SKIPPED))
+        by_module: dict[str, list] = defaultdict(list)
+        for item in db.pending_work_items:
+            by_module[_key(item)[0]].append(item)
+        for module, items in sorted(by_module.items()):
+            items.sort(key=_key)  # job ids are random: sample in source order, not id order
+            n = sizes.get(module, 0)
+            keep = items if n <= 0 else random.Random(f"{seed}:{module}").sample(items, min(n, len(items)))
+            kept = {item.job_id for item in keep}
+            for item in items:
+                if item.job_id not in kept:
+                    _skip(db, item.job_id, "not sampled")
+            print(f"{module}: {len(kept)} of {len(items)} mutants")
 
 
-def summary(session: str, seconds: str) -> None:
-    """Kill rate over the mutants run, and each survivor (module, line, operator, diff)."""
+def only_survivors(session: str, old: str) -> None:
+    """Keep only the pending mutants that survived in session ``old``."""
+    survivors = {m.key for m in mutants(old) if m.outcome == "survived"}
     with use_db(session, WorkDB.Mode.open) as db:
-        results = list(db.results)
+        for item in list(db.pending_work_items):
+            if _key(item) not in survivors:
+                _skip(db, item.job_id, "not a survivor")
+    print(f"re-running {len(survivors)} survivors of {old}")
+
+
+def mutants(session: str | Path) -> list[Mutant]:
+    """Every mutant run in ``session`` (not the skipped ones), in source order; none if no session."""
+    if not Path(session).exists():
+        return []
+    with use_db(session, WorkDB.Mode.open) as db:
         items = {item.job_id: item for item in db.work_items}
-    run = [(job, r) for job, r in results if r.worker_outcome == WorkerOutcome.NORMAL]
-    killed = [job for job, r in run if r.test_outcome == TestOutcome.KILLED]
-    survived = [(job, r) for job, r in run if r.test_outcome == TestOutcome.SURVIVED]
-    other = [
-        job for job, r in results if r.worker_outcome not in (WorkerOutcome.NORMAL, WorkerOutcome.SKIPPED)
+        results = list(db.results)
+    out = []
+    for job, r in results:
+        if r.worker_outcome == WorkerOutcome.SKIPPED:
+            continue
+        item = items[job]
+        m = item.mutations[0]
+        output = r.output or ""
+        if r.worker_outcome != WorkerOutcome.NORMAL:
+            outcome = "error"
+        elif r.test_outcome == TestOutcome.SURVIVED:
+            outcome = "survived"
+        else:
+            outcome = "timeout" if output.strip() == "timeout" else "killed"
+        found = _FAILED.search(output)
+        killer = found.group(1) if found and outcome == "killed" else ""
+        out.append(Mutant(*_key(item), m.start_pos[0], outcome, killer, r.diff or ""))
+    return sorted(out, key=lambda x: (x.module, x.line, x.operator, x.occurrence))
+
+
+def wilson(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score 95% interval of a proportion k/n (Wilson 1927): sensible near 0 and 1."""
+    if n == 0:
+        return (math.nan, math.nan)
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _rate(k: int, n: int) -> str:
+    if n == 0:
+        return "n/a"
+    lo, hi = wilson(k, n)
+    return f"{k}/{n} = {k / n:.0%} [{lo:.0%}, {hi:.0%}]"
+
+
+def summary(session: str) -> None:
+    """Kill rate per module and over all, then each survivor with its diff."""
+    run = mutants(session)
+    for module in sorted({m.module for m in run}) + ["all"]:
+        ms = [m for m in run if module in ("all", m.module)]
+        killed = sum(m.outcome in ("killed", "timeout") for m in ms)
+        errors = sum(m.outcome == "error" for m in ms)
+        print(f"{module}: run {len(ms)}, killed {_rate(killed, len(ms) - errors)}, worker errors {errors}")
+    for m in run:
+        if m.outcome == "survived":
+            print(f"\nSURVIVED {m.module}:{m.line} {m.operator} #{m.occurrence}\n{m.diff}")
+
+
+def _equivalents(path: str) -> dict[tuple[str, str, int], str]:
+    data = tomllib.loads(Path(path).read_text())
+    return {(e["module"], e["operator"], int(e["occurrence"])): e["reason"] for e in data["equivalent"]}
+
+
+def _diff_lines(diff: str) -> str:
+    """The changed lines of a diff, ``old -> new``, for a table cell."""
+    minus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("-") and not ln.startswith("---")]
+    plus = [ln[1:].strip() for ln in diff.splitlines() if ln.startswith("+") and not ln.startswith("+++")]
+    cell = f"`{' '.join(minus)}` -> `{' '.join(plus)}`"
+    return cell.replace("|", "\\|")
+
+
+def _seconds(dirs: list[Path]) -> str:
+    """Wall and CPU seconds of the runs, summed (each line of times.txt: NAME WALL USER SYS)."""
+    rows = [
+        [float(x) for x in line.split()[1:4]]
+        for d in dirs
+        if (d / "times.txt").exists()
+        for line in (d / "times.txt").read_text().splitlines()
+        if line.strip()
     ]
-    rate = len(killed) / len(run) if run else float("nan")
-    print(f"mutants run: {len(run)}; killed: {len(killed)}; survived: {len(survived)}; kill rate {rate:.1%}")
-    print(f"timeouts or errors (counted as killed by cosmic-ray, not here): {len(other)}")
-    print(f"run time: {seconds} s")
-    for job, r in survived:
-        m = items[job].mutations[0]
-        print(f"\nSURVIVED {m.module_path}:{m.start_pos[0]} {m.operator_name} #{m.occurrence}")
-        print(r.diff)
+    wall, cpu = sum(r[0] for r in rows), sum(r[1] + r[2] for r in rows)
+    return f"Run time, summed over the runs (first runs and re-runs; two ran side by side): {wall:.0f} s wall, {cpu:.0f} s CPU."
+
+
+_HEADER = [
+    "# Mutation testing: kill rates and the fate of every surviving mutant",
+    "",
+    "Generated by `bash scripts/mutation.sh` (cosmic-ray; the oracle and the sample are in the",
+    "script's header); do not edit by hand. *Before* is the suite as it was; *after* re-runs the",
+    "survivors against the suite with the tests added for them. Equivalent mutants (the program",
+    "means the same) are left out of the rate, with the reason; timeouts count as killed.",
+    "Intervals are Wilson 95% intervals over the sampled mutants.",
+    "",
+    "| module | mutants | sampled | killed before | equivalent | killed after (of non-equivalent) |",
+    "|---|---|---|---|---|---|",
+]
+
+
+def _population(dirs: list[Path]) -> dict[str, int]:
+    """Per module, the mutants the filters left (sampled or not)."""
+    population: dict[str, int] = defaultdict(int)
+    for d in dirs:
+        with use_db(d / "session.sqlite", WorkDB.Mode.open) as db:
+            filtered = {job for job, r in db.results if r.worker_outcome == WorkerOutcome.SKIPPED}
+            filtered -= {job for job, r in db.results if r.output == "not sampled"}
+            for item in db.work_items:
+                population[_key(item)[0]] += item.job_id not in filtered
+    return population
+
+
+def _rates(run: list[Mutant], eq: dict, again: dict, population: dict[str, int]) -> list[str]:
+    """One table row per module and one for all: kill rate before, equivalents, kill rate after."""
+    rows = []
+    for module in sorted({m.module for m in run}) + ["all"]:
+        ms = [m for m in run if module in ("all", m.module)]
+        before = sum(m.outcome in ("killed", "timeout") for m in ms)
+        n_eq = sum(m.key in eq for m in ms)
+        fixed = sum(m.key in again and again[m.key].outcome in ("killed", "timeout") for m in ms)
+        pop = sum(population.values()) if module == "all" else population[module]
+        rows.append(
+            f"| {module} | {pop} | {len(ms)} | {_rate(before, len(ms))} | {n_eq} "
+            f"| {_rate(before + fixed, len(ms) - n_eq)} |"
+        )
+    return rows
+
+
+def report(out: str, equivalent: str, *dirs_: str) -> None:
+    """docs/mutation.md: kill rates per module before and after the new tests, every survivor's fate."""
+    dirs = [Path(d) for d in dirs_ if (Path(d) / "session.sqlite").exists()]  # finished first runs
+    run = [m for d in dirs for m in mutants(d / "session.sqlite")]
+    again = {m.key: m for d in dirs for m in mutants(d / "rerun.sqlite")}
+    eq = _equivalents(equivalent)
+    survivors = [m for m in run if m.outcome == "survived"]
+    stale = sorted(k for k in set(eq) - {m.key for m in survivors} if k[0] in {m.module for m in run})
+    if stale:
+        raise SystemExit(f"{equivalent}: listed as equivalent but not a survivor: {stale}")
+    lines = _HEADER + _rates(run, eq, again, _population(dirs))
+    lines += ["", _seconds(dirs), "", "## Survivors", "", "| mutant | change | fate |", "|---|---|---|"]
+    for m in survivors:
+        where = f"{m.module}:{m.line} {m.operator.removeprefix('core/')} #{m.occurrence}"
+        lines.append(f"| {where} | {_diff_lines(m.diff)} | {_fate(m, eq, again)} |")
+    Path(out).write_text("\n".join(lines) + "\n")
+    print(f"wrote {out}")
+
+
+def _fate(m: Mutant, eq: dict, again: dict) -> str:
+    if m.key in eq:
+        return "equivalent: " + eq[m.key].replace("|", "\\|")
+    later = again.get(m.key)
+    if later and later.outcome in ("killed", "timeout"):
+        return f"killed by `{later.killer}`" if later.killer else "killed (timeout)"
+    return "**survives**"
 
 
 if __name__ == "__main__":
-    command, session, arg = sys.argv[1:4]
-    {"sample": lambda: sample(session, int(arg)), "summary": lambda: summary(session, arg)}[command]()
+    command, args = sys.argv[1], sys.argv[2:]
+    if command == "sample":
+        sizes = {a.split("=")[0]: int(a.split("=")[1]) if "=" in a else 0 for a in args[2:]}
+        sample(args[0], int(args[1]), sizes)
+    elif command == "only-survivors":
+        only_survivors(args[0], args[1])
+    elif command == "summary":
+        summary(args[0])
+    elif command == "report":
+        report(*args)
+    else:
+        raise SystemExit(__doc__)

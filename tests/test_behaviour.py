@@ -8,6 +8,8 @@ mutation-testing oracle (scripts/mutation.sh).
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -253,3 +255,215 @@ def test_an_organization_that_takes_nothing_and_converts_nothing_earns_nothing()
     stock = lambda r: float(r.summary["P.final_stock"])
     assert mean_over_seeds(raw, stock) <= 1.0
     assert mean_over_seeds(world(steps=20, take_rate=0.5, stock=1.0), stock) > mean_over_seeds(raw, stock)
+
+
+# ---------------------------------------------------------- added for surviving mutants
+# Each test below kills a mutant that survived scripts/mutation.sh (see docs/mutation.md).
+
+
+@pytest.mark.parametrize(
+    ("name", "params", "lever", "start", "target"),
+    [
+        ("go_bilingual", {"rate": 0.1, "openness": 0.7}, "openness", 0.0, 0.7),
+        ("become_the_man", {"drift": 0.1, "floor_values": 0.1}, "values", 0.9, 0.1),
+    ],
+)
+def test_a_strategy_moves_a_lever_gradually_all_the_way_to_its_target(name, params, lever, start, target):
+    """Organizations change gradually: opening up or drifting down takes several steps, each one
+    in the same direction, and ends at the strategy's target."""
+    strategy = make_strategy(name, params)
+    levers, path = LEVERS.replace(**{lever: start}), [start]
+    for step in range(1, 12):
+        levers = strategy.decide(levers, seen(step=step))
+        path.append(getattr(levers, lever))
+    assert path[1] != pytest.approx(target) and path[-1] == pytest.approx(target)
+    assert len({np.sign(b - a) for a, b in itertools.pairwise(path)} - {0.0}) == 1
+
+
+def test_no_strategy_or_shock_parameter_takes_a_negative_value_and_shares_stay_in_0_1():
+    """Steps, rates, shares, reach and stock are never negative; openness, values, take rate,
+    reach, mobilization and structure are shares (sim.model.levers), also as targets."""
+    import dataclasses
+
+    from sim import ScenarioError
+    from sim.model.shocks import SHOCKS, make_shock
+    from sim.model.strategies import STRATEGIES
+
+    shares = {f.name for f in dataclasses.fields(Levers)} - {"max_level"}
+    shares |= {"floor_values", "ceiling_take"}  # become_the_man's targets
+    checked = set()
+    for registry, make in ((STRATEGIES, make_strategy), (SHOCKS, make_shock)):
+        for name, cls in registry.items():
+            for field in dataclasses.fields(cls):
+                if isinstance(field.default, bool) or not isinstance(field.default, (int, float)):
+                    continue
+                for bad in (-0.5, 1.5) if field.name in shares else (-0.5,):
+                    with pytest.raises(ScenarioError, match=field.name):
+                        make(name, {field.name: bad})
+                checked.add((name, field.name))
+    assert len(checked) >= 30 and ("rival_entry", "stock") in checked
+
+
+def test_members_who_only_consume_still_create_value_an_organization_can_take():
+    """ "A magazine asks readers to renew their subscriptions": readers at CONSUMING yield revenue."""
+    stock = lambda r: float(r.summary["P.final_stock"])
+    readers = world(
+        steps=10, initial_level="CONSUMING", max_level="CONSUMING", take_rate=0.3, structure=0.0, stock=0.0
+    )
+    assert mean_over_seeds(readers, stock) > 0.0
+
+
+def test_the_page_s_viral_moment_sweeps_up_more_people_in_a_larger_network():
+    """The teaching page's button raises a share of the network (at least a handful), not a fixed number."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import Aim, ViralMoment, make_shock
+
+    def swept(n: int) -> int:
+        model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": n}), rng=1000)
+        shock = make_shock("viral_moment", ViralMoment.page_params(Aim(model, "Commons", "Gazette")))
+        return model.fire(shock)["participants"]
+
+    small, large = swept(200), swept(1600)
+    assert small >= 10 and large >= 3 * small
+
+
+def _contest(legitimacy: float = 0.3):
+    """A Castle without stock against its mobilized rival crowd, both at the given legitimacy."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 300}), rng=1000)
+    for org in model.organizations:
+        org.stock, org.legitimacy = 0.0, legitimacy
+    return model
+
+
+@pytest.mark.parametrize("legitimacy", [0.3, 0.95])
+def test_legitimacy_grows_with_each_campaign_won(legitimacy):
+    """The winner gains legitimacy, a little each time (two wins give more than one), up to 1."""
+    from sim.model.shocks import make_shock
+
+    model = _contest(legitimacy)
+    crowd = model.organization("Commons")
+    members = model.state.group == crowd.group
+    model.state.level[members], model.state.commitment[members] = 5, 1.0
+    after = []
+    for _ in range(2):
+        assert (
+            model.fire(make_shock("campaign", {"side_a": "Gazette", "side_b": "Commons"}))["winner"]
+            == "Commons"
+        )
+        after.append(crowd.legitimacy)
+    if legitimacy < 0.8:
+        assert legitimacy < after[0] < after[1] < 1.0
+    else:
+        assert legitimacy < after[0] <= after[1] == 1.0
+    assert model.organization("Gazette").legitimacy == legitimacy
+
+
+def test_a_campaign_that_neither_side_fights_goes_to_the_side_named_first():
+    """No stock spent and nobody showing up on either side is a draw: side_a keeps the issue."""
+    from sim.model.shocks import make_shock
+
+    model = _contest()
+    model.state.commitment[:] = 0.0  # nobody turns out
+    for first, second in (("Gazette", "Commons"), ("Commons", "Gazette")):
+        record = model.fire(make_shock("campaign", {"side_a": first, "side_b": second}))
+        assert record["a_force"] == record["b_force"] == 0.0 and record["winner"] == first
+
+
+def test_a_campaign_counts_the_same_active_members_as_the_organization():
+    """The campaign record's active members are the organization's own (SHARING and up), as tallied."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 300}), rng=1000)
+    for _ in range(3):
+        model.step()
+    crowd = model.organization("Commons")
+    at_sharing = (model.state.group == crowd.group) & (model.state.level == Level.SHARING)
+    assert at_sharing.any()
+    record = model.fire(make_shock("campaign", {"side_a": "Gazette", "side_b": "Commons"}))
+    assert (
+        record["b_active"] == crowd.n_active and record["a_active"] == model.organization("Gazette").n_active
+    )
+
+
+def test_the_page_s_rivals_are_numbered_from_two():
+    """ "A Crowd called Rival (then Rival 2, Rival 3, ...)": each press of the button adds the next."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import Aim, RivalEntry, make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 100}), rng=1000)
+    for _ in range(3):
+        model.fire(make_shock("rival_entry", RivalEntry.page_params(Aim(model, "Commons", "Gazette"))))
+    assert [o.name for o in model.organizations][-3:] == ["Rival", "Rival 2", "Rival 3"]
+
+
+def test_commitment_holds_members_through_a_grievance_that_drives_the_uncommitted_out():
+    """Loyalty: the same heavy take and visible values gap lose fewer members from a committed community."""
+    raw = world(steps=10, take_rate=0.8, values=0.0, transparency=1.0)
+    committed = mean_over_seeds(raw, members, {"population.initial_commitment": 0.9})
+    assert committed > mean_over_seeds(raw, members, {"population.initial_commitment": 0.1})
+
+
+def test_the_current_is_a_share_of_the_community_whatever_its_size():
+    """The same community on 200 or 800 participants has about the same current."""
+    current = lambda r: float(r.timeseries["P.current"].mean())
+    small = mean_over_seeds(world(steps=10), current)
+    large = mean_over_seeds(world(steps=10), current, {"network.n": 800})
+    assert 0.0 < small < 1.0 and 0.8 < large / small < 1.25
+
+
+def test_every_page_button_s_shock_is_told_to_the_class():
+    """After each button the page tells what happened and what to notice (a campaign: who won)."""
+    from sim import load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import SHOCKS, Aftermath, Aim, Phase, make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 200}), rng=1000)
+    model.step()
+    for kind, cls in SHOCKS.items():
+        model.fire(make_shock(kind, cls.page_params(Aim(model, "Commons", "Gazette"))))
+        event = model.events[-1]
+        after = Aftermath(event, "Commons", now=0.2, peak=0.3, peak_step=event["step"], phase=Phase.PEAK)
+        told = cls.page_event(event) + cls.page_notice(after)
+        assert len(told) > 40, kind
+        if kind == "campaign":
+            assert event["winner"] in told
+
+
+def test_how_strong_ads_are_does_not_matter_to_an_organization_that_buys_none():
+    """Recruits reached by outreach alone are the same whatever ads would do: nobody saw an ad."""
+    raw = world(steps=5, initial_share=0.2, outreach=0.5, ads=0.0, stock=10.0)
+    runs = [run(scenario_from_dict(raw, overrides={"dynamics.ads_reach": r}), seed=1000) for r in (0.05, 0.5)]
+    assert runs[0].timeseries.equals(runs[1].timeseries)
+
+
+def test_a_rival_cannot_take_the_name_of_an_organization_already_there():
+    """Names are compared as text: a name built at run time clashes with the scenario's."""
+    from sim import SimError, load_scenario
+    from sim.model.power_model import PowerModel
+    from sim.model.shocks import make_shock
+
+    model = PowerModel(load_scenario("castle_vs_crowd", overrides={"network.n": 100}), rng=1000)
+    with pytest.raises(SimError, match="already exists"):
+        model.fire(make_shock("rival_entry", {"name": "commons".capitalize()}))
+
+
+def test_members_high_on_the_scale_turn_out_more_and_turnout_is_a_chance():
+    """Who shows up for a campaign: co-owners more than sharers, and a lukewarm crowd only in part."""
+    from sim.model.shocks import make_shock
+
+    def turnout(level: int) -> float:
+        model = _contest()
+        members = model.state.group == model.organization("Commons").group
+        model.state.level[members], model.state.commitment[members] = level, 0.5
+        record = model.fire(make_shock("campaign", {"side_a": "Gazette", "side_b": "Commons"}))
+        return record["b_turnout"] / record["b_members"]
+
+    sharing, co_owning = turnout(int(Level.SHARING)), turnout(int(Level.CO_OWNING))
+    assert 0.0 < sharing < co_owning < 0.75

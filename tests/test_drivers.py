@@ -192,7 +192,13 @@ def test_packed_and_direct_perception_agree():
     assert vectorized.n_fields(model.table.n_groups) <= model.counter.per_word  # the packed path
     adj = model.adjacency
     direct = kernels.count_neighbours(
-        adj.indptr, adj.indices, prev.level, prev.group, prev.left, model.counter.safe_degree
+        adj.indptr,
+        adj.indices,
+        prev.level,
+        prev.group,
+        prev.left,
+        model.counter.safe_degree,
+        kernels.empty_perceived(prev.size),
     )
     assert packed.exited.any() and packed.peers.any() and packed.above.any()
     for name in rules.Perceived._fields:
@@ -265,3 +271,25 @@ def test_unknown_driver_is_an_error(castle_small):
     """An unknown driver name raises ``SimError`` naming the allowed drivers."""
     with pytest.raises(SimError, match="vectorized"):
         run(castle_small, seed=1, steps=1, driver="turbo")
+
+
+def test_reused_step_arrays_change_no_result():
+    """The vectorized step writes into arrays it kept (``StepBuffers``); a caller replacing the
+    state with its own copy between steps, or keeping one, changes nothing of the run, and a
+    state kept by the caller holds its numbers until the step after next overwrites it."""
+    scenario = load_scenario(CASTLE, overrides={"network.n": 300})
+    plain, meddled = PowerModel(scenario, rng=5), PowerModel(scenario, rng=5)
+    kept = None
+    for step in range(30):
+        plain.step()
+        meddled.step()
+        if step % 3 == 0:
+            meddled.state = meddled.state.copy()  # the buffers must not write into this one's arrays
+        if step == 10:
+            kept, kept_copy = meddled.state, meddled.state.copy()
+        if step == 11:
+            for name, array in state_arrays(kept_copy).items():
+                np.testing.assert_array_equal(getattr(kept, name), array, err_msg=name)
+    for name, array in state_arrays(plain.state).items():
+        np.testing.assert_array_equal(getattr(meddled.state, name), array, err_msg=name)
+    pd.testing.assert_frame_equal(plain.recorder.frame(), meddled.recorder.frame(), check_exact=True)

@@ -15,6 +15,7 @@ from sim.research.executors import (
     LocalExecutor,
     check_dask_address,
     make_executor,
+    usable_cpus,
 )
 from sim.research.plan import plan_sweep
 from sim.research.sweep import _batches, run_sweep
@@ -71,6 +72,26 @@ def test_executors_yield_every_result():
             assert sorted(executor.map_unordered(_square, range(9))) == [i * i for i in range(9)]
 
 
+def _where(x: int) -> tuple[int, int]:
+    import os
+
+    return x * x, os.getpid()
+
+
+@pytest.mark.skipif(usable_cpus() < 2, reason="needs two usable CPUs")
+def test_this_process_runs_tasks_until_a_worker_is_up():
+    """While the fork server warms the model, this process runs tasks itself (the first at least);
+    every item still gives one result, and without help every task runs in a worker."""
+    import os
+
+    with LocalExecutor(1) as executor:
+        results = list(executor.map_unordered(_where, range(12)))
+    assert sorted(r for r, _ in results) == [i * i for i in range(12)]
+    assert results[0][1] == os.getpid()  # a worker needs a second or more to start
+    with LocalExecutor(1, help_while_starting=False) as executor:
+        assert os.getpid() not in {pid for _, pid in executor.map_unordered(_where, range(4))}
+
+
 def _worker_state(_: int) -> tuple[bool, list[str]]:
     """In a worker, before it ran anything: is the model imported, and which kernels are loaded?"""
     import sys
@@ -83,7 +104,7 @@ def _worker_state(_: int) -> tuple[bool, list[str]]:
 def test_local_workers_start_warm():
     """A local worker starts with the model imported and its kernels loaded (done once, in the fork server),
     so no run of a sweep pays for them."""
-    with LocalExecutor(2) as executor:
+    with LocalExecutor(2, help_while_starting=False) as executor:  # every task in a worker
         states = list(executor.map_unordered(_worker_state, range(2)))
     assert states == [(True, ["update_participants", "tally_groups"])] * 2
 

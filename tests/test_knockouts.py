@@ -59,6 +59,16 @@ def test_knocking_a_mechanism_out_changes_its_scenario(mechanism):
     )
 
 
+def test_a_knock_out_switches_a_mechanism_off_and_never_reverses_it():
+    """Knock-outs set weights to 0 (or a margin beyond reach), never below: a negative weight would
+    run the mechanism backwards. Those inside the model's ranges pass its validation as overrides."""
+    for mechanism, (name, overrides) in WHERE.items():
+        off = dict(rules.MECHANISMS[mechanism].off)
+        assert all(v >= 0.0 for v in off.values()), mechanism
+        if mechanism != "desertion_to_rival":  # its margin 2.0 is beyond any alignment gap, by design
+            load_scenario(name, overrides=overrides | off)
+
+
 def test_knock_out_sets_what_the_mechanism_declares_and_nothing_else():
     scenario = load_scenario(
         "facebook_rival", overrides={"dynamics.knockout": ["exit_contagion", "structure"]}

@@ -346,3 +346,37 @@ def test_sweep_panels_have_plain_names_and_y_labels():
         "community at the end (members)",
     ]
     assert text_problems(fig) == []
+
+
+def test_second_process_takes_the_costliest_figures_up_to_about_half(monkeypatch):
+    """With a second core, a forked helper draws the network figure and more, up to about half the
+    work; on one core, or with two figures, everything is drawn here."""
+    stems = ["participation", "compass", "power", "community", "network"]
+    monkeypatch.setattr(plotting, "_may_fork", lambda: True)
+    share = plotting.second_process_share(stems)
+    cost = plotting.FIGURE_COST
+    assert share[0] == "network" and set(share) < set(stems)
+    helper, here = sum(cost[s] for s in share), sum(cost[s] for s in stems if s not in share)
+    assert abs(helper - here) <= max(cost.values()) / 2
+    assert plotting.second_process_share(["participation", "network"]) == []
+    monkeypatch.setattr(plotting, "_may_fork", lambda: False)
+    assert plotting.second_process_share(stems) == []
+
+
+@pytest.mark.skipif(not plotting._may_fork(), reason="needs fork and two usable cores")
+def test_a_failure_in_the_helper_process_is_raised_here(two_runs, monkeypatch, tmp_path):
+    """A figure that fails in the forked helper fails the command, with the helper's error."""
+    results = load_results(two_runs)
+    results.folder = tmp_path
+    (tmp_path / "figures").mkdir()
+    original = plotting.figure_builders
+
+    def with_a_broken_network(*args, **kwargs):
+        builders = original(*args, **kwargs)
+        builders["network"] = lambda: (_ for _ in ()).throw(ValueError("no layout to draw"))
+        return builders
+
+    monkeypatch.setattr(plotting, "figure_builders", with_a_broken_network)
+    assert "network" in plotting.second_process_share(list(with_a_broken_network(results)))
+    with pytest.raises(ValueError, match="no layout to draw"):
+        plotting.draw_all(results)

@@ -443,7 +443,19 @@ def test_update_gives_same_bits_for_one_or_all(seed, size):
         _random_participants(seed, size)
     )
     everyone = kernels.update_participants(
-        level, highest, commitment, grievance, threshold, propensity, fade, group, seen, view, u, p
+        level,
+        highest,
+        commitment,
+        grievance,
+        threshold,
+        propensity,
+        fade,
+        group,
+        seen,
+        view,
+        u,
+        p,
+        kernels.empty_updated(size),
     )
     for i in range(size):
         own = (

@@ -73,7 +73,7 @@ def _compile_rules(digest: str) -> RuleKernels:
 
     @njit(**_JIT)
     def update_participants(
-        level, highest, commitment, grievance, threshold, propensity, fade, group, seen, view, u, p
+        level, highest, commitment, grievance, threshold, propensity, fade, group, seen, view, u, p, out
     ):
         """``rules.update`` for every participant, in one pass: the vectorized driver's "update" phase.
 
@@ -83,16 +83,14 @@ def _compile_rules(digest: str) -> RuleKernels:
             seen: a ``rules.Perceived`` of arrays; view: a ``rules.MemberView`` of arrays.
             u: this step's climbing uniforms.
             p: the ``rules.KernelParams``.
+            out: a ``rules.Updated`` of arrays (:func:`empty_updated`), every element overwritten;
+                it may not share memory with the inputs.
 
         Returns:
-            A ``rules.Updated`` of arrays.
+            ``out``.
         """
         _ = digest  # a closure variable, hence part of the cache key
-        n = level.size
-        out = rules.Updated(
-            np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n, np.bool_)
-        )
-        for i in range(n):
+        for i in range(level.size):
             new = rules.update(
                 level[i],
                 highest[i],
@@ -115,16 +113,14 @@ def _compile_rules(digest: str) -> RuleKernels:
         return out
 
     @njit(**_JIT)
-    def unpack_shares(word, level, group, level_shift, left_shift, peer_shift, mask, degree):
+    def unpack_shares(word, level, group, level_shift, left_shift, peer_shift, mask, degree, out):
         """Perceived shares from one packed word of neighbour counts (see ``vectorized.perceive``).
 
         Each participant reads the count of neighbours above its level, who left its group and
-        who are active in it, by shift and mask.
+        who are active in it, by shift and mask. Written into ``out`` (:func:`empty_perceived`).
         """
         _ = digest  # a closure variable, hence part of the cache key
-        n = word.size
-        out = rules.Perceived(np.empty(n), np.empty(n), np.empty(n))
-        for i in range(n):
+        for i in range(word.size):
             w = word[i]
             out.above[i] = rules.share((w >> level_shift[level[i]]) & mask, degree[i])
             out.exited[i] = rules.share((w >> left_shift[group[i]]) & mask, degree[i])
@@ -132,16 +128,14 @@ def _compile_rules(digest: str) -> RuleKernels:
         return out
 
     @njit(**_JIT)
-    def count_neighbours(indptr, indices, level, group, left, degree):
-        """Perceived shares counted straight from the ties (CSR ``indptr``, ``indices``).
+    def count_neighbours(indptr, indices, level, group, left, degree, out):
+        """Perceived shares counted straight from the ties (CSR ``indptr``, ``indices``), into ``out``.
 
         Costs one pass over the ties whatever the number of organizations; the counts are the
         same integers as the packed product's.
         """
         _ = digest  # a closure variable, hence part of the cache key
-        n = level.size
-        out = rules.Perceived(np.empty(n), np.empty(n), np.empty(n))
-        for i in range(n):
+        for i in range(level.size):
             lv, g = level[i], group[i]
             above = exited = peers = 0
             for k in range(indptr[i], indptr[i + 1]):
@@ -158,6 +152,20 @@ def _compile_rules(digest: str) -> RuleKernels:
 
 
 _KERNELS = _compile_rules(RULES_DIGEST)
+
+
+def empty_updated(n: int) -> rules.Updated:
+    """Arrays for :func:`update_participants` to write ``n`` participants into."""
+    return rules.Updated(
+        np.empty(n, np.int8), np.empty(n, np.int8), np.empty(n), np.empty(n), np.empty(n, np.bool_)
+    )
+
+
+def empty_perceived(n: int) -> rules.Perceived:
+    """Arrays for :func:`unpack_shares` or :func:`count_neighbours` to write ``n`` participants into."""
+    return rules.Perceived(np.empty(n), np.empty(n), np.empty(n))
+
+
 update_one = _KERNELS.update_one
 update_participants = _KERNELS.update_participants
 unpack_shares = _KERNELS.unpack_shares
@@ -205,9 +213,11 @@ def tally_groups(group, level, grievance, commitment, left, joined, out):
 
 
 @njit(**_JIT)
-def state_keys(level, group, left, n_groups):
-    """Each participant's perception key ``(level * G + group) * G + left``."""
-    keys = np.empty(level.size, dtype=np.int64)
+def state_keys(level, group, left, n_groups, out):
+    """Each participant's perception key ``(level * G + group) * G + left``, into ``out``.
+
+    ``out`` may be of a narrower integer type than int64 when every key fits it.
+    """
     for i in range(level.size):
-        keys[i] = (np.int64(level[i]) * n_groups + group[i]) * n_groups + left[i]
-    return keys
+        out[i] = (np.int64(level[i]) * n_groups + group[i]) * n_groups + left[i]
+    return out

@@ -616,13 +616,15 @@ class NeighbourCounter:
             self._shift_tables[fields] = (np.asarray(fields, dtype=np.int64) % self.per_word) * self.bits
         return self._shift_tables[fields]
 
-    def count_keys(self, keys: np.ndarray, table: np.ndarray) -> PackedCounts:
+    def count_keys(self, keys: np.ndarray, table: np.ndarray, out: np.ndarray | None = None) -> PackedCounts:
         """Count neighbours per field, where a participant's fields follow from a small key.
 
         Args:
             keys: int array (n_participants,): each participant's state key.
             table: bool array (n_keys, n_fields): ``table[key]`` lists the fields
                 a participant with that key counts towards.
+            out: optional int64 array (n_participants,) for the first word of sums (a caller
+                counting every step reuses it); further words are new arrays.
 
         Returns:
             Packed sums; read one field per participant with :meth:`PackedCounts.field`.
@@ -630,13 +632,14 @@ class NeighbourCounter:
         """
         n_fields = table.shape[1]
         # Small keys make the gather over neighbours read 2 bytes each, not 8.
-        compact = keys.astype(np.int16) if table.shape[0] <= np.iinfo(np.int16).max else keys
+        compact = keys.astype(key_dtype(table.shape[0]), copy=False)
         words = []
         for start in range(0, n_fields, self.per_word):
             block = table[:, start : start + self.per_word]
             weights = np.left_shift(np.int64(1), self.bits * np.arange(block.shape[1], dtype=np.int64))
             packed_table = self._pack(block, weights)
-            words.append(_packed_sums(self.adj.indptr, self.adj.indices, compact, packed_table))
+            into = out if out is not None and not words else np.empty(keys.size, dtype=np.int64)
+            words.append(_packed_sums(self.adj.indptr, self.adj.indices, compact, packed_table, into))
         return PackedCounts(words, self.bits, self.per_word)
 
     @staticmethod
@@ -644,16 +647,21 @@ class NeighbourCounter:
         return (block.astype(np.int64) * weights).sum(axis=1)
 
 
+def key_dtype(n_keys: int) -> type[np.integer]:
+    """The narrowest of int16 and int64 that holds keys below ``n_keys``."""
+    return np.int16 if n_keys <= np.iinfo(np.int16).max else np.int64
+
+
 @njit(cache=True)
-def _packed_sums(indptr: np.ndarray, indices: np.ndarray, keys: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """``A @ table[keys]`` for a 0/1 CSR ``A``, without materializing ``table[keys]`` or reading ``A.data``.
+def _packed_sums(
+    indptr: np.ndarray, indices: np.ndarray, keys: np.ndarray, table: np.ndarray, out: np.ndarray
+) -> np.ndarray:
+    """``A @ table[keys]`` for a 0/1 CSR ``A`` into ``out``, without materializing ``table[keys]`` or reading ``A.data``.
 
     The same integer sums as SciPy's product; one pass over the ties that reads 4-byte indices
     and small keys (most neighbours' keys share cache lines) instead of 8-byte data and values.
     """
-    n = indptr.size - 1
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
+    for i in range(indptr.size - 1):
         total = np.int64(0)
         for k in range(indptr[i], indptr[i + 1]):
             total += table[keys[indices[k]]]

@@ -107,6 +107,7 @@ class PowerModel(mesa.Model):
         if driver == "agents":
             self.participants  # noqa: B018 - the per-agent driver steps them, from the burn-in on: build them now
         self.views = vectorized.MemberViews()
+        self.buffers = vectorized.StepBuffers(self.n_participants)
         # Human-chosen participants' choices for the next step (class mode); none in a plain run.
         self.choices: dict[int, Choice] = {}
         self.burn_in(scenario.burn_in)
@@ -215,9 +216,10 @@ class PowerModel(mesa.Model):
         One uniform per participant for climbing; three per unaffiliated
         participant (the only ones who can join), in participant order.
         """
-        self.climb_draws = self.rng.random(self.n_participants, dtype=np.float32)
+        # Drawn into arrays kept between steps: the same numbers as fresh arrays of that shape.
+        self.climb_draws = self.rng.random(dtype=np.float32, out=self.buffers.climb)
         self.free = np.flatnonzero(self.state.group == 0)
-        self.join_draws = self.rng.random((rules.N_JOIN_DRAWS, self.free.size), dtype=np.float32)
+        self.join_draws = self.rng.random(dtype=np.float32, out=self.buffers.join(self.free.size))
 
     def join_slot(self, index: int) -> np.ndarray:
         """The column of ``join_draws`` of an unaffiliated participant, as an array (per-agent driver)."""
@@ -431,7 +433,7 @@ class PowerModel(mesa.Model):
             participation_sum=np.zeros(n_groups),
             exits=np.zeros(n_groups, dtype=np.int64),
             joins=np.zeros(n_groups, dtype=np.int64),
-            movers=np.empty(s.size, dtype=np.int64),
+            movers=self.buffers.movers,
         )
         k = kernels.tally_groups(s.group, s.level, s.grievance, s.commitment, s.left, s.joined, counts)
         self.movers = counts.movers[:k].copy()  # who left or joined in the last step

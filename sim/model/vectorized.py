@@ -11,12 +11,13 @@ integer sparse product, ``network.NeighbourCounter``, or one pass over the ties)
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from sim.model import kernels, rules
+from sim.model.network import key_dtype
 from sim.model.population import ParticipantState
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS
 
@@ -64,16 +65,18 @@ def perceive(model: PowerModel, prev: ParticipantState) -> rules.Perceived:
     organizations, depending on the largest degree), one integer sparse product counts them
     all. Beyond that the key table would grow with the cube of the number of groups, so the
     counts are taken straight from the ties: one pass, whatever the number of organizations.
-    Both give the same integers, hence the same shares.
+    Both give the same integers, hence the same shares. Written into ``model.buffers``.
     """
-    n_groups, counter = model.table.n_groups, model.counter
+    n_groups, counter, buffers = model.table.n_groups, model.counter, model.buffers
+    seen = buffers.perceived
     if n_fields(n_groups) > counter.per_word:
         adj = model.adjacency
         return kernels.count_neighbours(
-            adj.indptr, adj.indices, prev.level, prev.group, prev.left, counter.safe_degree
+            adj.indptr, adj.indices, prev.level, prev.group, prev.left, counter.safe_degree, seen
         )
-    key = kernels.state_keys(prev.level, prev.group, prev.left, n_groups)
-    packed = counter.count_keys(key, field_table(n_groups))
+    table = field_table(n_groups)
+    key = kernels.state_keys(prev.level, prev.group, prev.left, n_groups, buffers.keys(table.shape[0]))
+    packed = counter.count_keys(key, table, out=buffers.word)
     return kernels.unpack_shares(
         packed.words[0],
         prev.level,
@@ -83,6 +86,7 @@ def perceive(model: PowerModel, prev: ParticipantState) -> rules.Perceived:
         counter.shifts(tuple(range(field_peers(n_groups), n_fields(n_groups)))),
         np.int64((1 << counter.bits) - 1),
         counter.safe_degree,
+        seen,
     )
 
 
@@ -91,7 +95,9 @@ def step_participants(model: PowerModel) -> ParticipantState:
     prev = model.prev
     seen = perceive(model, prev)
     view = model.views.get(prev, model.table, moved=model.movers)
-    new = kernels.update_participants(
+    new, leave = model.buffers.next_state(prev)
+    updated = rules.Updated(new.level, new.highest, new.commitment, new.grievance, leave)
+    kernels.update_participants(
         prev.level,
         prev.highest,
         prev.commitment,
@@ -104,6 +110,7 @@ def step_participants(model: PowerModel) -> ParticipantState:
         view,
         model.climb_draws,
         model.params,
+        updated,
     )
     chosen = np.array(sorted(model.choices), dtype=np.int64)
     for i in chosen:  # human-chosen participants (class mode): the same call as Participant.update
@@ -111,25 +118,90 @@ def step_participants(model: PowerModel) -> ParticipantState:
             int(i), rules.Perceived(*(f[i] for f in seen)), rules.MemberView(*(f[i] for f in view))
         )
         for name, value in one._asdict().items():
-            getattr(new, name)[i] = value
-    model.state = ParticipantState(
-        level=new.level,
-        group=prev.group.copy(),
-        values=prev.values,
-        threshold=prev.threshold,
-        propensity=prev.propensity,
-        highest=new.highest,
-        commitment=new.commitment,
-        grievance=new.grievance,
-        left=np.zeros(prev.size, dtype=np.intp),
-        joined=np.zeros(prev.size, dtype=bool),
-    )
-    leavers = np.flatnonzero(new.leave)
+            getattr(updated, name)[i] = value
+    model.state = new
+    leavers = np.flatnonzero(leave)
     if leavers.size:
         model.leave(leavers, view.align[leavers])
     model.follow_choices(chosen)
     model.join(model.rule_join_slots())
     return model.state
+
+
+class StepBuffers:
+    """The arrays a step writes, reused from step to step instead of allocated afresh.
+
+    At ten million participants a step wrote about 1 GB of new arrays. Blocks that large come
+    straight from the operating system (glibc maps blocks above 32 MiB and unmaps them when
+    freed), so every step paid again for page faults that zero them. Reusing them changes no
+    number: every kernel overwrites every element of what it is given.
+
+    The new state is written into the arrays of the state before the previous one: with
+    synchronous updates a step reads only the previous state, and the model keeps no older one.
+    So a ``model.state`` kept by a caller holds its numbers for the next step, not beyond it:
+    keep a ``copy()`` (as the runner's snapshots do).
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self._spare: ParticipantState | None = None  # the state before the previous one
+        self._keys: np.ndarray | None = None
+
+    @cached_property
+    def perceived(self) -> rules.Perceived:
+        """What everyone perceives this step (``perceive``)."""
+        return kernels.empty_perceived(self.n)
+
+    @cached_property
+    def word(self) -> np.ndarray:
+        """The packed neighbour counts (``NeighbourCounter.count_keys``)."""
+        return np.empty(self.n, dtype=np.int64)
+
+    @cached_property
+    def leave(self) -> np.ndarray:
+        """Who leaves this step."""
+        return np.empty(self.n, dtype=np.bool_)
+
+    @cached_property
+    def movers(self) -> np.ndarray:
+        """Who left or joined, for the tally (``kernels.tally_groups``)."""
+        return np.empty(self.n, dtype=np.int64)
+
+    @cached_property
+    def climb(self) -> np.ndarray:
+        """This step's climbing uniforms (``PowerModel.draw_uniforms``)."""
+        return np.empty(self.n, dtype=np.float32)
+
+    def join(self, k: int) -> np.ndarray:
+        """Room for this step's join uniforms of ``k`` unaffiliated participants, shape (N_JOIN_DRAWS, k)."""
+        if "_join" not in vars(self):
+            self._join = np.empty(rules.N_JOIN_DRAWS * self.n, dtype=np.float32)
+        return self._join[: rules.N_JOIN_DRAWS * k].reshape(rules.N_JOIN_DRAWS, k)
+
+    def keys(self, n_keys: int) -> np.ndarray:
+        """Everyone's perception key, in the narrowest type that holds ``n_keys`` keys."""
+        dtype = key_dtype(n_keys)
+        if self._keys is None or self._keys.dtype != dtype:
+            self._keys = np.empty(self.n, dtype=dtype)
+        return self._keys
+
+    def next_state(self, prev: ParticipantState) -> tuple[ParticipantState, np.ndarray]:
+        """The state this step writes, and who leaves: the participants' fixed traits are ``prev``'s,
+        ``group`` a copy of ``prev``'s, nobody has just left or joined; level, highest rung,
+        commitment and grievance are for ``update_participants`` to write."""
+        spare, self._spare = self._spare, prev
+        reused = {}
+        for name in ("level", "highest", "commitment", "grievance", "group", "left", "joined"):
+            mine, theirs = getattr(spare, name, None), getattr(prev, name)
+            fits = mine is not None and mine is not theirs and mine.shape == theirs.shape
+            reused[name] = mine if fits and mine.dtype == theirs.dtype else np.empty_like(theirs)
+        np.copyto(reused["group"], prev.group)
+        reused["left"].fill(0)
+        reused["joined"].fill(False)
+        state = ParticipantState(
+            values=prev.values, threshold=prev.threshold, propensity=prev.propensity, **reused
+        )
+        return state, self.leave
 
 
 class MemberViews:

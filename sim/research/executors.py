@@ -64,6 +64,11 @@ def cpu_count() -> int:
     return os.cpu_count() or 1
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the system says; else all of them)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cpu_count()
+
+
 def max_workers() -> int:
     """The most worker processes a local executor starts: :data:`WORKERS_PER_CPU` per CPU."""
     return WORKERS_PER_CPU * cpu_count()
@@ -210,14 +215,24 @@ class InlineExecutor(Executor):
 class LocalExecutor(Executor):
     """A pool of local worker processes (``forkserver`` start method).
 
+    Until its first worker is up (the fork server imports and warms the model first, a second or
+    two), this process runs tasks itself, one at a time, where a second CPU is there to do it:
+    otherwise a small sweep spends that time waiting. Results depend only on the items, so where a
+    task ran changes nothing.
+
     Args:
         workers: number of processes (default: the number of CPUs).
         preload: modules imported once in the fork server, so workers start with them.
+        help_while_starting: run tasks in this process until a worker is up (on two CPUs or more).
     """
 
-    def __init__(self, workers: int | None = None, preload: tuple[str, ...] = PRELOAD) -> None:
+    def __init__(
+        self, workers: int | None = None, preload: tuple[str, ...] = PRELOAD, help_while_starting: bool = True
+    ) -> None:
         check_options(workers)
         self.workers = int(workers or cpu_count())
+        self.helping = help_while_starting and usable_cpus() >= 2
+        self._ready: list[Future] = []
         self.name = f"{self.workers} local process{'es' if self.workers > 1 else ''}"
         method = start_method()
         context = multiprocessing.get_context(method)
@@ -238,7 +253,11 @@ class LocalExecutor(Executor):
         """Submit one empty task per worker: the pool starts a process for each (they stay up)."""
         with contextlib.suppress(RuntimeError, BrokenProcessPool):  # closed or broken meanwhile
             for _ in range(self.workers):
-                self._pool.submit(_ready)
+                self._ready.append(self._pool.submit(_ready))
+
+    def _started(self, pending: set[Future]) -> bool:
+        """Whether a worker is up: it finished its empty start-up task, or a real one."""
+        return any(f.done() for f in self._ready) or any(f.done() for f in pending)
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         """Submit a few tasks per worker at a time; yield each result as it completes."""
@@ -255,6 +274,15 @@ class LocalExecutor(Executor):
                         exhausted = True
                 if not pending:
                     return
+                if self.helping and not exhausted and not self._started(pending):
+                    try:
+                        item = next(queue)
+                    except StopIteration:
+                        exhausted = True
+                        continue
+                    yield fn(item)  # run here while the workers start (as InlineExecutor runs it)
+                    continue
+                self.helping = False  # once a worker is up, this process only hands out tasks
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
                     yield future.result()

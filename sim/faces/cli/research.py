@@ -262,12 +262,13 @@ def _seed_range() -> tuple[int, int]:
     return int(lo), int(hi)
 
 
-def _run(plan, folder: Path, args: argparse.Namespace):
-    """Run a plan with the executor options; Ctrl-C and SIGTERM stop it after committing what finished."""
+def _run(plan, folder: Path, args: argparse.Namespace, executor=None):
+    """Run a plan with the executor options (or ``executor``, already started; closed here);
+    Ctrl-C and SIGTERM stop it after committing what finished."""
     from sim.research.executors import make_executor
 
     # Made first: its workers start and warm up while this process imports the sweep's writer.
-    executor = make_executor(args.workers, args.dask)
+    executor = executor or make_executor(args.workers, args.dask)
     from sim.research.sweep import run_sweep
 
     print(
@@ -378,14 +379,21 @@ def _point_row(point, params: list[str], measures: list[str]) -> list[str]:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """``newpower sweep``: run a design into a Parquet dataset, resumably; draw response curves."""
+    from sim.research.executors import make_executor
     from sim.research.plan import plan_sweep
 
     _check_options(args)
     scenario = _load(args, _sweep_table(args))
-    plan = plan_sweep(scenario, root_seed=args.seed, every=args.every, common_seeds=args.common_seeds)
-    folder = _out(args, scenario, "sweep")
+    # Started as soon as the scenario is valid: the workers warm up while this process plans.
+    executor = make_executor(args.workers, args.dask)
     try:
-        report = _run(plan, folder, args)
+        plan = plan_sweep(scenario, root_seed=args.seed, every=args.every, common_seeds=args.common_seeds)
+        folder = _out(args, scenario, "sweep")
+    except BaseException:
+        executor.close()
+        raise
+    try:
+        report = _run(plan, folder, args, executor)
     except KeyboardInterrupt:
         return _interrupted(folder)
     print(f"results: {folder} (summaries/, timeseries/, points_summary.parquet)")
