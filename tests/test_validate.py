@@ -45,8 +45,19 @@ def test_a_check_whose_module_or_scenario_is_missing_is_not_run_but_listed(monke
     """A check that needs what this installation lacks is reported NOT RUN, not dropped."""
     check = validation.Check("classic limit", "nothing", "-", "-", lambda plan: None, ("no_such_scenario",))
     monkeypatch.setattr(validation, "checks", lambda: (check,))
-    rows = validation.run_checks(validation.QUICK)
-    assert [(r.name, r.status) for r in rows] == [("nothing", "NOT RUN")]
+    rows, cpu = validation.run_checks(validation.QUICK)
+    assert [(r.name, r.status) for r in rows] == [("nothing", "NOT RUN")] and cpu == 0
+
+
+def test_checks_on_worker_processes_give_the_rows_of_one_process():
+    """--workers only spreads the checks over processes: same rows, in report order, either way."""
+    from sim.research.executors import LocalExecutor
+
+    only = ("Granovetter", "knock-out novelty")
+    alone, _ = validation.run_checks(validation.QUICK, only)
+    with LocalExecutor(2) as executor:
+        spread, cpu = validation.run_checks(validation.QUICK, only, executor=executor)
+    assert len(alone) == 2 and spread == alone and cpu > 0
 
 
 def test_unknown_words_for_only_exit_2(tmp_path, capsys):

@@ -24,6 +24,7 @@ import importlib
 import importlib.util
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -31,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.research.executors import Executor, InlineExecutor
 from sim.stats import interval
 
 #: First seed of the checks: the held-out set (tuning uses 1000-1019 only).
@@ -377,37 +379,45 @@ class Row:
         return asdict(self)
 
 
+def _outcome(job: tuple[Plan, str]) -> tuple[str, Outcome, float]:
+    """Run the check named in ``job`` (in a worker or here); with the CPU seconds it took there."""
+    plan, name = job
+    start = time.process_time()
+    outcome = next(c for c in checks() if c.name == name).run(plan)
+    return name, outcome, time.process_time() - start
+
+
 def run_checks(
-    plan: Plan, only: Sequence[str] = (), progress: Callable[[str], None] | None = None
-) -> list[Row]:
-    """Run the checks (those whose name contains one of ``only``, if given); return their rows."""
-    rows = []
-    for check in checks():
-        if only and not any(word in check.name for word in only):
-            continue
+    plan: Plan,
+    only: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
+    executor: Executor | None = None,
+) -> tuple[list[Row], float]:
+    """Run the checks (those whose name contains one of ``only``, if given).
+
+    Each check seeds its own runs from ``plan``, so running them on ``executor``'s workers
+    (default: one after the other in this process) gives the same rows. Returns the rows in
+    report order and the CPU seconds the checks took, summed over the processes that ran them.
+    """
+    chosen = [c for c in checks() if not only or any(word in c.name for word in only)]
+    jobs = [(plan, c.name) for c in chosen if c.available()]
+    outcomes: dict[str, Outcome] = {}
+    cpu = 0.0
+    for name, outcome, seconds in (executor or InlineExecutor()).map_unordered(_outcome, jobs):
+        outcomes[name] = outcome
+        cpu += seconds
         if progress is not None:
-            progress(check.name)
-        if not check.available():
-            missing = ", ".join(check.needs)
-            rows.append(
-                Row(check.group, check.name, check.claim, check.source, "NOT RUN", f"needs {missing}", {}, "")
-            )
-            continue
-        outcome = check.run(plan)
-        status = "PASS" if outcome.passed else "FAIL"
-        rows.append(
-            Row(
-                check.group,
-                check.name,
-                check.claim,
-                check.source,
-                status,
-                outcome.detail,
-                outcome.numbers,
-                outcome.figure,
-            )
-        )
-    return rows
+            progress(name)
+    rows = []
+    for check in chosen:
+        outcome = outcomes.get(check.name)
+        if outcome is None:
+            status, detail, numbers, figure = "NOT RUN", f"needs {', '.join(check.needs)}", {}, ""
+        else:
+            status = "PASS" if outcome.passed else "FAIL"
+            detail, numbers, figure = outcome.detail, outcome.numbers, outcome.figure
+        rows.append(Row(check.group, check.name, check.claim, check.source, status, detail, numbers, figure))
+    return rows, cpu
 
 
 # ------------------------------------------------------------------ saving and the report
@@ -420,8 +430,17 @@ def save(rows: Sequence[Row], path: Path) -> Path:
     return write_json([r.to_dict() for r in rows], path)
 
 
-def write_report(data: Path, out: Path, plan: Plan, elapsed: float) -> Path:
-    """Draw every figure from the saved data and write ``validation.md`` beside them."""
+def write_report(
+    data: Path, out: Path, plan: Plan, elapsed: float, wall: float | None = None, workers: int = 1
+) -> Path:
+    """Draw every figure from the saved data and write ``validation.md`` beside them.
+
+    ``elapsed`` is the checks' CPU seconds; ``wall`` (if given) the wall-clock seconds of the run
+    on ``workers`` processes.
+    """
+    took = f"{elapsed:.0f} CPU seconds"
+    if wall is not None:
+        took += f" ({wall:.0f} s of wall-clock time on {workers} process{'es' if workers > 1 else ''})"
     from sim.figures.validation import draw
 
     rows = json.loads(data.read_text())
@@ -439,7 +458,7 @@ def write_report(data: Path, out: Path, plan: Plan, elapsed: float) -> Path:
             f"A {mode} run of `newpower validate` with {plan.replications} replications per check on the "
             f"held-out seeds {plan.seeds[0]}-{plan.seeds[-1]} (nothing was tuned on them). "
             f"{passed} checks pass, {failed} fail, {len(rows) - passed - failed} were not run. "
-            f"Run time: {elapsed:.0f} CPU seconds. The numbers are in [validation.json](validation.json); each "
+            f"Run time: {took}. The numbers are in [validation.json](validation.json); each "
             "figure is drawn from it alone. The article's strategy claims are judged in "
             "[strategies.md](strategies.md)."
         ),
