@@ -59,7 +59,9 @@ case "$cmd" in
         bash scripts/install_browser.sh "$VENV"     # Chromium for tests/test_app.py (asks first; see the script)
         bash scripts/install_ui_assets.sh "$VENV"   # the teaching page's browser files, served locally
         bash scripts/check.sh "$VENV"               # lint, format, the layer contract, complexity
-        exec "$VENV/bin/python" -m pytest -n 2 "$@"
+        # loadgroup: the browser tests (one xdist group) run on one worker, one after the other, so two
+        # Chromiums and their servers never starve each other on a 2-core machine
+        exec "$VENV/bin/python" -m pytest -n 2 --dist loadgroup "$@"
         ;;
     ui)
         ensure_venv viz

@@ -30,6 +30,10 @@ from helpers import ROOT
 
 from sim.faces.teaching.lesson import TeachingModel, fire, headline
 
+#: The browser tests share one xdist worker (`--dist loadgroup`): two Chromiums with their servers
+#: at once starve each other on a 2-core machine.
+pytestmark = pytest.mark.xdist_group("browser")
+
 CHROMIUM = Path(os.environ.get("NEWPOWER_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -132,15 +136,20 @@ def server(tmp_path_factory):
         print(f"\nteaching page server up in {time.perf_counter() - started:.1f} s at {url}")
         yield url
     finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)  # the whole group: Solara and anything it started
-            proc.wait(timeout=15)
-        except ProcessLookupError:
-            pass
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=5)
+        stop_server(proc)
         log.close()
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    """Stop a server started in its own session: the whole group, Solara and anything it started."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except ProcessLookupError:
+        pass
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=5)
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import subprocess
 import sys
 import time
@@ -30,7 +29,12 @@ from test_app import (
     _free_port,
     _requirements,
     browser,  # noqa: F401  (the browser tests' Chromium, a fixture)
+    stop_server,
 )
+
+#: The browser tests share one xdist worker (`--dist loadgroup`): two Chromiums with their servers
+#: at once starve each other on a 2-core machine.
+pytestmark = pytest.mark.xdist_group("browser")
 
 TEACHER_VIEWPORT = {"width": 1600, "height": 1000}
 PHONE = {"width": 380, "height": 800}
@@ -75,15 +79,8 @@ def start_class(out: Path, log_path: Path) -> tuple[subprocess.Popen, str, str, 
 
 
 def stop(proc: subprocess.Popen) -> None:
-    """Stop the server's whole process group."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
-    except ProcessLookupError:
-        pass
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
+    """Stop the server's whole process group and close its log."""
+    stop_server(proc)
     proc.log.close()
 
 

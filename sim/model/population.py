@@ -50,6 +50,10 @@ class ParticipantState:
         grievance: grievance against one's organization, in [0, 1].
         left: the group left in the last step, 0 if none (what neighbours perceive).
         joined: joined an organization in the last step.
+
+    ``model.state`` is live: the vectorized driver writes each step into the arrays of the state
+    before the previous one (``vectorized.StepBuffers``, no fresh gigabyte per step at ten million),
+    so a state kept across steps changes under you two steps later. Keep ``state.copy()``.
     """
 
     level: np.ndarray
