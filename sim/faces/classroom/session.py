@@ -147,7 +147,6 @@ class Classroom:
         self._students: dict[str, Student] = {}  # by rejoin code
         self._by_participant: dict[int, Student] = {}
         self._events_before = len(self.model.events)
-        self._levels_before = self.model.state.level.copy()  # levels before the last step
         self._lock = threading.RLock()
         self._subscribers: list[Callable[[int], None]] = []
         self._snapshot()
@@ -406,8 +405,13 @@ class Classroom:
             )
         return rows
 
+    @property
+    def _levels_before(self) -> np.ndarray:
+        """Everyone's levels before the last step (now, before the first): its snapshot."""
+        steps = int(self.model.steps)
+        return self.snapshots.get(steps - 1, self.snapshots[steps])["level"]
+
     def _step(self) -> None:
-        self._levels_before = self.model.state.level.copy()
         with self.model.lock:
             self.model.step()
         self._snapshot()
