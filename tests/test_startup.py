@@ -87,3 +87,27 @@ def test_a_run_without_figures_loads_no_matplotlib(tmp_path):
     argv += ["--out", str(tmp_path / "run"), "--no-figures", "--no-progress"]
     assert loaded(command(*argv), ("matplotlib", "igraph")) == set()
     assert (tmp_path / "run" / "summary.md").is_file()
+
+
+def test_importing_the_model_freezes_what_it_imported():
+    """The objects the model's imports made (Mesa, pandas, SciPy, NetworkX, Numba) are frozen out of the
+    cyclic collector's reach, which still runs: so no collection during a run, nor the last one at the
+    interpreter's exit, scans them again (0.15 s of a first tiny run; benchmarks/bench_startup.py).
+    Objects made after the import are collected as usual."""
+    code = """
+import gc, sys
+import sim.model.power_model
+frozen = gc.get_freeze_count()
+class Cycle:
+    pass
+a, b = Cycle(), Cycle()
+a.other, b.other = b, a
+del a, b
+print(frozen, gc.isenabled(), gc.collect() >= 2, file=sys.stderr)
+"""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300, check=True
+    )
+    frozen, enabled, collected = proc.stderr.strip().splitlines()[-1].split()
+    assert int(frozen) > 100_000 and enabled == "True" and collected == "True"
