@@ -1,28 +1,36 @@
 #!/usr/bin/env bash
 # Mutation testing of the rule, strategy and shock modules with cosmic-ray (not in CI).
 #
-#   bash scripts/mutation.sh [VENV] [MODULE[=N] ...]          # first run: a seeded sample
-#   RERUN=1 bash scripts/mutation.sh [VENV] [MODULE[=N] ...]  # re-run that run's survivors
+#   bash scripts/mutation.sh [VENV] [MODULE[::FUNCTION][=N] ...]          # first run: a seeded sample
+#   RERUN=1 bash scripts/mutation.sh [VENV] [MODULE[::FUNCTION][=N] ...]  # re-run that run's survivors
 #
 # VENV defaults to .venv. MODULE=N samples N mutants of MODULE (seeded: SEED, default 2014; N = 0
 # or no =N: all of them); the default is the sample of docs/mutation.md:
 #   sim/model/rules.py=60 sim/model/strategies.py=30 sim/model/shocks.py=30
+# MODULE::FUNCTION keeps only the mutants inside that function (cosmic-ray's definition_name;
+# a method is named without its class), reported as MODULE::FUNCTION: class mode's choice rule
+# was run as (one spec per module and call)
+#   bash scripts/mutation.sh .venv sim/model/choices.py sim/model/rules.py::chosen
 # Each module's sample depends only on the seed and the module, not on which modules share a
 # call. The modules of one call share a results folder, results/mutation/NAME (NAME: their file
-# stems joined by "+"), so two calls with different modules can run at once; docs/mutation.md
-# was made with two (then the same two with RERUN=1):
+# stems, with .FUNCTION if restricted, joined by "+"), so two calls with different modules can
+# run at once; the default sample of docs/mutation.md was made with two (then the same two
+# with RERUN=1):
 #   bash scripts/mutation.sh .venv sim/model/rules.py=60 &
-#   bash scripts/mutation.sh .venv sim/model/strategies.py=30 sim/model/shocks.py=30 RERUN=1 re-runs only the
-# survivors of that folder's first run (same source, same mutants), against the suite as it is
-# now: it shows which new test kills each one. Every call ends by regenerating docs/mutation.md
-# from all folders under results/mutation and scripts/mutation_equivalent.toml (the survivors
-# judged equivalent, with the reason).
+#   bash scripts/mutation.sh .venv sim/model/strategies.py=30 sim/model/shocks.py=30
+# RERUN=1 re-runs only the survivors of that folder's first run (same source, same mutants),
+# against the suite as it is now: it shows which new test kills each one. Every call ends by
+# regenerating docs/mutation.md from all folders under results/mutation and
+# scripts/mutation_equivalent.toml (the survivors judged equivalent, with the reason); results/
+# is not in git, so the rows and survivors of modules with no folder there (a run made on
+# another machine) are carried over from the report as it was.
 #
 # cosmic-ray rewrites source files one mutation at a time, so the run happens in a throw-away
 # copy of the committed tree (git archive HEAD), never in the working tree: commit first.
 #
 # The oracle (ORACLE below, run with -x) is a fast behavioural subset of the suite: behaviour
-# first (the patterns most mutants break), then rules, shocks, strategies and knock-outs;
+# first (the patterns most mutants break), then rules, shocks, strategies and knock-outs,
+# preceded by the module's own tests where OWN_TESTS names them (class mode: test_choices.py);
 # not the golden hashes (they would kill any change of numbers, which says nothing about
 # behaviour), the playbook verdicts or the stylized facts (minutes each), nor three slow
 # structural tests (recompilation, the command line, the kernels' strategy names) that no
@@ -54,14 +62,28 @@ fi
 SEED="${SEED:-2014}"
 ORACLE="tests/test_behaviour.py tests/test_rules.py tests/test_shocks.py tests/test_strategies.py tests/test_knockouts.py"
 DESELECT="not recompiles and not test_the_command_line_adds_knockouts and not test_no_compiled_kernel_mentions"
+# A module's own tests, run first in its calls (they kill its mutants soonest); the default
+# sample's modules have none beyond ORACLE, so its oracle is as it was.
+declare -A OWN_TESTS=(
+    [sim/model/choices.py]=tests/test_choices.py
+    [sim/model/rules.py::chosen]=tests/test_choices.py
+)
 MODULES=()
 NAME=""
+FIRST=""
 for spec in "${SPECS[@]}"; do
-    module="${spec%%=*}"
+    where="${spec%%=*}"      # MODULE or MODULE::FUNCTION
+    module="${where%%::*}"
     MODULES+=("$module")
     stem="$(basename "$module" .py)"
+    [ "$where" = "$module" ] || stem="$stem.${where#*::}"
     NAME="${NAME:+$NAME+}$stem"
+    own="${OWN_TESTS[$where]:-}"
+    if [ -n "$own" ] && [[ " $FIRST " != *" $own "* ]]; then
+        FIRST="${FIRST:+$FIRST }$own"
+    fi
 done
+ORACLE="${FIRST:+$FIRST }$ORACLE"
 OUT="$ROOT/results/mutation/$NAME"
 mkdir -p "$OUT"
 WORK="$(mktemp -d)"
@@ -94,6 +116,7 @@ else
     SESSION=session
     "$VENV/bin/python" "$ROOT/scripts/mutation_tools.py" sample session.sqlite "$SEED" "${SPECS[@]}"
     rm -f "$OUT/rerun.sqlite" "$OUT/times.txt"
+    printf '%s\n' "${SPECS[@]}" > "$OUT/specs.txt"  # how the report names this run's modules
 fi
 # the baseline must pass before any mutant is judged
 env PYTHONPATH="$WORK" "$VENV/bin/python" -m pytest -x -q -p no:cacheprovider -k "$DESELECT" $ORACLE
