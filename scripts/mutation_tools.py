@@ -170,8 +170,14 @@ def summary(session: str) -> None:
 
 
 def _equivalents(path: str) -> dict[tuple[str, str, int], str]:
+    """(module, operator, occurrence) -> reason; an entry names one mutant (operator, occurrence)
+    or, for several with one reason, a list ``mutants = [[operator, occurrence], ...]``."""
     data = tomllib.loads(Path(path).read_text())
-    return {(e["module"], e["operator"], int(e["occurrence"])): e["reason"] for e in data["equivalent"]}
+    return {
+        (e["module"], operator, int(occurrence)): e["reason"]
+        for e in data["equivalent"]
+        for operator, occurrence in e.get("mutants", [(e.get("operator"), e.get("occurrence"))])
+    }
 
 
 def _diff_lines(diff: str) -> str:

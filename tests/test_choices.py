@@ -12,6 +12,7 @@ from helpers import CASTLE, scenario_dicts, state_arrays
 from hypothesis import given, settings
 
 from sim import SimError, load_scenario, scenario_from_dict
+from sim.model import choices
 from sim.model.choices import Choice
 from sim.model.power_model import PowerModel
 from sim.vocabulary import Level
@@ -130,3 +131,110 @@ def test_allowed_choices_respect_levels_membership_and_rivals():
     with pytest.raises(SimError, match="allowed: climb"):
         model.choose({free: "dance"})
     assert model.choices == {}
+
+
+# Each test below kills mutants of choices.py that survived scripts/mutation.sh (docs/mutation.md).
+
+
+def _two_camps(values_mean: float, values_sd: float, crowd_cap: str = "SHARING", level: str = "SHAPING"):
+    """Two organizations at the two ends of the values axis (both models enable a few rungs),
+    members of both starting at ``level``, and unaffiliated under ``crowd_cap``."""
+    start = {"openness": 0.5, "initial_level": level}
+    return scenario_from_dict(
+        {
+            "name": "two_camps",
+            "network": {"kind": "watts_strogatz", "n": 240, "mean_degree": 6},
+            "population": {
+                "values_mean": values_mean,
+                "values_sd": values_sd,
+                "unaffiliated_max_level": crowd_cap,
+            },
+            "organizations": [
+                {"name": "Old", "kind": "institution", "values": 0.0, "initial_share": 0.3, **start},
+                {"name": "New", "kind": "platform", "values": 1.0, "initial_share": 0.3, **start},
+            ],
+        }
+    )
+
+
+@pytest.mark.parametrize(
+    ("values_mean", "values_sd"),
+    [(0.5, 0.3), (0.0, 0.0)],  # spread values; everyone at 0, sharing nothing with New
+    ids=["spread", "all_old_values"],
+)
+def test_joining_a_rival_goes_to_the_best_aligned_other_organization_on_the_same_rung(values_mean, values_sd):
+    """Everyone chooses join_rival for one step: each member deserts to the other organization
+    (even one that shares none of their values), each unaffiliated joins the organization
+    closest to their values, and nobody changes rung on the way (but for the new model's cap)."""
+    model = PowerModel(_two_camps(values_mean, values_sd), rng=1000)
+    before = model.state.copy()
+    model.choose({i: Choice.JOIN_RIVAL for i in range(model.n_participants)})
+    model.step()
+    after = model.state
+    assert (before.group == 1).any() and (before.group == 2).any() and (before.group == 0).any()
+    members = before.group > 0
+    np.testing.assert_array_equal(after.group[members], 3 - before.group[members])
+    free = ~members
+    closest = np.where(before.values[free] <= 0.5, 1, 2)  # Old sits at 0, New at 1 (Old on a tie)
+    np.testing.assert_array_equal(after.group[free], closest)
+    if values_sd > 0:
+        assert set(closest) == {1, 2}  # unaffiliated go to either end, the last organization too
+    np.testing.assert_array_equal(after.level, np.minimum(before.level, model.table.max_level[after.group]))
+
+
+def test_leaving_and_staying_keep_ones_rung():
+    """A member who leaves keeps their rung when the crowd's cap allows it, and one who stays
+    keeps theirs: neither choice moves anyone up or down the scale."""
+    model = PowerModel(_two_camps(0.5, 0.2, crowd_cap="CO_OWNING"), rng=1001)
+    s = model.state
+    members = np.flatnonzero((s.group > 0) & (s.level > 0))
+    leavers, stayers = members[::2], members[1::2]
+    assert leavers.size and stayers.size
+    before = s.copy()
+    model.choose({int(i): Choice.LEAVE for i in leavers} | {int(i): Choice.STAY for i in stayers})
+    model.step()
+    after = model.state
+    assert (after.group[leavers] == 0).all() and (after.group[stayers] == before.group[stayers]).all()
+    np.testing.assert_array_equal(after.level[members], before.level[members])
+
+
+def test_a_student_on_the_first_rung_may_slip_back_to_consuming():
+    """Slipping is open from the first rung above CONSUMING and leads down to CONSUMING."""
+    model = PowerModel(_two_camps(0.5, 0.2, level="SHARING"), rng=1002)
+    sharing = int(np.flatnonzero(model.state.level == Level.SHARING)[0])
+    assert Choice.SLIP in model.allowed_choices(sharing)
+    model.choose({sharing: Choice.SLIP})
+    model.step()
+    assert model.state.level[sharing] == Level.CONSUMING
+
+
+def test_nobody_is_offered_climbing_above_the_cap():
+    """A member above their organization's cap (set by hand here: the rules keep everyone within
+    it) is not offered a climb, and staying brings them down to the cap."""
+    model = PowerModel(_castle(), rng=1003)
+    s = model.state
+    member = int(np.flatnonzero((s.group > 0) & (model.table.max_level[s.group] < Level.CO_OWNING))[0])
+    cap = int(model.table.max_level[s.group[member]])
+    s.level[member] = cap + 1
+    assert Choice.CLIMB not in model.allowed_choices(member)
+    model.choose({member: Choice.STAY})
+    model.step()
+    assert model.state.level[member] == cap
+
+
+def test_without_another_organization_joining_one_leads_nowhere():
+    """In a crowd with no organization nobody is offered to join one (and cannot choose it);
+    asked directly, the best-aligned other organization is none (0), for a member of the only
+    organization as for anyone in a world without one."""
+    alone = {
+        "name": "alone",
+        "network": {"kind": "watts_strogatz", "n": 100, "mean_degree": 6},
+        "organizations": [],
+    }
+    model = PowerModel(scenario_from_dict(alone), rng=1004)
+    assert Choice.JOIN_RIVAL not in model.allowed_choices(0)
+    with pytest.raises(SimError, match="cannot join_rival"):
+        model.choose({0: Choice.JOIN_RIVAL})
+    assert choices.target(0.5, 0, model.table) == 0
+    alone["organizations"] = [{"name": "Only", "kind": "platform", "initial_share": 0.5}]
+    assert choices.target(0.5, 1, PowerModel(scenario_from_dict(alone), rng=1004).table) == 0
