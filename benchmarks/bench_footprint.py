@@ -84,7 +84,7 @@ def scenario_dict(kind: str, n: int, z: float, path: str = "") -> dict:
 def child(kind: str, n: int, z: float, driver: str, path: str, parse_only: bool) -> dict:
     """Build and run one case (or only parse its file) in this process; its memory in bytes."""
     from sim import run, scenario_from_dict
-    from sim.model import network
+    from sim.model import network_files
 
     scenario = scenario_from_dict(scenario_dict(kind, n, z, path))
     gc.collect()
@@ -92,7 +92,7 @@ def child(kind: str, n: int, z: float, driver: str, path: str, parse_only: bool)
     reset = _reset_peak()
     start = time.perf_counter()
     if parse_only:
-        reader = network._read_edge_list if kind == "edge_list" else network._read_graphml
+        reader = network_files._read_edge_list if kind == "edge_list" else network_files._read_graphml
         with open(path, "rb") as fh:
             n, ends, *_ = reader(fh, Path(path), None)
         ties = len(ends) // 2

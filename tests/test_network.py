@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 
 from sim import InputError, SimError, load_scenario, run, scenario_from_dict
 from sim.config.scenario import NetworkSpec
-from sim.model.network import NeighbourCounter, adjacency, build_graph, neighbour_order, pick_neighbour
+from sim.model.neighbours import NeighbourCounter, neighbour_order, pick_neighbour
+from sim.model.network import adjacency, build_graph
 from sim.model.power_model import PowerModel
 
 

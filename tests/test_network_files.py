@@ -13,8 +13,9 @@ import pytest
 
 from sim import InputError, load_scenario, run, write_results
 from sim.config.scenario import NetworkSpec
-from sim.model import footprint, network
-from sim.model.network import MAX_LINE_BYTES, build_graph, network_source
+from sim.model import footprint, network_files
+from sim.model.network import build_graph
+from sim.model.network_files import MAX_LINE_BYTES, network_source
 from sim.research.plan import plan_sweep
 from sim.research.sweep import run_sweep
 
@@ -309,7 +310,7 @@ def test_edge_list_too_big_for_memory_is_refused_while_reading(tmp_path, monkeyp
     ties read so far are too many (here before line 9,000, whose error is never reached), and
     nothing is built."""
     monkeypatch.setattr(footprint, "available", lambda: footprint.estimate("edge_list", 3_000, 3_000))
-    monkeypatch.setattr(network, "CHECK_EVERY_LINES", 1000)
+    monkeypatch.setattr(network_files, "CHECK_EVERY_LINES", 1000)
     monkeypatch.setattr(nx.Graph, "add_edges_from", lambda *a, **k: pytest.fail("graph built"))
     lines = [f"{i} {i + 1}\n" for i in range(10_000)]
     lines[9_000] = "bad line here\n"
@@ -335,7 +336,7 @@ def test_graph_file_too_big_for_memory_is_refused_before_building(tmp_path, monk
 def test_graphml_too_big_to_parse_is_refused_before_parsing(tmp_path, monkeypatch):
     """A GraphML file whose XML tree alone would not fit is refused from its size, before parsing."""
     monkeypatch.setattr(footprint, "available", lambda: 1000.0)
-    monkeypatch.setattr(network.safe_xml, "parse", lambda *a, **k: pytest.fail("parsed"))
+    monkeypatch.setattr(network_files.safe_xml, "parse", lambda *a, **k: pytest.fail("parsed"))
     body = "<graph>" + "".join(f'<node id="{i}"/>' for i in range(100)) + "</graph>"
     (tmp_path / "g.graphml").write_text(GRAPHML.format(body))
     source = str(scenario_with(tmp_path, "graphml", "g.graphml"))

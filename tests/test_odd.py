@@ -221,6 +221,7 @@ CITED_OWNERS = {
     "vectorized": "sim.model.vectorized",
     "metrics": "sim.model.metrics",
     "network": "sim.model.network",
+    "neighbours": "sim.model.neighbours",
     "vocabulary": "sim.vocabulary",
     "Participant": "sim.model.agents:Participant",
     "Organization": "sim.model.agents:Organization",

@@ -76,7 +76,7 @@ IGRAPH_COSTS: dict[str, Cost] = dict.fromkeys(
     ("erdos_renyi", "watts_strogatz", "barabasi_albert", "stochastic_block"), Cost(110, 79)
 )
 #: Peak bytes per byte of a GraphML file while it is parsed (before the graph is built); the highest
-#: of mean degrees 4 and 20. An edge list is checked as it is read instead (see sim.model.network).
+#: of mean degrees 4 and 20. An edge list is checked as it is read instead (see sim.model.network_files).
 PARSE_PER_BYTE: dict[str, float] = {"graphml": 15.1}
 #: Bytes any run needs whatever its size, measured likewise: a 200-participant run compiling its
 #: kernels with an empty Numba cache, or the fits' intercepts, whichever is larger (plus 10%).

@@ -32,13 +32,9 @@ from sim.errors import SimError
 from sim.model import choices, kernels, metrics, rules, vectorized
 from sim.model.agents import Institution, Organization, Participant, Platform
 from sim.model.choices import Choice
-from sim.model.network import (
-    NeighbourCounter,
-    build_network,
-    graph_from_adjacency,
-    pick_neighbour,
-    scenario_folder,
-)
+from sim.model.neighbours import NeighbourCounter, pick_neighbour
+from sim.model.network import build_network, graph_from_adjacency
+from sim.model.network_files import scenario_folder
 from sim.model.population import draw_population, enrol_members, seed_trigger
 from sim.model.shocks import Shock, make_shock
 from sim.model.strategies import make_strategy

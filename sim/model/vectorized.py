@@ -2,7 +2,7 @@
 
 It follows ``rules.PARTICIPANT_PHASES`` as ``Participant.step()`` does, with the same rules,
 uniforms and table. Only two phases are its own: perceiving (neighbour counts from one packed
-integer sparse product, ``network.NeighbourCounter``, or one pass over the ties) and viewing
+integer sparse product, ``neighbours.NeighbourCounter``, or one pass over the ties) and viewing
 (``MemberViews``, kept between steps). "update" is ``kernels.update_participants``
 (``rules.update`` for everyone); "leave" and "join" are ``PowerModel.leave`` and
 ``PowerModel.join``, the code the per-agent driver calls too.
@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.model import kernels, rules
-from sim.model.network import key_dtype
+from sim.model.neighbours import key_dtype
 from sim.model.population import ParticipantState
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS
 

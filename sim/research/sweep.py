@@ -33,7 +33,7 @@ import pyarrow as pa
 from sim.config.scenario import Scenario
 from sim.errors import SimError
 from sim.model.catalog import scenario_from_dict
-from sim.model.network import network_source
+from sim.model.network_files import network_source
 from sim.research.executors import Executor, check_options, make_executor
 from sim.research.plan import RunSpec, SweepPlan, _digest, _jsonable
 from sim.storage import sweep_store as store

@@ -28,7 +28,7 @@ import scipy.sparse as sp
 from sim.config.scenario import Scenario
 from sim.errors import SimError
 from sim.figures.layout import Layout, network_layout
-from sim.model.network import network_source
+from sim.model.network_files import network_source
 from sim.model.shocks import SHOCKS
 from sim.runs import replicate
 from sim.runs.runner import RunResult
