@@ -230,6 +230,20 @@ def test_a_class_session_in_the_browser(browser, tmp_path):  # noqa: F811  (the 
             phone.wait_for("round-state", "Round 2 is closed")
         assert teacher.locator(".np-students .np-student-row").count() == 5  # the reload added no one
 
+        # A phone whose browser dies shows offline on the teacher's page within seconds, not when
+        # Solara culls its kernel a day later; the others stay online. A dying browser sends no
+        # "page closed" beacon: the page's beacon is disabled, so only its connection drops.
+        assert teacher.locator(".np-students .np-offline").count() == 0
+        phones[3].page.evaluate("() => { navigator.sendBeacon = () => true; }")
+        phones[3].page.close()
+        teacher.wait_for_function(
+            "(name) => [...document.querySelectorAll('.np-student-row')].some("
+            "r => r.innerText.startsWith(name) && r.querySelector('.np-offline'))",
+            arg=NICKNAMES[3],
+            timeout=WAIT_MS,
+        )
+        assert teacher.locator(".np-students .np-offline").count() == 1
+
         # The debrief, and the results folder with the security log.
         teacher.click(".np-show-debrief")
         teacher.wait_for_selector(".np-debrief-table", timeout=WAIT_MS)

@@ -249,3 +249,71 @@ def test_a_student_who_leaves_mid_round_is_handed_back_to_the_rules():
     for name, a in state_arrays(room.model.state).items():
         np.testing.assert_array_equal(a, state_arrays(plain.state)[name], err_msg=name)
     assert room.rounds == []  # nobody was in the class when the round closed
+
+
+# ------------------------------------------------------------------ who is online
+
+
+def _page(status: str = "connected"):
+    """A page's kernel context as Solara keeps it: its pages' connection status, and whether it closed."""
+    from types import SimpleNamespace
+
+    from solara.server.kernel_context import PageStatus
+
+    return SimpleNamespace(page_status={"page": PageStatus(status)}, closed_event=threading.Event())
+
+
+def _online(room: Classroom) -> dict[str, bool]:
+    return {s.nickname: s.connected for s in room.students()}
+
+
+def test_a_dropped_page_shows_offline_and_back_online(room):
+    """A page whose connection dropped without closing (a locked phone, a killed browser) keeps its kernel
+    for a day: the presence check shows the student offline anyway, online again when the page reconnects,
+    and offline for good once the page closes. Another connected page keeps a student online."""
+    from solara.server.kernel_context import PageStatus
+
+    from sim.faces.classroom.presence import OpenPages
+
+    pages = OpenPages(check_seconds=3600)  # checked by hand below
+    a, b = room.join(room.join_code, "Ada"), room.join(room.join_code, "Bo")
+    phone, bo_phone, bo_laptop = _page(), _page(), _page()
+    pages.opened(room, a.rejoin_code, phone)
+    pages.opened(room, b.rejoin_code, bo_phone)
+    pages.opened(room, b.rejoin_code, bo_laptop)
+    pages.check()
+    assert _online(room) == {"Ada": True, "Bo": True}
+
+    phone.page_status["page"] = PageStatus.DISCONNECTED
+    bo_phone.page_status["page"] = PageStatus.DISCONNECTED
+    pages.check()
+    assert _online(room) == {"Ada": False, "Bo": True}  # Bo's laptop is still connected
+
+    phone.page_status["page"] = PageStatus.CONNECTED
+    pages.check()
+    assert _online(room) == {"Ada": True, "Bo": True}
+
+    pages.closed(room, b.rejoin_code, bo_laptop)
+    assert _online(room) == {"Ada": True, "Bo": False}  # only a dropped page left
+    phone.closed_event.set()
+    pages.check()
+    assert _online(room) == {"Ada": False, "Bo": False}
+
+
+def test_the_presence_watcher_notices_a_dropped_page_by_itself(room):
+    """The watcher checks every few seconds without being asked, and stops when no page is open."""
+    from solara.server.kernel_context import PageStatus
+
+    from sim.faces.classroom.presence import OpenPages
+
+    pages = OpenPages(check_seconds=0.02)
+    a = room.join(room.join_code, "Ada")
+    phone = _page()
+    pages.opened(room, a.rejoin_code, phone)
+    phone.page_status["page"] = PageStatus.DISCONNECTED
+    changed = threading.Event()
+    room.subscribe(lambda _version: changed.set())
+    assert changed.wait(10) and _online(room) == {"Ada": False}
+    pages.closed(room, a.rejoin_code, phone)
+    watcher = pages._watcher
+    assert watcher is None or (watcher.join(10) is None and not watcher.is_alive())

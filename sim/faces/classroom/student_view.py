@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import html
 import logging
-import threading
-from collections import Counter
 from collections.abc import Callable
 
 import solara
 
 from sim.errors import ClassError
 from sim.faces.classroom.live import use_live
+from sim.faces.classroom.presence import OPEN_PAGES
 from sim.faces.classroom.screens import StudentScreen, Ticket
 from sim.faces.classroom.session import Classroom
 from sim.model.choices import Choice
@@ -61,33 +60,6 @@ def ChoiceButtons(
 @solara.component_vue("rejoin_store.vue")
 def RejoinStore(storage_key: str, code: str, event_found: Callable[[str], None]):
     """Keeps the rejoin code in the browser's localStorage (rejoin_store.vue)."""
-
-
-# ------------------------------------------------------------------ which pages are open
-
-
-class OpenPages:
-    """How many pages each student has open: a reload opens the new page before the old one
-    closes, so a student is "connected" while any of their pages is."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._count: Counter[str] = Counter()
-
-    def opened(self, classroom: Classroom, code: str) -> None:
-        with self._lock:
-            self._count[code] += 1
-        classroom.set_connected(code, True)
-
-    def closed(self, classroom: Classroom, code: str) -> None:
-        with self._lock:
-            self._count[code] -= 1
-            still = self._count[code] > 0
-        if not still:
-            classroom.set_connected(code, False)
-
-
-OPEN_PAGES = OpenPages()
 
 
 # ------------------------------------------------------------------ what the page says
@@ -168,8 +140,11 @@ def StudentScreenView(classroom: Classroom, ticket: Ticket, on_leave: Callable[[
     refused, set_refused = solara.use_state("")
 
     def connect():
-        OPEN_PAGES.opened(classroom, ticket.rejoin_code)
-        return lambda: OPEN_PAGES.closed(classroom, ticket.rejoin_code)
+        from solara.server import kernel_context
+
+        context = kernel_context.get_current_context()
+        OPEN_PAGES.opened(classroom, ticket.rejoin_code, context)
+        return lambda: OPEN_PAGES.closed(classroom, ticket.rejoin_code, context)
 
     solara.use_effect(connect, [ticket.rejoin_code])
 
