@@ -18,6 +18,9 @@ Process overview (docs/ODD.md): each step
 
 from __future__ import annotations
 
+# First: Mesa, Numba, NetworkX and SciPy, imported with the collector paused (sim/model/libraries.py).
+from sim.model import libraries  # noqa: F401  # isort: skip
+
 import gc
 from functools import cached_property
 from typing import Any
@@ -41,15 +44,8 @@ from sim.model.strategies import make_strategy
 from sim.model.thresholds import personal_thresholds
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS, TOP_LEVEL, Level
 
-# Everything imported by now (Mesa with pandas, SciPy and NetworkX; Numba with the compiled rules)
-# lives as long as the process: hundreds of thousands of modules, classes, functions and Numba types.
-# The cyclic collector would scan them again at every full collection: during the first run, and
-# the last one at the interpreter's exit (0.15 s of the 1.1 s that `import sim` plus a first tiny
-# run took; benchmarks/bench_startup.py). Freezing moves every object alive now into a generation
-# the collector skips (what Python's documentation advises for objects made at start-up, and what
-# keeps forked sweep workers from touching the parent's pages). Objects a caller made before this
-# import are frozen too: they are still freed when no longer referenced, only not by the cyclic
-# collector.
+# The model's own modules and compiled functions, imported since, live as long as the process too
+# (sim.model.libraries says why they are frozen).
 gc.freeze()
 
 DRIVERS = ("vectorized", "agents")
