@@ -11,7 +11,11 @@ keeps forked sweep workers from writing to the parent's pages). The collector's 
 restored: it runs as before for what is made afterwards (``tests/test_startup.py``).
 
 Objects a caller made before this import are frozen too: still freed when no longer referenced,
-only not by the cyclic collector. Measured by ``benchmarks/bench_startup.py``.
+only not by the cyclic collector, so a reference cycle of theirs that becomes garbage later stays
+in memory. A program that imports ``sim`` late, after building large structures it means to drop
+(a long notebook, a server), can keep its collector as it was with ``NEWPOWER_NO_GC_FREEZE=1``:
+the libraries are then imported with the collector running, at start-up's old cost. Measured by
+``benchmarks/bench_startup.py``.
 
 :mod:`sim.model.power_model` imports this module first; nothing here changes a number.
 """
@@ -19,23 +23,39 @@ only not by the cyclic collector. Measured by ``benchmarks/bench_startup.py``.
 from __future__ import annotations
 
 import gc
+import os
+
+#: Set to 1 to import the libraries without pausing or freezing the collector.
+OPT_OUT = "NEWPOWER_NO_GC_FREEZE"
+
+
+def freezing() -> bool:
+    """Whether the model's imports are frozen out of the collector (unless the user opted out)."""
+    return os.environ.get(OPT_OUT, "") not in ("1", "true", "yes")
 
 
 def load() -> None:
     """Import the model's libraries with the collector paused; freeze everything alive then."""
+    if not freezing():
+        _import_all()
+        return
     collecting = gc.isenabled()
     gc.disable()
     try:
-        import mesa
-        import mesa.discrete_space  # noqa: F401
-        import networkx  # noqa: F401
-        import numba
-        import numba.extending  # noqa: F401
-        import scipy.sparse  # noqa: F401
+        _import_all()
     finally:
         gc.freeze()
         if collecting:
             gc.enable()
+
+
+def _import_all() -> None:
+    import mesa
+    import mesa.discrete_space  # noqa: F401
+    import networkx  # noqa: F401
+    import numba
+    import numba.extending  # noqa: F401
+    import scipy.sparse  # noqa: F401
 
 
 load()

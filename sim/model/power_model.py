@@ -19,7 +19,7 @@ Process overview (docs/ODD.md): each step
 from __future__ import annotations
 
 # First: Mesa, Numba, NetworkX and SciPy, imported with the collector paused (sim/model/libraries.py).
-from sim.model import libraries  # noqa: F401  # isort: skip
+from sim.model import libraries  # isort: skip
 
 import gc
 from functools import cached_property
@@ -45,8 +45,9 @@ from sim.model.thresholds import personal_thresholds
 from sim.vocabulary import ACTIVE_LEVEL, N_LEVELS, TOP_LEVEL, Level
 
 # The model's own modules and compiled functions, imported since, live as long as the process too
-# (sim.model.libraries says why they are frozen).
-gc.freeze()
+# (sim.model.libraries says why they are frozen, and how a user keeps the collector as it was).
+if libraries.freezing():
+    gc.freeze()
 
 DRIVERS = ("vectorized", "agents")
 VALUES_SCALE = 2.0**40  # fixed-point scale for exact sums of values (1M participants fit in int64)
