@@ -70,6 +70,7 @@ DESELECT="not recompiles and not test_the_command_line_adds_knockouts and not te
 declare -A OWN_TESTS=(
     [sim/model/choices.py]=tests/test_choices.py
     [sim/model/rules.py::chosen]=tests/test_choices.py
+    [sim/model/metrics.py]="tests/test_metrics.py tests/test_shock_control.py"
 )
 MODULES=()
 NAME=""
