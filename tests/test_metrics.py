@@ -399,3 +399,34 @@ def test_cascades_name_their_participants_and_organization():
     assert [(who.tolist(), group) for who, group in found] == [([0, 1, 2], 1), ([5, 6], 2)]
     assert [who.size for who, _ in found] == log.cascade_sizes(WINDOW).tolist()
     assert track(nx.path_graph(5), [{}, {}]).cascades(WINDOW) == []
+
+
+def test_a_run_of_no_steps_reports_no_turnover():
+    """Before any step nobody has left: no desertion, no churn, no cascade, and no share of a community
+    lost (an organization is at its peak). The turnover log answers from an empty record without failing."""
+    result = run(load_scenario("power_shift", overrides={"network.n": 400}), seed=1000, steps=0)
+    s = result.summary
+    assert s["desertion_cascades"] == 0 and s["largest_desertion_cascade"] == 0
+    names = [c.removesuffix(".peak_members") for c in s if c.endswith(".peak_members")]
+    assert names
+    for name in names:
+        assert s[f"{name}.peak_members"] == s[f"{name}.final_members"] > 0
+        assert s[f"{name}.desertion_share"] == 0.0
+        assert s[f"{name}.desertions"] == s[f"{name}.desertions_to_rival"] == s[f"{name}.churn"] == 0
+    assert Turnover(adjacency(nx.path_graph(3))).cascade_sizes(WINDOW).size == 0
+
+
+def test_an_organization_at_its_peak_at_the_end_lost_no_share():
+    """desertion_share is the part of its peak community an organization lost by the end: nothing when
+    it ends at its peak, and exactly (peak - final) / peak otherwise."""
+    result = run(load_scenario("power_shift", overrides={"network.n": 400}), seed=1001, steps=30)
+    s = result.summary
+    names = [c.removesuffix(".peak_members") for c in s if c.endswith(".peak_members")]
+    at_peak = [n for n in names if s[f"{n}.final_members"] == s[f"{n}.peak_members"] > 0]
+    below = [n for n in names if s[f"{n}.final_members"] < s[f"{n}.peak_members"]]
+    assert at_peak and below  # both cases occur in this run
+    for name in at_peak:
+        assert s[f"{name}.desertion_share"] == 0.0
+    for name in below:
+        peak, final = s[f"{name}.peak_members"], s[f"{name}.final_members"]
+        assert s[f"{name}.desertion_share"] == pytest.approx((peak - final) / peak)
