@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import networkx as nx
 import numpy as np
@@ -430,3 +431,14 @@ def test_an_organization_at_its_peak_at_the_end_lost_no_share():
     for name in below:
         peak, final = s[f"{name}.peak_members"], s[f"{name}.final_members"]
         assert s[f"{name}.desertion_share"] == pytest.approx((peak - final) / peak)
+
+
+def test_the_measures_are_computed_without_numpy_warnings():
+    """Desertions whose neighbours stayed, or left another organization, are sorted into cascades
+    silently: a user's run prints no RuntimeWarning (a division by zero among booleans once would)."""
+    graph = nx.path_graph(6)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        log = track(graph, [{0: 1, 3: 2}, {1: 1, 4: 1}, {2: 2}], [{}, {}, {0: 1}])
+        assert log.cascade_sizes(WINDOW).tolist() == [1, 1, 1, 1]  # 0 came back: churn
+        assert log.per_step(3, WINDOW)["churned"].sum() == 1
