@@ -26,7 +26,7 @@ import scipy.sparse as sp
 from sim.config.scenario import FILE_NETWORKS, NetworkSpec
 from sim.errors import SimError
 from sim.model import footprint
-from sim.model.network_files import FILE_KINDS, read_network_file, resolve_network_path
+from sim.model.network_files import read_network_file, resolve_network_path
 
 if TYPE_CHECKING:
     import igraph
@@ -116,7 +116,7 @@ def build_graph(
             (:class:`sim.model.footprint.NotEnoughMemory`).
     """
     seed = int(rng.integers(2**31 - 1))
-    if spec.kind in FILE_KINDS:
+    if spec.kind in FILE_NETWORKS:
         path = resolve_network_path(spec, source, base_dir)
         return _graph_from_file(spec.kind, path, source, driver)
     n, z = spec.n, spec.mean_degree

@@ -24,12 +24,10 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as safe_xml
 from defusedxml import DefusedXmlException
 
-from sim.config.scenario import NetworkSpec
+from sim.config.scenario import FILE_NETWORKS, NetworkSpec
 from sim.errors import InputError
 from sim.model import footprint
 
-#: Network kinds read from a file named by ``network.path``.
-FILE_KINDS = ("edge_list", "graphml")
 #: An edge list line longer than this is refused (a binary file or a runaway line, not an edge).
 MAX_LINE_BYTES = 65_536
 #: Integer ids have at most this many digits (they are participants' labels, not quantities).
@@ -67,7 +65,7 @@ def network_source(spec: NetworkSpec, scenario_source: str | None) -> dict[str, 
     Returns:
         ``{"kind", "path" (absolute), "outside_scenario_folder" (bool)}``.
     """
-    if spec.kind not in FILE_KINDS:
+    if spec.kind not in FILE_NETWORKS:
         return None
     path = resolve_network_path(spec, scenario_source)
     folder = scenario_folder(scenario_source).resolve()

@@ -172,11 +172,13 @@ class StepBuffers:
         """This step's climbing uniforms (``PowerModel.draw_uniforms``)."""
         return np.empty(self.n, dtype=np.float32)
 
+    @cached_property
+    def _join_room(self) -> np.ndarray:
+        return np.empty(rules.N_JOIN_DRAWS * self.n, dtype=np.float32)
+
     def join(self, k: int) -> np.ndarray:
         """Room for this step's join uniforms of ``k`` unaffiliated participants, shape (N_JOIN_DRAWS, k)."""
-        if "_join" not in vars(self):
-            self._join = np.empty(rules.N_JOIN_DRAWS * self.n, dtype=np.float32)
-        return self._join[: rules.N_JOIN_DRAWS * k].reshape(rules.N_JOIN_DRAWS, k)
+        return self._join_room[: rules.N_JOIN_DRAWS * k].reshape(rules.N_JOIN_DRAWS, k)
 
     def keys(self, n_keys: int) -> np.ndarray:
         """Everyone's perception key, in the narrowest type that holds ``n_keys`` keys."""
